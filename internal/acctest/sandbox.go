@@ -1,0 +1,112 @@
+// Package acctest gives tests the sandbox hosts that `make sandbox` starts:
+// their addresses, keys and host keys, read from .sandbox/hosts.json.
+package acctest
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
+)
+
+// Host is one sandbox host as hosts.json describes it.
+type Host struct {
+	Name                   string `json:"name"`
+	Address                string `json:"address"`
+	Port                   int    `json:"port"`
+	User                   string `json:"user"`
+	PrivateKeyPath         string `json:"private_key_path"`
+	EncryptedKeyPath       string `json:"encrypted_key_path"`
+	EncryptedKeyPassphrase string `json:"encrypted_key_passphrase"`
+	UnauthorizedKeyPath    string `json:"unauthorized_key_path"`
+	KnownHostsPath         string `json:"known_hosts_path"`
+	HostKey                string `json:"host_key"`
+	SudoUser               string `json:"sudo_user"`
+	NoprivUser             string `json:"nopriv_user"`
+	Password               string `json:"password"`
+	SSHDLog                string `json:"sshd_log"`
+	Netns                  string `json:"netns"`
+	SysctlDir              string `json:"sysctl_dir"`
+}
+
+// HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or
+// .sandbox/hosts.json at the repository root.
+func HostsFile() string {
+	if p := os.Getenv("MCPAI_SANDBOX_HOSTS"); p != "" {
+		return p
+	}
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", ".sandbox", "hosts.json")
+}
+
+// Hosts returns the sandbox hosts. Without a sandbox the test is skipped
+// unless TF_ACC is set, in which case a missing sandbox is a failure:
+// `make testacc` always starts one.
+func Hosts(t testing.TB) []Host {
+	t.Helper()
+	raw, err := os.ReadFile(HostsFile())
+	if err != nil {
+		if os.Getenv("TF_ACC") != "" {
+			t.Fatalf("no sandbox hosts (%v): run `make sandbox` first", err)
+		}
+		t.Skipf("no sandbox hosts (%v): run `make sandbox`, or `make test`, which starts them", err)
+	}
+	var doc struct {
+		Hosts []Host `json:"hosts"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Hosts) == 0 {
+		t.Fatalf("%s is not a sandbox host list: %v", HostsFile(), err)
+	}
+	return doc.Hosts
+}
+
+// FirstHost is the sandbox's first host.
+func FirstHost(t testing.TB) Host { return Hosts(t)[0] }
+
+func mustRead(t testing.TB, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// PrivateKey is the content of the key authorised for every user.
+func (h Host) PrivateKey(t testing.TB) string { return mustRead(t, h.PrivateKeyPath) }
+
+// KnownHosts is the content of the sandbox's known_hosts file.
+func (h Host) KnownHosts(t testing.TB) string { return mustRead(t, h.KnownHostsPath) }
+
+// Config is a transport configuration that logs in as root with the
+// sandbox key and verifies the pinned host key.
+func (h Host) Config(t testing.TB) remote.Config {
+	return remote.Config{Endpoint: remote.Endpoint{
+		Host: h.Address, Port: h.Port, User: h.User,
+		PrivateKey: h.PrivateKey(t), KnownHosts: h.KnownHosts(t),
+	}}
+}
+
+// AcceptedLogins counts the connections sshd on h has accepted so far.
+func (h Host) AcceptedLogins(t testing.TB) int {
+	return strings.Count(mustRead(t, h.SSHDLog), "Accepted ")
+}
+
+// SSHBlock is an HCL ssh object for h: the given extra lines are added
+// inside it (e.g. `sudo = true`).
+func (h Host) SSHBlock(t testing.TB, extra ...string) string {
+	return fmt.Sprintf("{\n    host        = %q\n    port        = %d\n    user        = %q\n    private_key = %q\n    host_key    = %q\n    %s\n  }",
+		h.Address, h.Port, h.User, h.PrivateKey(t), h.HostKey, strings.Join(extra, "\n    "))
+}
+
+// InHost runs a command inside h's namespaces, as an out-of-band change or
+// a check made behind the provider's back, and returns its output.
+func (h Host) InHost(t testing.TB, argv ...string) string {
+	t.Helper()
+	return h.run(t, argv...)
+}

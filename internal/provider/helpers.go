@@ -1,0 +1,47 @@
+package provider
+
+import (
+	"context"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+const (
+	defaultApplyTimeout = 10 * time.Minute
+	defaultReadTimeout  = 5 * time.Minute
+)
+
+// stringMap converts a known map value; known is false for an unknown one.
+func stringMap(ctx context.Context, v types.Map, diags *diag.Diagnostics) (m map[string]string, known bool) {
+	if v.IsUnknown() {
+		return nil, false
+	}
+	m = map[string]string{}
+	if v.IsNull() {
+		return m, true
+	}
+	diags.Append(v.ElementsAs(ctx, &m, false)...)
+	return m, true
+}
+
+func mapValue(m map[string]string, diags *diag.Diagnostics) types.Map {
+	v, d := types.MapValueFrom(context.Background(), types.StringType, m)
+	diags.Append(d...)
+	return v
+}
+
+// restrict returns the entries of m whose keys are in keys, and whether m
+// had every one of them.
+func restrict(m, keys map[string]string) (map[string]string, bool) {
+	out := make(map[string]string, len(keys))
+	for k := range keys {
+		v, ok := m[k]
+		if !ok {
+			return nil, false
+		}
+		out[k] = v
+	}
+	return out, true
+}

@@ -1,0 +1,507 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
+	"github.com/mcpai/terraform-provider-mcpai/internal/sysctl"
+)
+
+var (
+	_ resource.Resource                   = (*hostSysctlResource)(nil)
+	_ resource.ResourceWithConfigure      = (*hostSysctlResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*hostSysctlResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*hostSysctlResource)(nil)
+	_ resource.ResourceWithImportState    = (*hostSysctlResource)(nil)
+)
+
+const (
+	defaultSysctlFile = "/etc/sysctl.d/90-mcpai.conf"
+	sysctlFileMode    = 0o644
+)
+
+// sysctlFilePattern: an absolute path of plain segments ending in .conf,
+// which is all sysctl.d reads.
+var sysctlFilePattern = regexp.MustCompile(`^(/[A-Za-z0-9_.@+-]+)+\.conf$`)
+
+type hostSysctlResource struct {
+	data *providerData
+}
+
+func newHostSysctlResource() resource.Resource { return &hostSysctlResource{} }
+
+type hostSysctlModel struct {
+	ID                  types.String   `tfsdk:"id"`
+	SSH                 types.Object   `tfsdk:"ssh"`
+	Settings            types.Map      `tfsdk:"settings"`
+	File                types.String   `tfsdk:"file"`
+	Content             types.String   `tfsdk:"content"`
+	PreviousValues      types.Map      `tfsdk:"previous_values"`
+	PreviousFileContent types.String   `tfsdk:"previous_file_content"`
+	Timeouts            timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *hostSysctlResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_host_sysctl"
+}
+
+func (r *hostSysctlResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Kernel parameters (sysctls) set live and persisted in one sysctl.d file that this resource owns. " +
+			"Every key is checked to exist and be writable before anything is written; the file is replaced atomically; " +
+			"if any value is refused, the values already applied and the old file are put back. " +
+			"`terraform plan` shows drift of live values and of the file; `terraform destroy` restores the values (and file) that were there before.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "`host:file`.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"ssh": resourceSSHAttribute(),
+			"settings": schema.MapAttribute{
+				MarkdownDescription: "Kernel parameters to set, key to value, e.g. `\"net.core.somaxconn\" = \"65535\"`. Multi-field values may use spaces or tabs (`\"4096 87380 16777216\"`); they compare whitespace-normalised.",
+				Required:            true,
+				ElementType:         types.StringType,
+				Validators: []validator.Map{
+					mapvalidator.SizeAtLeast(1),
+					mapvalidator.KeysAre(sysctlKeyValidator()),
+					mapvalidator.ValueStringsAre(sysctlValueValidator()),
+				},
+			},
+			"file": schema.StringAttribute{
+				MarkdownDescription: "The sysctl.d file this resource owns and persists the settings in. One resource per file. Defaults to `" + defaultSysctlFile + "`. Changing it replaces the resource.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(defaultSysctlFile),
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators: []validator.String{stringvalidator.RegexMatches(sysctlFilePattern,
+					"must be an absolute path ending in .conf (sysctl.d reads no other files), e.g. /etc/sysctl.d/90-mcpai.conf"),
+					noDotDotValidator()},
+			},
+			"content": schema.StringAttribute{
+				MarkdownDescription: "The file's content as rendered from `settings`; after a refresh, the content found on the host, so an edited file shows as drift.",
+				Computed:            true,
+			},
+			"previous_values": schema.MapAttribute{
+				MarkdownDescription: "Live values found before this resource first set each key; destroy (or dropping a key) writes them back. For an imported resource these are the values found at import.",
+				Computed:            true,
+				ElementType:         types.StringType,
+			},
+			"previous_file_content": schema.StringAttribute{
+				MarkdownDescription: "Content of `file` before this resource created it, restored on destroy; null when there was no file.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *hostSysctlResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *hostSysctlResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var ssh types.Object
+	if resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ssh"), &ssh)...); resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(insecureWarning(ctx, ssh, path.Root("ssh"))...)
+}
+
+// ModifyPlan shows the file that will be written and keeps the recorded
+// previous values stable when no key is added.
+func (r *hostSysctlResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan hostSysctlModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	settings, known := stringMap(ctx, plan.Settings, &resp.Diagnostics)
+	if !known {
+		return
+	}
+	plan.Content = types.StringValue(string(sysctl.Render(settings)))
+	plan.PreviousValues = types.MapUnknown(types.StringType)
+	if !req.State.Raw.IsNull() {
+		var state hostSysctlModel
+		if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+			return
+		}
+		previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
+		if kept, ok := restrict(previous, settings); ok {
+			plan.PreviousValues = mapValue(kept, &resp.Diagnostics)
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan hostSysctlModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, diags := r.data.client(ctx, plan.SSH)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
+	file := plan.File.ValueString()
+	res, diags := applySysctl(ctx, client, file, nil, next, nil, nil)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	plan.ID = types.StringValue(client.Config().Host + ":" + file)
+	plan.Content = types.StringValue(string(sysctl.Render(next)))
+	plan.PreviousValues = mapValue(res.previous, &resp.Diagnostics)
+	plan.PreviousFileContent = types.StringNull()
+	if res.fileBefore.Exists {
+		plan.PreviousFileContent = types.StringValue(string(res.fileBefore.Data))
+	}
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state hostSysctlModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, diags := r.data.client(ctx, state.SSH)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	settings, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
+	file := state.File.ValueString()
+	importing := len(settings) == 0
+
+	found, err := readSysctl(ctx, client, file, sysctl.SortedKeys(settings))
+	if err != nil {
+		resp.Diagnostics.Append(hostError("Unable to Read Sysctl Settings", "Reading "+file+" and its keys", client, err))
+		return
+	}
+	if importing {
+		if !found.file.Exists {
+			resp.State.RemoveResource(ctx)
+			return
+		}
+		fromFile, err := sysctl.ParseFile(found.file.Data)
+		if err != nil {
+			resp.Diagnostics.AddError("Unable to Import Sysctl Settings", fmt.Sprintf("%s on %s is not a sysctl.d file: %v. Fix or remove the file, then import again.", file, client.Config(), err))
+			return
+		}
+		if found, err = readSysctl(ctx, client, file, sysctl.SortedKeys(fromFile)); err != nil {
+			resp.Diagnostics.Append(hostError("Unable to Read Sysctl Settings", "Reading "+file+" and its keys", client, err))
+			return
+		}
+		settings = fromFile
+		// Nothing is known of the values before the import: destroy keeps
+		// what is live now and removes the file.
+		state.PreviousValues = mapValue(found.live, &resp.Diagnostics)
+		state.PreviousFileContent = types.StringNull()
+	}
+
+	observed := map[string]string{}
+	for k, want := range settings {
+		live, ok := found.live[k]
+		switch {
+		case !ok:
+			tflog.Warn(ctx, "sysctl key no longer exists on the host", map[string]any{"key": k})
+		case sysctl.Equal(live, want):
+			observed[k] = want // keep the configured spelling
+		default:
+			observed[k] = sysctl.Normalize(live)
+		}
+	}
+	state.Settings = mapValue(observed, &resp.Diagnostics)
+	state.Content = types.StringNull()
+	if found.file.Exists {
+		state.Content = types.StringValue(string(found.file.Data))
+	}
+	state.ID = types.StringValue(client.Config().Host + ":" + file)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state hostSysctlModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, diags := r.data.client(ctx, plan.SSH)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
+	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
+	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
+	res, diags := applySysctl(ctx, client, plan.File.ValueString(), old, next, previous, nil)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	plan.ID = types.StringValue(client.Config().Host + ":" + plan.File.ValueString())
+	plan.Content = types.StringValue(string(sysctl.Render(next)))
+	plan.PreviousValues = mapValue(res.previous, &resp.Diagnostics)
+	plan.PreviousFileContent = state.PreviousFileContent
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *hostSysctlResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state hostSysctlModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	client, diags := r.data.client(ctx, state.SSH)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
+	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
+	restore := remote.FileState{}
+	if !state.PreviousFileContent.IsNull() {
+		restore = remote.FileState{Exists: true, Data: []byte(state.PreviousFileContent.ValueString())}
+	}
+	_, diags = applySysctl(ctx, client, state.File.ValueString(), old, nil, previous, &restore)
+	resp.Diagnostics.Append(diags...)
+}
+
+func (r *hostSysctlResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	// host:file, host:port:file or [v6]:port:file; the file is absolute, so
+	// the last ":/" separates it.
+	i := strings.LastIndex(req.ID, ":/")
+	if i <= 0 {
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host:file: use e.g. 10.0.0.5:/etc/sysctl.d/90-mcpai.conf (or host:port:file). Credentials come from the provider's ssh block or MCPAI_SSH_* variables.", req.ID))
+		return
+	}
+	hostPort, file := req.ID[:i], req.ID[i+1:]
+	if !sysctlFilePattern.MatchString(file) || strings.Contains(file, "..") {
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not an absolute path ending in .conf.", file))
+		return
+	}
+	sshObj, diags := sshObjectForHost(ctx, hostPort)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ssh"), sshObj)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("file"), filepath.Clean(file))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("settings"), types.MapValueMust(types.StringType, nil))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_values"), types.MapValueMust(types.StringType, nil))...)
+}
+
+// sysctlSnapshot is the file and the live values of some keys.
+type sysctlSnapshot struct {
+	file remote.FileState
+	live map[string]string // keys that exist; raw kernel text
+}
+
+// readSysctl reads the file and the keys' /proc/sys files in one round trip.
+func readSysctl(ctx context.Context, client *remote.Client, file string, keys []string) (sysctlSnapshot, error) {
+	paths := []string{file}
+	for _, k := range keys {
+		paths = append(paths, sysctl.Path(k))
+	}
+	files, err := client.ReadFiles(ctx, paths...)
+	if err != nil {
+		return sysctlSnapshot{}, err
+	}
+	snap := sysctlSnapshot{file: remote.FileState{Exists: files[0].Exists, Data: files[0].Data}, live: map[string]string{}}
+	for i, k := range keys {
+		if f := files[i+1]; f.Exists {
+			snap.live[k] = strings.TrimRight(string(f.Data), "\n")
+		}
+	}
+	return snap, nil
+}
+
+type sysctlResult struct {
+	previous   map[string]string
+	fileBefore remote.FileState
+}
+
+// applySysctl moves a host from the old settings to next under the host
+// lock: check every key of next exists and is writable, write the file (or,
+// when fileTarget is given, put that file state back), write the live
+// values and read each back. Any failure restores the values already
+// written and the file, then reports the key and what the kernel said.
+func applySysctl(ctx context.Context, client *remote.Client, file string, old, next, previous map[string]string, fileTarget *remote.FileState) (sysctlResult, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	const summary = "Unable to Apply Sysctl Settings"
+	unlock, err := client.Lock(ctx)
+	if err != nil {
+		diags.Append(hostError(summary, "Taking the host lock", client, err))
+		return sysctlResult{}, diags
+	}
+	defer unlock()
+
+	changes := sysctl.Plan(old, next, previous)
+	keys := make([]string, 0, len(changes))
+	for _, c := range changes {
+		keys = append(keys, c.Key)
+	}
+	before, err := readSysctl(ctx, client, file, keys)
+	if err != nil {
+		diags.Append(hostError(summary, "Reading the current values", client, err))
+		return sysctlResult{}, diags
+	}
+
+	// Validate everything before writing anything.
+	var unknown []string
+	for _, k := range sysctl.SortedKeys(next) {
+		if _, ok := before.live[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		diags.AddAttributeError(path.Root("settings"), summary, fmt.Sprintf(
+			"%s: no such kernel parameter on %s (%s does not exist). Check the spelling, and whether the module providing it is loaded. Nothing was changed.",
+			strings.Join(unknown, ", "), client.Config(), sysctl.Path(unknown[0])))
+		return sysctlResult{}, diags
+	}
+	// Writing a key's own current value back proves it is writable here
+	// without changing it: inside a network namespace or a container some
+	// keys exist but refuse every write.
+	probes := make([]remote.PathValue, 0, len(next))
+	for _, k := range sysctl.SortedKeys(next) {
+		probes = append(probes, remote.PathValue{Path: sysctl.Path(k), Value: before.live[k]})
+	}
+	results, err := client.WriteInPlace(ctx, probes, false)
+	if err != nil {
+		diags.Append(hostError(summary, "Checking that the keys are writable", client, err))
+		return sysctlResult{}, diags
+	}
+	var readOnly []string
+	for i, k := range sysctl.SortedKeys(next) {
+		if !results[i].OK {
+			readOnly = append(readOnly, fmt.Sprintf("%s (the kernel said: %s)", k, results[i].Error))
+		}
+	}
+	if len(readOnly) > 0 {
+		diags.AddAttributeError(path.Root("settings"), summary, fmt.Sprintf(
+			"These keys cannot be written on %s: %s. They are read-only here, e.g. in a network namespace or container, or the login user lacks the privilege (connect as root or set ssh.sudo = true). Remove them from settings or set them on the host that owns them. Nothing was changed.",
+			client.Config(), strings.Join(readOnly, "; ")))
+		return sysctlResult{}, diags
+	}
+
+	target := remote.FileState{Exists: true, Data: sysctl.Render(next)}
+	if fileTarget != nil {
+		target = *fileTarget
+	}
+	if err := client.SetFile(ctx, file, target, sysctlFileMode); err != nil {
+		diags.Append(hostError(summary, "Writing "+file, client, err))
+		return sysctlResult{}, diags
+	}
+
+	writes := make([]remote.PathValue, len(changes))
+	for i, c := range changes {
+		writes[i] = remote.PathValue{Path: sysctl.Path(c.Key), Value: sysctl.Normalize(c.Value)}
+	}
+	results, err = client.WriteInPlace(ctx, writes, true)
+	failed, reason := -1, ""
+	switch {
+	case err != nil:
+		failed, reason = 0, err.Error()
+	default:
+		for i, res := range results {
+			if !res.OK {
+				failed, reason = i, "the kernel refused it: "+res.Error
+				break
+			}
+			if !sysctl.Equal(res.ReadBack, changes[i].Value) {
+				failed, reason = i, fmt.Sprintf("the kernel accepted it but reads back %q (it clamps or rejects this value)", sysctl.Normalize(res.ReadBack))
+				break
+			}
+		}
+	}
+	if failed >= 0 {
+		c := changes[failed]
+		rollback := rollbackSysctl(ctx, client, file, before, changes[:failed+1])
+		diags.AddAttributeError(path.Root("settings").AtMapKey(c.Key), summary, fmt.Sprintf(
+			"Setting %s = %q on %s failed: %s. %s Use a value the kernel accepts for this key.",
+			c.Key, c.Value, client.Config(), reason, rollback))
+		return sysctlResult{}, diags
+	}
+	tflog.Debug(ctx, "applied sysctl settings", map[string]any{"host": client.Config().String(), "file": file, "keys": len(changes)})
+
+	prev := map[string]string{}
+	for k := range next {
+		if v, ok := previous[k]; ok {
+			prev[k] = v
+		} else {
+			prev[k] = sysctl.Normalize(before.live[k])
+		}
+	}
+	return sysctlResult{previous: prev, fileBefore: before.file}, diags
+}
+
+// rollbackSysctl writes back the values the attempted changes replaced and
+// the file as it was, and says how that went.
+func rollbackSysctl(ctx context.Context, client *remote.Client, file string, before sysctlSnapshot, attempted []sysctl.Change) string {
+	// A cancelled run must still roll back.
+	ctx = context.WithoutCancel(ctx)
+	undo := make([]remote.PathValue, 0, len(attempted))
+	for _, c := range attempted {
+		undo = append(undo, remote.PathValue{Path: sysctl.Path(c.Key), Value: before.live[c.Key]})
+	}
+	var problems []string
+	results, err := client.WriteInPlace(ctx, undo, false)
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
+	for i, res := range results {
+		if !res.OK {
+			problems = append(problems, fmt.Sprintf("%s: %s", attempted[i].Key, res.Error))
+		}
+	}
+	if err := client.SetFile(ctx, file, before.file, sysctlFileMode); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if len(problems) > 0 {
+		return "Rolling back also failed, so the host may be half-applied: " + strings.Join(problems, "; ") + "."
+	}
+	return "The values already applied and " + file + " were restored; nothing was changed."
+}

@@ -1,0 +1,48 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/sysctl"
+)
+
+// stringCheck adapts a pure check (nil or a reason) into a string validator.
+type stringCheck struct {
+	summary string
+	desc    string
+	check   func(string) error
+}
+
+func (v stringCheck) Description(context.Context) string             { return v.desc }
+func (v stringCheck) MarkdownDescription(ctx context.Context) string { return v.desc }
+func (v stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := v.check(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, v.summary, err.Error()+".")
+	}
+}
+
+var (
+	sysctlKeyValidator = func() validator.String {
+		return stringCheck{"Invalid Sysctl Key", "must be a sysctl key such as net.core.somaxconn", sysctl.ValidateKey}
+	}
+	sysctlValueValidator = func() validator.String {
+		return stringCheck{"Invalid Sysctl Value", "must be one line of text without control characters", sysctl.ValidateValue}
+	}
+	noDotDotValidator = func() validator.String {
+		return stringCheck{"Invalid File Path", "must not contain '..'", func(s string) error {
+			if strings.Contains(s, "..") {
+				return errDotDot
+			}
+			return nil
+		}}
+	}
+)
+
+var errDotDot = errors.New("the path must not contain '..'")

@@ -1,0 +1,434 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+const (
+	keepaliveInterval = 15 * time.Second
+	dialAttempts      = 3
+	dialBackoff       = 250 * time.Millisecond
+)
+
+// Client runs commands on one host over a pooled, lazily dialled connection.
+type Client struct {
+	cfg   Config
+	dials *atomic.Int64
+
+	// connMu is a channel so that waiting for it honours a context.
+	connMu  chan struct{}
+	conn    *ssh.Client
+	closers []io.Closer // bastion hop, agent connection
+
+	sessions chan struct{}
+	hostLock chan struct{}
+}
+
+func newClient(cfg Config, dials *atomic.Int64) *Client {
+	return &Client{
+		cfg:      cfg,
+		dials:    dials,
+		connMu:   make(chan struct{}, 1),
+		sessions: make(chan struct{}, MaxSessions),
+		hostLock: make(chan struct{}, 1),
+	}
+}
+
+// Config returns the configuration the client dials with.
+func (c *Client) Config() Config { return c.cfg }
+
+// Close closes the connection; a later call dials again.
+func (c *Client) Close() {
+	c.connMu <- struct{}{}
+	defer func() { <-c.connMu }()
+	c.closeLocked()
+}
+
+func (c *Client) closeLocked() {
+	if c.conn != nil {
+		_ = c.conn.Close()
+		c.conn = nil
+	}
+	for _, cl := range c.closers {
+		_ = cl.Close()
+	}
+	c.closers = nil
+}
+
+// connect returns the live connection, dialling it if there is none.
+func (c *Client) connect(ctx context.Context) (*ssh.Client, error) {
+	select {
+	case c.connMu <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	defer func() { <-c.connMu }()
+	if c.conn != nil {
+		return c.conn, nil
+	}
+	// The timeout bounds all attempts together, so an unreachable host
+	// fails after `timeout`, not a multiple of it.
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.timeout())
+	defer cancel()
+	var err error
+	for attempt := 0; attempt < dialAttempts; attempt++ {
+		if attempt > 0 {
+			select {
+			case <-time.After(dialBackoff << (attempt - 1)):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		err = c.dial(ctx)
+		if err == nil || !retryable(err) || ctx.Err() != nil {
+			break
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return c.conn, nil
+}
+
+// forget drops a connection found broken, unless another caller already
+// replaced it.
+func (c *Client) forget(broken *ssh.Client) {
+	c.connMu <- struct{}{}
+	defer func() { <-c.connMu }()
+	if c.conn == broken {
+		c.closeLocked()
+	}
+}
+
+func (c *Client) dial(ctx context.Context) error {
+	var closers []io.Closer
+	fail := func(err error) error {
+		for _, cl := range closers {
+			_ = cl.Close()
+		}
+		return err
+	}
+	var netConn net.Conn
+	var err error
+	if b := c.cfg.Bastion; b != nil {
+		hop, hopClosers, err := handshake(ctx, *b, nil, c.cfg.timeout())
+		closers = append(closers, hopClosers...)
+		if err != nil {
+			return fail(fmt.Errorf("bastion %s: %w", b.Address(), err))
+		}
+		c.dials.Add(1)
+		closers = append(closers, hop)
+		netConn, err = hop.DialContext(ctx, "tcp", c.cfg.Address())
+		if err != nil {
+			return fail(&DialError{Address: c.cfg.Address(), Err: fmt.Errorf("through bastion %s: %w", b.Address(), err)})
+		}
+	}
+	conn, connClosers, err := handshake(ctx, c.cfg.Endpoint, netConn, c.cfg.timeout())
+	closers = append(closers, connClosers...)
+	if err != nil {
+		return fail(err)
+	}
+	c.dials.Add(1)
+	c.conn = conn
+	c.closers = closers
+	go c.keepalive(conn)
+	return nil
+}
+
+// handshake opens an SSH connection to e, over netConn when given (a
+// bastion tunnel) or a new TCP connection. Cancelling ctx aborts it.
+func handshake(ctx context.Context, e Endpoint, netConn net.Conn, timeout time.Duration) (*ssh.Client, []io.Closer, error) {
+	cc, cleanup, err := e.clientConfig(timeout)
+	if err != nil {
+		if netConn != nil {
+			_ = netConn.Close()
+		}
+		return nil, nil, err
+	}
+	closers := []io.Closer{closerFunc(cleanup)}
+	if netConn == nil {
+		var d net.Dialer
+		netConn, err = d.DialContext(ctx, "tcp", e.Address())
+		if err != nil {
+			cleanup()
+			return nil, nil, &DialError{Address: e.Address(), Err: err}
+		}
+	}
+	stop := context.AfterFunc(ctx, func() { _ = netConn.Close() })
+	sshConn, chans, reqs, err := ssh.NewClientConn(netConn, e.Address(), cc)
+	if !stop() {
+		err = errors.Join(ctx.Err(), err)
+	}
+	if err != nil {
+		_ = netConn.Close()
+		cleanup()
+		return nil, nil, classifyHandshakeError(e, err)
+	}
+	return ssh.NewClient(sshConn, chans, reqs), closers, nil
+}
+
+type closerFunc func()
+
+func (f closerFunc) Close() error { f(); return nil }
+
+// keepalive notices a dead peer between operations so that the next call
+// redials instead of hanging on a half-open TCP connection.
+func (c *Client) keepalive(conn *ssh.Client) {
+	t := time.NewTicker(keepaliveInterval)
+	defer t.Stop()
+	done := make(chan struct{})
+	go func() { _ = conn.Wait(); close(done) }()
+	for {
+		select {
+		case <-done:
+			c.forget(conn)
+			return
+		case <-t.C:
+			replied := make(chan error, 1)
+			go func() { _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); replied <- err }()
+			select {
+			case err := <-replied:
+				if err != nil {
+					c.forget(conn)
+					return
+				}
+			case <-time.After(keepaliveInterval):
+				c.forget(conn)
+				return
+			case <-done:
+				c.forget(conn)
+				return
+			}
+		}
+	}
+}
+
+// session opens a session, redialling once if the pooled connection turns
+// out to be broken. The caller must call release.
+func (c *Client) session(ctx context.Context) (sess *ssh.Session, release func(), err error) {
+	select {
+	case c.sessions <- struct{}{}:
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+	release = func() { <-c.sessions }
+	redialled := false
+	for attempt := 0; attempt < 5; attempt++ {
+		conn, err := c.connect(ctx)
+		if err != nil {
+			release()
+			return nil, nil, err
+		}
+		sess, err = conn.NewSession()
+		if err == nil {
+			return sess, release, nil
+		}
+		var refused *ssh.OpenChannelError
+		switch {
+		case errors.As(err, &refused):
+			// The link is fine but sshd refused the session, typically
+			// because it has not yet reaped sessions we closed: wait a
+			// little and ask again.
+			select {
+			case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+			case <-ctx.Done():
+				release()
+				return nil, nil, ctx.Err()
+			}
+		case !redialled:
+			// No command was sent, so retrying on a new connection is safe.
+			redialled = true
+			c.forget(conn)
+		default:
+			release()
+			return nil, nil, fmt.Errorf("opening an SSH session on %s: %w", c.cfg, err)
+		}
+	}
+	release()
+	return nil, nil, fmt.Errorf("opening an SSH session on %s: the server keeps refusing new sessions (is its MaxSessions below %d?)", c.cfg, MaxSessions)
+}
+
+// Result is what a command left behind.
+type Result struct {
+	Stdout   []byte
+	Stderr   []byte
+	ExitCode int
+}
+
+// Run runs argv on the host, quoting every element, with stdin as its
+// standard input. A non-zero exit is not an error here; see Output.
+func (c *Client) Run(ctx context.Context, argv []string, stdin []byte) (*Result, error) {
+	sess, release, err := c.session(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	defer func() { _ = sess.Close() }()
+	var stdout, stderr bytes.Buffer
+	sess.Stdin = bytes.NewReader(stdin)
+	sess.Stdout = &stdout
+	sess.Stderr = &stderr
+	done := make(chan error, 1)
+	go func() { done <- sess.Run(c.command(argv)) }()
+	select {
+	case err = <-done:
+	case <-ctx.Done():
+		_ = sess.Signal(ssh.SIGKILL)
+		_ = sess.Close()
+		return nil, ctx.Err()
+	}
+	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	var exitErr *ssh.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		res.ExitCode = exitErr.ExitStatus()
+	default:
+		return nil, fmt.Errorf("running %s on %s: %w", argv[0], c.cfg, err)
+	}
+	if c.cfg.Sudo && res.ExitCode == 1 && sudoWantsPassword(res.Stderr) {
+		return nil, ErrSudoPassword
+	}
+	return res, nil
+}
+
+// Output runs argv and returns its standard output, or a *CommandError when
+// it exits non-zero.
+func (c *Client) Output(ctx context.Context, argv []string, stdin []byte) ([]byte, error) {
+	res, err := c.Run(ctx, argv, stdin)
+	if err != nil {
+		return nil, err
+	}
+	if res.ExitCode != 0 {
+		return nil, &CommandError{Program: argv[0], ExitCode: res.ExitCode, Stderr: strings.TrimSpace(string(res.Stderr))}
+	}
+	return res.Stdout, nil
+}
+
+// command is the one place where an argument vector becomes a shell line.
+func (c *Client) command(argv []string) string {
+	if c.cfg.Sudo {
+		argv = append([]string{"sudo", "-n", "--"}, argv...)
+	}
+	return QuoteArgs(argv)
+}
+
+// Dial opens a TCP connection or unix socket on the host, tunnelled through
+// the SSH connection (network "tcp" or "unix").
+func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	for attempt := 0; ; attempt++ {
+		conn, err := c.connect(ctx)
+		if err != nil {
+			return nil, err
+		}
+		nc, err := conn.DialContext(ctx, network, addr)
+		if err == nil {
+			return nc, nil
+		}
+		var open *ssh.OpenChannelError
+		if attempt > 0 || errors.As(err, &open) || ctx.Err() != nil {
+			// The server refused the channel: the target is down, not the link.
+			return nil, fmt.Errorf("opening %s %s through %s: %w", network, addr, c.cfg, err)
+		}
+		c.forget(conn)
+	}
+}
+
+// Lock takes the host-wide lock: an in-process one for resources sharing
+// this provider, and a flock(1) on the host, held by a session, for other
+// Terraform runs. The lock dies with the connection, so a killed run never
+// leaves it behind.
+func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
+	select {
+	case c.hostLock <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	releaseHost := func() { <-c.hostLock }
+	sess, release, err := c.session(ctx)
+	if err != nil {
+		releaseHost()
+		return nil, err
+	}
+	stdin, err1 := sess.StdinPipe()
+	stdout, err2 := sess.StdoutPipe()
+	var stderr bytes.Buffer
+	sess.Stderr = &stderr
+	if err := errors.Join(err1, err2); err != nil {
+		_ = sess.Close()
+		release()
+		releaseHost()
+		return nil, err
+	}
+	argv := []string{"flock"}
+	if deadline, ok := ctx.Deadline(); ok {
+		// A waiter we gave up on then also gives up on the host.
+		argv = append(argv, "-w", strconv.Itoa(int(time.Until(deadline).Seconds())+1))
+	}
+	argv = append(argv, LockPath, "sh", "-c", "echo locked; exec cat >/dev/null")
+	if err := sess.Start(c.command(argv)); err != nil {
+		_ = sess.Close()
+		release()
+		releaseHost()
+		return nil, fmt.Errorf("taking the host lock on %s: %w", c.cfg, err)
+	}
+	var once sync.Once
+	finish := func(wait bool) {
+		once.Do(func() {
+			// Closing stdin ends cat, and with it flock's hold.
+			_ = stdin.Close()
+			if wait {
+				waited := make(chan struct{})
+				go func() { _ = sess.Wait(); close(waited) }()
+				select {
+				case <-waited:
+				case <-time.After(5 * time.Second):
+				}
+			}
+			_ = sess.Close()
+			release()
+			releaseHost()
+		})
+	}
+	got := make(chan error, 1)
+	go func() {
+		line := make([]byte, len("locked\n"))
+		_, err := io.ReadFull(stdout, line)
+		if err == nil && string(line) != "locked\n" {
+			err = fmt.Errorf("unexpected answer %q", line)
+		}
+		got <- err
+	}()
+	select {
+	case err = <-got:
+	case <-ctx.Done():
+		err = ctx.Err()
+		_ = sess.Signal(ssh.SIGTERM)
+	}
+	if err != nil {
+		finish(false)
+		if msg := strings.TrimSpace(stderr.String()); msg != "" {
+			if c.cfg.Sudo && sudoWantsPassword(stderr.Bytes()) {
+				return nil, ErrSudoPassword
+			}
+			err = fmt.Errorf("%w (host said: %s)", err, msg)
+		}
+		return nil, fmt.Errorf("taking the host lock %s on %s: %w; another Terraform run may hold it", LockPath, c.cfg, err)
+	}
+	return func() { finish(true) }, nil
+}
+
+// LockPath is the file flock(1) locks on the host.
+const LockPath = "/run/lock/mcpai.lock"

@@ -1,0 +1,228 @@
+package remote
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+)
+
+// The scripts below are constants: paths and contents reach them only as
+// positional arguments or on standard input, never spliced into the text.
+
+// readFilesScript prints one line per path: "ok <base64>", "missing" or
+// "unreadable".
+const readFilesScript = `for p do
+  if [ ! -e "$p" ]; then echo missing; continue; fi
+  if b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"; else echo unreadable; fi
+done`
+
+// FileContent is one file as read from the host.
+type FileContent struct {
+	Path   string
+	Exists bool
+	Data   []byte
+}
+
+// ReadFiles reads several files in one round trip. A missing file is not an
+// error; an unreadable one is.
+func (c *Client) ReadFiles(ctx context.Context, paths ...string) ([]FileContent, error) {
+	out, err := c.Output(ctx, append([]string{"sh", "-c", readFilesScript, "sh"}, paths...), nil)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s on %s: %w", strings.Join(paths, ", "), c.cfg, err)
+	}
+	lines, err := parseStatusLines(out, len(paths))
+	if err != nil {
+		return nil, err
+	}
+	files := make([]FileContent, len(paths))
+	for i, l := range lines {
+		files[i].Path = paths[i]
+		switch l.status {
+		case "missing":
+		case "ok":
+			files[i].Exists = true
+			files[i].Data = l.data
+		default:
+			return nil, fmt.Errorf("%s on %s exists but cannot be read by the login user: connect as root or set sudo = true", paths[i], c.cfg)
+		}
+	}
+	return files, nil
+}
+
+// writeAtomicScript writes stdin to $1 through a temp file in the same
+// directory: fsync, keep the old file's mode and owner (or use $2 for a new
+// file), rename over. It first prints the previous content ("old <b64>" or
+// "new") so the caller can roll back.
+const writeAtomicScript = `set -eu
+p=$1; mode=$2
+d=$(dirname -- "$p")
+mkdir -p -- "$d"
+t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
+trap 'rm -f -- "$t"' EXIT
+cat >"$t"
+if [ -e "$p" ]; then
+  echo "old $(base64 -w0 <"$p")"
+  chmod --reference="$p" -- "$t"
+  chown --reference="$p" -- "$t"
+else
+  echo new
+  chmod -- "$mode" "$t"
+fi
+sync -- "$t"
+mv -f -- "$t" "$p"
+sync -- "$d"
+trap - EXIT`
+
+// FileState is what a path holds: nothing, or some content.
+type FileState struct {
+	Exists bool
+	Data   []byte
+}
+
+// WriteFileAtomic replaces path with data so that readers see the old or the
+// new file, never a mix, and returns what was there before.
+func (c *Client) WriteFileAtomic(ctx context.Context, path string, data []byte, mode os.FileMode) (FileState, error) {
+	out, err := c.Output(ctx, []string{"sh", "-c", writeAtomicScript, "sh", path, fmt.Sprintf("%04o", mode.Perm())}, data)
+	if err != nil {
+		return FileState{}, fmt.Errorf("writing %s on %s: %w", path, c.cfg, err)
+	}
+	lines, err := parseStatusLines(out, 1)
+	if err != nil {
+		return FileState{}, err
+	}
+	return FileState{Exists: lines[0].status == "old", Data: lines[0].data}, nil
+}
+
+// RemoveFile deletes path; a missing file is fine.
+func (c *Client) RemoveFile(ctx context.Context, path string) error {
+	if _, err := c.Output(ctx, []string{"rm", "-f", "--", path}, nil); err != nil {
+		return fmt.Errorf("removing %s on %s: %w", path, c.cfg, err)
+	}
+	return nil
+}
+
+// SetFile makes path hold state: written atomically (mode applies to a new
+// file), or removed. Rollbacks use it to put back a FileState read earlier.
+func (c *Client) SetFile(ctx context.Context, path string, state FileState, mode os.FileMode) error {
+	if !state.Exists {
+		return c.RemoveFile(ctx, path)
+	}
+	_, err := c.WriteFileAtomic(ctx, path, state.Data, mode)
+	return err
+}
+
+// writeInPlaceScript writes each value ($2, $4, ...) into its path ($1, $3,
+// ...) with a single write, as /proc and /sys expect, then reads the path
+// back. Per pair it prints "ok <b64 of read-back>" or "err <message>". With
+// mode "stop" it stops at the first failure.
+const writeInPlaceScript = `mode=$1; shift
+while [ $# -ge 2 ]; do
+  p=$1; v=$2; shift 2
+  if e=$( { printf '%s' "$v" >"$p"; } 2>&1 ); then
+    echo "ok $(base64 -w0 2>/dev/null <"$p")"
+  else
+    echo "err $(printf '%s' "$e" | tr '\n' ' ')"
+    [ "$mode" = stop ] && exit 0
+  fi
+done`
+
+// PathValue is a value to write into a kernel file.
+type PathValue struct {
+	Path  string
+	Value string
+}
+
+// WriteResult is the outcome of one write: the kernel's read-back on
+// success, its complaint otherwise. Attempted is false for pairs skipped
+// after an earlier failure.
+type WriteResult struct {
+	Attempted bool
+	OK        bool
+	ReadBack  string
+	Error     string
+}
+
+// WriteInPlace writes values into existing kernel files (/proc/sys, /sys) in
+// one round trip. With stopOnError, pairs after the first failure are not
+// attempted.
+func (c *Client) WriteInPlace(ctx context.Context, writes []PathValue, stopOnError bool) ([]WriteResult, error) {
+	mode := "all"
+	if stopOnError {
+		mode = "stop"
+	}
+	argv := []string{"sh", "-c", writeInPlaceScript, "sh", mode}
+	for _, w := range writes {
+		argv = append(argv, w.Path, w.Value)
+	}
+	out, err := c.Output(ctx, argv, nil)
+	if err != nil {
+		return nil, fmt.Errorf("writing kernel settings on %s: %w", c.cfg, err)
+	}
+	lines, err := parseStatusLines(out, -1)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) > len(writes) {
+		return nil, fmt.Errorf("writing kernel settings on %s: %d answers for %d writes", c.cfg, len(lines), len(writes))
+	}
+	results := make([]WriteResult, len(writes))
+	for i, l := range lines {
+		results[i].Attempted = true
+		switch l.status {
+		case "ok":
+			results[i].OK = true
+			results[i].ReadBack = string(l.data)
+		case "err":
+			results[i].Error = cleanShellError(string(l.text))
+		}
+	}
+	return results, nil
+}
+
+// cleanShellError strips the shell's "sh: 1: " prefix so that the message
+// reads as the kernel's answer.
+func cleanShellError(msg string) string {
+	return shellPrefix.ReplaceAllString(strings.TrimSpace(msg), "")
+}
+
+// shellPrefix is how dash ("sh: 4: ") and bash ("sh: line 4: ") label
+// their messages.
+var shellPrefix = regexp.MustCompile(`^sh: (line )?[0-9]+: `)
+
+type statusLine struct {
+	status string
+	data   []byte // base64-decoded payload for "ok" and "old"
+	text   string // raw payload for other statuses
+}
+
+// parseStatusLines reads "<status> [payload]" lines; want < 0 accepts any
+// count.
+func parseStatusLines(out []byte, want int) ([]statusLine, error) {
+	var lines []statusLine
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 0, 64*1024), 64<<20)
+	for sc.Scan() {
+		status, payload, _ := strings.Cut(sc.Text(), " ")
+		l := statusLine{status: status, text: payload}
+		if status == "ok" || status == "old" {
+			data, err := base64.StdEncoding.DecodeString(payload)
+			if err != nil {
+				return nil, fmt.Errorf("unexpected output from the host: %w", err)
+			}
+			l.data = data
+		}
+		lines = append(lines, l)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("unexpected output from the host: %w", err)
+	}
+	if want >= 0 && len(lines) != want {
+		return nil, fmt.Errorf("unexpected output from the host: %d lines where %d were expected", len(lines), want)
+	}
+	return lines, nil
+}
