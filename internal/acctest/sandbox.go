@@ -110,3 +110,11 @@ func (h Host) InHost(t testing.TB, argv ...string) string {
 	t.Helper()
 	return h.run(t, argv...)
 }
+
+// ProviderBlock configures the provider with the sandbox's root key and
+// known_hosts as defaults, so resources need only ssh = { host = ... }.
+func ProviderBlock(t testing.TB) string {
+	h := FirstHost(t)
+	return fmt.Sprintf("provider \"mcpai\" {\n  ssh = {\n    user        = \"root\"\n    private_key = %q\n    known_hosts = %q\n  }\n}\n",
+		h.PrivateKey(t), h.KnownHosts(t))
+}

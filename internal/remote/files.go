@@ -118,12 +118,13 @@ func (c *Client) SetFile(ctx context.Context, path string, state FileState, mode
 
 // writeInPlaceScript writes each value ($2, $4, ...) into its path ($1, $3,
 // ...) with a single write, as /proc and /sys expect, then reads the path
-// back. Per pair it prints "ok <b64 of read-back>" or "err <message>". With
+// back. tee, unlike the shell's printf, reports the kernel's errno
+// ("Invalid argument") rather than a generic I/O error. Per pair it prints "ok <b64 of read-back>" or "err <message>". With
 // mode "stop" it stops at the first failure.
 const writeInPlaceScript = `mode=$1; shift
 while [ $# -ge 2 ]; do
   p=$1; v=$2; shift 2
-  if e=$( { printf '%s' "$v" >"$p"; } 2>&1 ); then
+  if e=$(printf '%s' "$v" | tee -- "$p" 2>&1 >/dev/null); then
     echo "ok $(base64 -w0 2>/dev/null <"$p")"
   else
     echo "err $(printf '%s' "$e" | tr '\n' ' ')"
@@ -184,15 +185,15 @@ func (c *Client) WriteInPlace(ctx context.Context, writes []PathValue, stopOnErr
 	return results, nil
 }
 
-// cleanShellError strips the shell's "sh: 1: " prefix so that the message
-// reads as the kernel's answer.
+// cleanShellError strips the shell's "sh: 1: " or tee's "tee: " prefix so
+// that the message reads as the kernel's answer.
 func cleanShellError(msg string) string {
 	return shellPrefix.ReplaceAllString(strings.TrimSpace(msg), "")
 }
 
-// shellPrefix is how dash ("sh: 4: ") and bash ("sh: line 4: ") label
+// shellPrefix is how dash ("sh: 4: "), bash ("sh: line 4: ") and tee label
 // their messages.
-var shellPrefix = regexp.MustCompile(`^sh: (line )?[0-9]+: `)
+var shellPrefix = regexp.MustCompile(`^(sh: (line )?[0-9]+: |tee: )`)
 
 type statusLine struct {
 	status string
