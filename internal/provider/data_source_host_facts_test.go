@@ -1,0 +1,76 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+	"github.com/mcpai/terraform-provider-mcpai/internal/hostfacts"
+)
+
+func TestAccHostFacts(t *testing.T) {
+	h := acctest.FirstHost(t)
+	// What the host says through an independent path (the ssh CLI).
+	want := strings.Fields(h.InHost(t, "getconf _NPROCESSORS_ONLN; awk '/^MemTotal:/ {print $2}' /proc/meminfo; uname -r; uname -m; . /etc/os-release; echo $ID $VERSION_ID"))
+	cpus, _ := strconv.ParseInt(want[0], 10, 64)
+	memKiB, _ := strconv.ParseInt(want[1], 10, 64)
+	addr := "data.mcpai_host_facts.this"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
+data "mcpai_host_facts" "this" {
+  ssh = { host = %q }
+}
+output "has_gpu" { value = length(data.mcpai_host_facts.this.gpus) > 0 }
+`, h.Address),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("cpu_count"), knownvalue.Int64Exact(cpus)),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("memory_bytes"), knownvalue.Int64Exact(memKiB*1024)),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("kernel"), knownvalue.StringExact(want[2])),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("architecture"), knownvalue.StringExact(want[3])),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("os_id"), knownvalue.StringExact(want[4])),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("os_version"), knownvalue.StringExact(want[5])),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("numa_nodes"), knownvalue.Int64Exact(1)),
+				// No NVIDIA driver and no Docker engine in a sandbox host.
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("gpus"), knownvalue.ListExact([]knownvalue.Check{})),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("docker"), knownvalue.Null()),
+				statecheck.ExpectKnownOutputValue("has_gpu", knownvalue.Bool(false)),
+			},
+		}},
+	})
+}
+
+func TestAccHostFacts_wrongHostKey(t *testing.T) {
+	hosts := acctest.Hosts(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
+data "mcpai_host_facts" "this" {
+  ssh = { host = %q, host_key = %q }
+}`, hosts[0].Address, hosts[1].HostKey),
+			ExpectError: regexp.MustCompile(`Host Key Verification Failed`),
+		}},
+	})
+}
+
+func TestSetFactsNeverLeavesNullLists(t *testing.T) {
+	var m hostFactsModel
+	setFacts(&m, hostfacts.Facts{CPUCount: 2})
+	if m.Disks == nil || m.GPUs == nil || m.CPUGovernors == nil || m.Docker != nil {
+		t.Fatalf("empty facts gave %+v", m)
+	}
+	setFacts(&m, hostfacts.Facts{Docker: &hostfacts.Docker{ServerVersion: "27.0.1", Runtimes: []string{"nvidia", "runc"}}})
+	if m.Docker == nil || m.Docker.ServerVersion.ValueString() != "27.0.1" || len(m.Docker.Runtimes) != 2 {
+		t.Fatalf("docker facts gave %+v", m.Docker)
+	}
+}
