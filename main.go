@@ -12,7 +12,7 @@ import (
 
 // Run "go generate" to format example files and regenerate the docs.
 //go:generate terraform fmt -recursive ./examples/
-//go:generate go run github.com/hashicorp/terraform-plugin-docs/cmd/tfplugindocs generate --provider-name mcpai
+//go:generate go tool tfplugindocs generate --provider-name mcpai
 
 // version is set by goreleaser.
 var version = "dev"

@@ -1,0 +1,276 @@
+// Package bench measures the provider end to end, through the terraform
+// CLI, against a sandbox host's real sshd, and the peer (ansible-playbook)
+// doing the same change on the same host in the same run. Run with
+// `make bench`.
+package bench
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+)
+
+// guideNetwork is the performance guide's ten network sysctls, all of which
+// a sandbox host's network namespace lets us write.
+var guideNetwork = map[string]string{
+	"net.core.somaxconn":                 "65535",
+	"net.ipv4.tcp_max_syn_backlog":       "65535",
+	"net.ipv4.ip_local_port_range":       "1024 65535",
+	"net.ipv4.tcp_fin_timeout":           "15",
+	"net.ipv4.tcp_tw_reuse":              "1",
+	"net.ipv4.tcp_keepalive_time":        "300",
+	"net.ipv4.tcp_keepalive_intvl":       "30",
+	"net.ipv4.tcp_keepalive_probes":      "5",
+	"net.ipv4.tcp_rmem":                  "4096 87380 16777216",
+	"net.ipv4.tcp_slow_start_after_idle": "0",
+}
+
+// twentyKeys gives each of 20 resources a key of its own.
+var twentyKeys = []string{
+	"net.core.somaxconn", "net.ipv4.tcp_max_syn_backlog", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_fin_timeout",
+	"net.ipv4.tcp_tw_reuse", "net.ipv4.tcp_keepalive_time", "net.ipv4.tcp_keepalive_intvl", "net.ipv4.tcp_keepalive_probes",
+	"net.ipv4.tcp_rmem", "net.ipv4.tcp_wmem", "net.ipv4.tcp_slow_start_after_idle", "net.ipv4.tcp_mtu_probing",
+	"net.ipv4.tcp_syn_retries", "net.ipv4.tcp_synack_retries", "net.ipv4.tcp_sack", "net.ipv4.tcp_timestamps",
+	"net.ipv4.tcp_window_scaling", "net.ipv4.tcp_no_metrics_save", "net.ipv4.tcp_retries2", "net.ipv4.tcp_max_tw_buckets",
+}
+
+func benchHost(b *testing.B) acctest.Host {
+	hosts := acctest.Hosts(b)
+	// The last host, so that benchmarks and tests do not share one.
+	return hosts[len(hosts)-1]
+}
+
+// providerDir holds the provider binary terraform runs, built once.
+func providerDir(b *testing.B) string {
+	if p := os.Getenv("MCPAI_PROVIDER_BIN"); p != "" {
+		return filepath.Dir(p)
+	}
+	dir := filepath.Join(os.TempDir(), "mcpai-bench-provider")
+	_, file, _, _ := runtime.Caller(0)
+	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-mcpai"), ".")
+	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building the provider: %v\n%s", err, out)
+	}
+	return dir
+}
+
+type workspace struct {
+	b   *testing.B
+	dir string
+	env []string
+}
+
+// newWorkspace is a Terraform working directory using the local provider
+// build through dev_overrides: nothing is downloaded, no init is needed.
+func newWorkspace(b *testing.B, config string) *workspace {
+	dir := b.TempDir()
+	rc := filepath.Join(dir, "terraformrc")
+	overrides := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"mcpai/mcpai\" = %q\n  }\n  direct {}\n}\n", providerDir(b))
+	if err := os.WriteFile(rc, []byte(overrides), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	header := "terraform {\n  required_providers {\n    mcpai = { source = \"mcpai/mcpai\" }\n  }\n}\n"
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(header+config), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return &workspace{b: b, dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")}
+}
+
+// run runs terraform and returns its exit code; any code not in ok fails.
+func (w *workspace) run(ok []int, args ...string) int {
+	cmd := exec.Command("terraform", append(args, "-input=false", "-no-color")...)
+	cmd.Dir, cmd.Env = w.dir, w.env
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		w.b.Fatal(err)
+	}
+	for _, c := range ok {
+		if c == code {
+			return code
+		}
+	}
+	w.b.Fatalf("terraform %s exited %d:\n%s", strings.Join(args, " "), code, out)
+	return code
+}
+
+func providerBlock(b *testing.B, h acctest.Host) string {
+	return fmt.Sprintf("provider \"mcpai\" {\n  ssh = {\n    user        = \"root\"\n    private_key = file(%q)\n    known_hosts = file(%q)\n  }\n}\n", h.PrivateKeyPath, h.KnownHostsPath)
+}
+
+func sysctlResource(name, host, file string, settings map[string]string) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "resource \"mcpai_host_sysctl\" %q {\n  ssh  = { host = %q }\n  file = %q\n  settings = {\n", name, host, file)
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(&s, "    %q = %q\n", k, settings[k])
+	}
+	s.WriteString("  }\n}\n")
+	return s.String()
+}
+
+// perOp remembers each sub-benchmark's time per operation so that the
+// parent can report the ratio the README quotes.
+var perOp = map[string]time.Duration{}
+
+func record(b *testing.B, name string, start time.Time, paused time.Duration) {
+	perOp[name] = (time.Since(start) - paused) / time.Duration(b.N)
+}
+
+// BenchmarkNoopPlan: a `terraform plan` that finds nothing to do, with 1
+// and with 20 mcpai_host_sysctl resources on one host. The metric
+// ssh-conns/op counts the connections sshd accepted per plan.
+func BenchmarkNoopPlan(b *testing.B) {
+	h := benchHost(b)
+	for _, n := range []int{1, 20} {
+		name := fmt.Sprintf("resources=%d", n)
+		b.Run(name, func(b *testing.B) {
+			config := providerBlock(b, h)
+			for i := 0; i < n; i++ {
+				k := twentyKeys[i]
+				live := strings.Join(strings.Fields(h.InHost(b, "cat /proc/sys/"+strings.ReplaceAll(k, ".", "/"))), " ")
+				config += sysctlResource(fmt.Sprintf("r%d", i), h.Address, fmt.Sprintf("/etc/sysctl.d/91-bench-%02d.conf", i), map[string]string{k: live})
+			}
+			w := newWorkspace(b, config)
+			w.run([]int{0}, "apply", "-auto-approve")
+			b.Cleanup(func() { w.run([]int{0}, "destroy", "-auto-approve") })
+			before := h.AcceptedLogins(b)
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				// -detailed-exitcode: 0 means the plan is empty.
+				w.run([]int{0}, "plan", "-detailed-exitcode")
+			}
+			record(b, name, start, 0)
+			b.StopTimer()
+			time.Sleep(100 * time.Millisecond) // sshd's log line trails the login
+			b.ReportMetric(float64(h.AcceptedLogins(b)-before)/float64(b.N), "ssh-conns/op")
+		})
+	}
+	if one, twenty := perOp["resources=1"], perOp["resources=20"]; one > 0 && twenty > 0 {
+		b.Logf("no-op plan: 20 resources take %.2fx the time of 1 (%v vs %v)", float64(twenty)/float64(one), twenty.Round(time.Millisecond), one.Round(time.Millisecond))
+	}
+}
+
+// BenchmarkApplyGuideNetwork: applying the guide's ten network sysctls to a
+// host where none is set yet, with `terraform apply` and with
+// `ansible-playbook` (ansible.posix.sysctl, reload into its own file). Each
+// operation is one real change; putting the host back runs off the clock.
+func BenchmarkApplyGuideNetwork(b *testing.B) {
+	h := benchHost(b)
+	baseline := snapshot(b, h)
+	reset := func() { restore(b, h, baseline) }
+	b.Cleanup(reset)
+
+	b.Run("tool=terraform", func(b *testing.B) {
+		w := newWorkspace(b, providerBlock(b, h)+sysctlResource("guide", h.Address, "/etc/sysctl.d/90-mcpai-bench.conf", guideNetwork))
+		var paused time.Duration
+		b.ResetTimer()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			w.run([]int{0}, "apply", "-auto-approve")
+			b.StopTimer()
+			p := time.Now()
+			verify(b, h)
+			w.run([]int{0}, "destroy", "-auto-approve")
+			paused += time.Since(p)
+			b.StartTimer()
+		}
+		record(b, "terraform", start, paused)
+	})
+
+	b.Run("tool=ansible", func(b *testing.B) {
+		if _, err := exec.LookPath("ansible-playbook"); err != nil {
+			b.Skip("ansible-playbook is not installed: run scripts/install-bench-deps.sh (make bench does)")
+		}
+		dir := writeAnsible(b, h)
+		var paused time.Duration
+		b.ResetTimer()
+		start := time.Now()
+		for i := 0; i < b.N; i++ {
+			cmd := exec.Command("ansible-playbook", "-i", "inventory.ini", "playbook.yml")
+			cmd.Dir = dir
+			cmd.Env = append(os.Environ(), "ANSIBLE_CONFIG="+filepath.Join(dir, "ansible.cfg"))
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("ansible-playbook: %v\n%s", err, out)
+			}
+			b.StopTimer()
+			p := time.Now()
+			verify(b, h)
+			reset()
+			h.InHost(b, "rm -f /etc/sysctl.d/90-ansible-bench.conf")
+			paused += time.Since(p)
+			b.StartTimer()
+		}
+		record(b, "ansible", start, paused)
+	})
+	if tf, an := perOp["terraform"], perOp["ansible"]; tf > 0 && an > 0 {
+		b.Logf("guide network sysctls: terraform apply %v, ansible-playbook %v: terraform is %.1fx faster", tf.Round(time.Millisecond), an.Round(time.Millisecond), float64(an)/float64(tf))
+	}
+}
+
+func sysctlPath(k string) string { return "/proc/sys/" + strings.ReplaceAll(k, ".", "/") }
+
+func snapshot(b *testing.B, h acctest.Host) map[string]string {
+	m := map[string]string{}
+	for k := range guideNetwork {
+		m[k] = strings.Join(strings.Fields(h.InHost(b, "cat "+sysctlPath(k))), " ")
+	}
+	return m
+}
+
+func restore(b *testing.B, h acctest.Host, values map[string]string) {
+	var cmd strings.Builder
+	for k, v := range values {
+		fmt.Fprintf(&cmd, "echo '%s' > %s; ", v, sysctlPath(k))
+	}
+	h.InHost(b, cmd.String())
+}
+
+// verify proves each run really changed the host.
+func verify(b *testing.B, h acctest.Host) {
+	for k, v := range snapshot(b, h) {
+		if v != guideNetwork[k] {
+			b.Fatalf("after the run %s = %q, want %q", k, v, guideNetwork[k])
+		}
+	}
+}
+
+func writeAnsible(b *testing.B, h acctest.Host) string {
+	dir := b.TempDir()
+	var vars strings.Builder
+	for k, v := range guideNetwork {
+		fmt.Fprintf(&vars, "      %s: %q\n", k, v)
+	}
+	files := map[string]string{
+		"ansible.cfg": "[defaults]\nhost_key_checking = True\ninterpreter_python = /usr/bin/python3\n",
+		"inventory.ini": fmt.Sprintf("[sandbox]\n%s ansible_user=root ansible_ssh_private_key_file=%s ansible_ssh_common_args='-o UserKnownHostsFile=%s'\n",
+			h.Address, h.PrivateKeyPath, h.KnownHostsPath),
+		"playbook.yml": "- hosts: sandbox\n  gather_facts: false\n  vars:\n    sysctls:\n" + vars.String() +
+			"  tasks:\n    - name: the guide's network sysctls\n      ansible.posix.sysctl:\n        name: \"{{ item.key }}\"\n        value: \"{{ item.value }}\"\n" +
+			"        sysctl_file: /etc/sysctl.d/90-ansible-bench.conf\n        reload: true\n      loop: \"{{ sysctls | dict2items }}\"\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return dir
+}
