@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -21,11 +22,26 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers such as delve")
 	flag.Parse()
+	quietSDKLogs()
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/mcpai/mcpai",
 		Debug:   debug,
 	})
 	if err != nil {
 		log.Fatal(err.Error())
+	}
+}
+
+// quietSDKLogs turns off the SDK's own trace logs when Terraform will throw
+// them away (no TF_LOG or TF_LOG_PROVIDER reached us): producing them costs
+// more CPU than planning does. Variables the user set are left alone.
+func quietSDKLogs() {
+	if os.Getenv("TF_LOG") != "" || os.Getenv("TF_LOG_PROVIDER") != "" {
+		return
+	}
+	for _, v := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK"} {
+		if _, set := os.LookupEnv(v); !set {
+			_ = os.Setenv(v, "off")
+		}
 	}
 }

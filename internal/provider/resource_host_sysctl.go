@@ -133,27 +133,29 @@ func (r *hostSysctlResource) ModifyPlan(ctx context.Context, req resource.Modify
 	if req.Plan.Raw.IsNull() {
 		return
 	}
-	var plan hostSysctlModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+	// Only the attributes involved are read and written: this runs for
+	// every resource on every plan.
+	var planned types.Map
+	if resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("settings"), &planned)...); resp.Diagnostics.HasError() {
 		return
 	}
-	settings, known := stringMap(ctx, plan.Settings, &resp.Diagnostics)
+	settings, known := stringMap(ctx, planned, &resp.Diagnostics)
 	if !known {
 		return
 	}
-	plan.Content = types.StringValue(string(sysctl.Render(settings)))
-	plan.PreviousValues = types.MapUnknown(types.StringType)
+	previousValues := types.MapUnknown(types.StringType)
 	if !req.State.Raw.IsNull() {
-		var state hostSysctlModel
-		if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		var recorded types.Map
+		if resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("previous_values"), &recorded)...); resp.Diagnostics.HasError() {
 			return
 		}
-		previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
+		previous, _ := stringMap(ctx, recorded, &resp.Diagnostics)
 		if kept, ok := restrict(previous, settings); ok {
-			plan.PreviousValues = mapValue(kept, &resp.Diagnostics)
+			previousValues = mapValue(kept, &resp.Diagnostics)
 		}
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("content"), string(sysctl.Render(settings)))...)
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("previous_values"), previousValues)...)
 }
 
 func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {

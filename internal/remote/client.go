@@ -34,6 +34,11 @@ type Client struct {
 
 	sessions chan struct{}
 	hostLock chan struct{}
+
+	// Reads waiting to share the next round trip; see ReadFiles.
+	readMu    sync.Mutex
+	readQueue []*readRequest
+	reading   bool
 }
 
 func newClient(cfg Config, dials *atomic.Int64) *Client {

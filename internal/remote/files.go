@@ -9,6 +9,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 )
 
 // The scripts below are constants: paths and contents reach them only as
@@ -29,18 +30,29 @@ type FileContent struct {
 }
 
 // ReadFiles reads several files in one round trip. A missing file is not an
-// error; an unreadable one is.
+// error; an unreadable one is. Concurrent calls on one client share round
+// trips: while one read is on the wire, the calls that arrive are gathered
+// into the next, so a refresh of many resources costs a few sessions, not
+// one each.
 func (c *Client) ReadFiles(ctx context.Context, paths ...string) ([]FileContent, error) {
-	out, err := c.Output(ctx, append([]string{"sh", "-c", readFilesScript, "sh"}, paths...), nil)
-	if err != nil {
-		return nil, fmt.Errorf("reading %s on %s: %w", strings.Join(paths, ", "), c.cfg, err)
+	req := &readRequest{paths: paths, done: make(chan struct{})}
+	c.readMu.Lock()
+	c.readQueue = append(c.readQueue, req)
+	if !c.reading {
+		c.reading = true
+		go c.drainReads()
 	}
-	lines, err := parseStatusLines(out, len(paths))
-	if err != nil {
-		return nil, err
+	c.readMu.Unlock()
+	select {
+	case <-req.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if req.err != nil {
+		return nil, fmt.Errorf("reading %s on %s: %w", strings.Join(paths, ", "), c.cfg, req.err)
 	}
 	files := make([]FileContent, len(paths))
-	for i, l := range lines {
+	for i, l := range req.lines {
 		files[i].Path = paths[i]
 		switch l.status {
 		case "missing":
@@ -53,6 +65,53 @@ func (c *Client) ReadFiles(ctx context.Context, paths ...string) ([]FileContent,
 	}
 	return files, nil
 }
+
+type readRequest struct {
+	paths []string
+	lines []statusLine
+	err   error
+	done  chan struct{}
+}
+
+// drainReads runs the queued reads, one batch at a time, until none is left.
+func (c *Client) drainReads() {
+	for {
+		c.readMu.Lock()
+		batch := c.readQueue
+		c.readQueue = nil
+		if len(batch) == 0 {
+			c.reading = false
+			c.readMu.Unlock()
+			return
+		}
+		c.readMu.Unlock()
+
+		var all []string
+		for _, r := range batch {
+			all = append(all, r.paths...)
+		}
+		// The batch outlives any one caller's context; each caller still
+		// stops waiting when its own context ends.
+		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.timeout()+readTimeout)
+		var lines []statusLine
+		out, err := c.Output(ctx, append([]string{"sh", "-c", readFilesScript, "sh"}, all...), nil)
+		cancel()
+		if err == nil {
+			lines, err = parseStatusLines(out, len(all))
+		}
+		for _, r := range batch {
+			if err != nil {
+				r.err = err
+			} else {
+				r.lines, lines = lines[:len(r.paths)], lines[len(r.paths):]
+			}
+			close(r.done)
+		}
+	}
+}
+
+// readTimeout bounds a batch of reads once connected.
+const readTimeout = 2 * time.Minute
 
 // writeAtomicScript writes stdin to $1 through a temp file in the same
 // directory: fsync, keep the old file's mode and owner (or use $2 for a new

@@ -6,6 +6,7 @@ package remote_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -396,5 +397,36 @@ func TestBastion(t *testing.T) {
 	}
 	if pool.Dials() != 2 {
 		t.Errorf("dials = %d, want 2 (bastion + target)", pool.Dials())
+	}
+}
+
+func TestConcurrentReadsGetTheirOwnFiles(t *testing.T) {
+	h := acctest.FirstHost(t)
+	_, c := newClient(t, h.Config(t))
+	h.InHost(t, "mkdir -p /tmp/mcpai-reads && for i in $(seq 0 29); do echo content-$i > /tmp/mcpai-reads/$i; done")
+	t.Cleanup(func() { h.InHost(t, "rm -rf /tmp/mcpai-reads") })
+	var wg sync.WaitGroup
+	for i := 0; i < 30; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := fmt.Sprintf("/tmp/mcpai-reads/%d", i)
+			files, err := c.ReadFiles(ctxT(t), p, "/tmp/mcpai-reads/none")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if len(files) != 2 || files[0].Path != p || string(files[0].Data) != fmt.Sprintf("content-%d\n", i) || files[1].Exists {
+				t.Errorf("read %s got %+v", p, files)
+			}
+		}()
+	}
+	wg.Wait()
+	// One caller's unreadable file fails that caller only.
+	nobody := h.Config(t)
+	nobody.User, nobody.PrivateKey, nobody.Password = h.NoprivUser, "", h.Password
+	_, np := newClient(t, nobody)
+	if _, err := np.ReadFiles(ctxT(t), "/etc/shadow"); err == nil || !strings.Contains(err.Error(), "cannot be read") {
+		t.Errorf("unreadable file: %v", err)
 	}
 }
