@@ -1,0 +1,48 @@
+variable "hosts" {
+  description = "Addresses (IP or DNS name) of the hosts to tune. Connection credentials come from the mcpai provider's ssh block."
+  type        = set(string)
+
+  validation {
+    condition     = length(var.hosts) > 0 && alltrue([for h in var.hosts : can(regex("^[A-Za-z0-9.:_-]+$", h))])
+    error_message = "hosts must hold at least one address, each an IP address or DNS name."
+  }
+}
+
+variable "somaxconn" {
+  description = "Accept queue length (net.core.somaxconn); the guide uses 65535 for the API tier behind Traefik."
+  type        = number
+  default     = 65535
+
+  validation {
+    condition     = var.somaxconn >= 128 && var.somaxconn <= 4194304 && floor(var.somaxconn) == var.somaxconn
+    error_message = "somaxconn must be a whole number between 128 and 4194304."
+  }
+}
+
+variable "local_port_range" {
+  description = "Ephemeral port range for outbound connections (net.ipv4.ip_local_port_range) as [first, last]."
+  type        = list(number)
+  default     = [1024, 65535]
+
+  validation {
+    condition     = length(var.local_port_range) == 2 && var.local_port_range[0] >= 1024 && var.local_port_range[0] < var.local_port_range[1] && var.local_port_range[1] <= 65535
+    error_message = "local_port_range must be [first, last] with 1024 <= first < last <= 65535."
+  }
+}
+
+variable "extra_settings" {
+  description = "More sysctls to set on every host, key to value; they override the guide's values."
+  type        = map(string)
+  default     = {}
+}
+
+variable "file" {
+  description = "The sysctl.d file the settings are persisted in."
+  type        = string
+  default     = "/etc/sysctl.d/90-mcpai-network.conf"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9_./@+-]+\\.conf$", var.file)) && !strcontains(var.file, "..")
+    error_message = "file must be an absolute path ending in .conf, without '..'."
+  }
+}
