@@ -115,6 +115,6 @@ func (h Host) InHost(t testing.TB, argv ...string) string {
 // known_hosts as defaults, so resources need only ssh = { host = ... }.
 func ProviderBlock(t testing.TB) string {
 	h := FirstHost(t)
-	return fmt.Sprintf("provider \"mcpai\" {\n  ssh = {\n    user        = \"root\"\n    private_key = %q\n    known_hosts = %q\n  }\n}\n",
+	return fmt.Sprintf("terraform {\n  required_providers {\n    mcpai = { source = \"mcpai/mcpai\" }\n  }\n}\n\nprovider \"mcpai\" {\n  ssh = {\n    user        = \"root\"\n    private_key = %q\n    known_hosts = %q\n  }\n}\n",
 		h.PrivateKey(t), h.KnownHosts(t))
 }

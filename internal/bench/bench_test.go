@@ -5,12 +5,10 @@
 package bench
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"testing"
@@ -49,72 +47,6 @@ func benchHost(b *testing.B) acctest.Host {
 	return hosts[len(hosts)-1]
 }
 
-// providerDir holds the provider binary terraform runs, built once.
-func providerDir(b *testing.B) string {
-	if p := os.Getenv("MCPAI_PROVIDER_BIN"); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			b.Fatal(err)
-		}
-		return filepath.Dir(abs)
-	}
-	dir := filepath.Join(os.TempDir(), "mcpai-bench-provider")
-	_, file, _, _ := runtime.Caller(0)
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-mcpai"), ".")
-	cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		b.Fatalf("building the provider: %v\n%s", err, out)
-	}
-	return dir
-}
-
-type workspace struct {
-	b   *testing.B
-	dir string
-	env []string
-}
-
-// newWorkspace is a Terraform working directory using the local provider
-// build through dev_overrides: nothing is downloaded, no init is needed.
-func newWorkspace(b *testing.B, config string) *workspace {
-	dir := b.TempDir()
-	rc := filepath.Join(dir, "terraformrc")
-	overrides := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"mcpai/mcpai\" = %q\n  }\n  direct {}\n}\n", providerDir(b))
-	if err := os.WriteFile(rc, []byte(overrides), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	header := "terraform {\n  required_providers {\n    mcpai = { source = \"mcpai/mcpai\" }\n  }\n}\n"
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(header+config), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	return &workspace{b: b, dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")}
-}
-
-// run runs terraform and returns its exit code; any code not in ok fails.
-func (w *workspace) run(ok []int, args ...string) int {
-	cmd := exec.Command("terraform", append(args, "-input=false", "-no-color")...)
-	cmd.Dir, cmd.Env = w.dir, w.env
-	out, err := cmd.CombinedOutput()
-	code := 0
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		code = exit.ExitCode()
-	} else if err != nil {
-		w.b.Fatal(err)
-	}
-	for _, c := range ok {
-		if c == code {
-			return code
-		}
-	}
-	w.b.Fatalf("terraform %s exited %d:\n%s", strings.Join(args, " "), code, out)
-	return code
-}
-
-func providerBlock(b *testing.B, h acctest.Host) string {
-	return fmt.Sprintf("provider \"mcpai\" {\n  ssh = {\n    user        = \"root\"\n    private_key = file(%q)\n    known_hosts = file(%q)\n  }\n}\n", h.PrivateKeyPath, h.KnownHostsPath)
-}
-
 func sysctlResource(name, host, file string, settings map[string]string) string {
 	var s strings.Builder
 	fmt.Fprintf(&s, "resource \"mcpai_host_sysctl\" %q {\n  ssh  = { host = %q }\n  file = %q\n  settings = {\n", name, host, file)
@@ -146,21 +78,21 @@ func BenchmarkNoopPlan(b *testing.B) {
 	for _, n := range []int{1, 20} {
 		name := fmt.Sprintf("resources=%d", n)
 		b.Run(name, func(b *testing.B) {
-			config := providerBlock(b, h)
+			config := acctest.ProviderBlock(b)
 			for i := 0; i < n; i++ {
 				k := twentyKeys[i]
 				live := strings.Join(strings.Fields(h.InHost(b, "cat /proc/sys/"+strings.ReplaceAll(k, ".", "/"))), " ")
 				config += sysctlResource(fmt.Sprintf("r%d", i), h.Address, fmt.Sprintf("/etc/sysctl.d/91-bench-%02d.conf", i), map[string]string{k: live})
 			}
-			w := newWorkspace(b, config)
-			w.run([]int{0}, "apply", "-auto-approve")
-			b.Cleanup(func() { w.run([]int{0}, "destroy", "-auto-approve") })
+			w := acctest.NewWorkspace(b, config)
+			w.Run([]int{0}, "apply", "-auto-approve")
+			b.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
 			before := h.AcceptedLogins(b)
 			b.ResetTimer()
 			start := time.Now()
 			for i := 0; i < b.N; i++ {
 				// -detailed-exitcode: 0 means the plan is empty.
-				w.run([]int{0}, "plan", "-detailed-exitcode")
+				w.Run([]int{0}, "plan", "-detailed-exitcode")
 			}
 			record(b, name, start, 0)
 			b.StopTimer()
@@ -184,16 +116,16 @@ func BenchmarkApplyGuideNetwork(b *testing.B) {
 	b.Cleanup(reset)
 
 	b.Run("tool=terraform", func(b *testing.B) {
-		w := newWorkspace(b, providerBlock(b, h)+sysctlResource("guide", h.Address, "/etc/sysctl.d/90-mcpai-bench.conf", guideNetwork))
+		w := acctest.NewWorkspace(b, acctest.ProviderBlock(b)+sysctlResource("guide", h.Address, "/etc/sysctl.d/90-mcpai-bench.conf", guideNetwork))
 		var paused time.Duration
 		b.ResetTimer()
 		start := time.Now()
 		for i := 0; i < b.N; i++ {
-			w.run([]int{0}, "apply", "-auto-approve")
+			w.Run([]int{0}, "apply", "-auto-approve")
 			b.StopTimer()
 			p := time.Now()
 			verify(b, h)
-			w.run([]int{0}, "destroy", "-auto-approve")
+			w.Run([]int{0}, "destroy", "-auto-approve")
 			paused += time.Since(p)
 			b.StartTimer()
 		}

@@ -8,81 +8,82 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
-	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
-	"github.com/hashicorp/terraform-plugin-testing/plancheck"
-	"github.com/hashicorp/terraform-plugin-testing/statecheck"
-	"github.com/hashicorp/terraform-plugin-testing/terraform"
-
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
+
+// Modules are tested through the terraform CLI with the provider binary,
+// as users run them; `terraform get` installs the module from this tree.
 
 func moduleSource(name string) string {
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "modules", name)
 }
 
-func hostNetworkConfig(t *testing.T, hosts []acctest.Host, extra string) string {
+func hostNetworkWorkspace(t *testing.T, hosts []acctest.Host, extra string) *acctest.Workspace {
 	var addrs []string
 	for _, h := range hosts {
 		addrs = append(addrs, fmt.Sprintf("%q", h.Address))
 	}
-	return acctest.ProviderBlock(t) + fmt.Sprintf(`
+	w := acctest.NewWorkspace(t, acctest.ProviderBlock(t)+fmt.Sprintf(`
 module "net" {
   source = %q
   hosts  = [%s]
-  file   = "/etc/sysctl.d/90-mcpai-module-acc.conf"
   %s
 }
 output "previous" { value = module.net.previous_values }
-`, moduleSource("host-network"), strings.Join(addrs, ", "), extra)
+`, moduleSource("host-network"), strings.Join(addrs, ", "), extra))
+	w.Run([]int{0}, "get")
+	return w
 }
 
 // The module tunes every host, plans empty afterwards, and destroy restores
 // each host as it was.
 func TestAccModuleHostNetwork(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
 	hosts := acctest.Hosts(t)
 	before := map[string]string{}
 	for _, h := range hosts {
 		before[h.Name] = hostSnapshot(t, h)
 	}
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy: func(*terraform.State) error {
-			for _, h := range hosts {
-				if after := hostSnapshot(t, h); after != before[h.Name] {
-					return fmt.Errorf("%s not restored:\nbefore:\n%s\nafter:\n%s", h.Name, before[h.Name], after)
-				}
-			}
-			return nil
-		},
-		Steps: []resource.TestStep{{
-			Config: hostNetworkConfig(t, hosts, `extra_settings = { "net.ipv4.tcp_fin_timeout" = "21" }`),
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
-			},
-			ConfigStateChecks: []statecheck.StateCheck{
-				statecheck.ExpectKnownOutputValueAtPath("previous", tfjsonpathFor(hosts[0].Address, "net.core.somaxconn"), knownvalue.NotNull()),
-			},
-			Check: func(*terraform.State) error {
-				for _, h := range hosts {
-					if got := liveValue(t, h, "net.core.somaxconn"); got != "65535" {
-						return fmt.Errorf("%s somaxconn = %s", h.Name, got)
-					}
-					if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "21" {
-						return fmt.Errorf("%s extra setting tcp_fin_timeout = %s", h.Name, got)
-					}
-				}
-				return nil
-			},
-		}},
+	w := hostNetworkWorkspace(t, hosts, `file = "/etc/sysctl.d/90-mcpai-module-acc.conf"
+  extra_settings = { "net.ipv4.tcp_fin_timeout" = "21" }`)
+	w.Run([]int{0}, "apply", "-auto-approve")
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			w.Run([]int{0}, "destroy", "-auto-approve")
+		}
 	})
+	for _, h := range hosts {
+		if got := liveValue(t, h, "net.core.somaxconn"); got != "65535" {
+			t.Errorf("%s somaxconn = %s", h.Name, got)
+		}
+		if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "21" {
+			t.Errorf("%s extra setting tcp_fin_timeout = %s", h.Name, got)
+		}
+	}
+	if _, out := w.Run([]int{0}, "output", "-json", "previous"); !strings.Contains(out, hosts[0].Address) || !strings.Contains(out, "net.core.somaxconn") {
+		t.Errorf("previous_values output: %s", out)
+	}
+	// -detailed-exitcode: 0 means nothing to change.
+	w.Run([]int{0}, "plan", "-detailed-exitcode")
+	w.Run([]int{0}, "destroy", "-auto-approve")
+	destroyed = true
+	for _, h := range hosts {
+		if after := hostSnapshot(t, h); after != before[h.Name] {
+			t.Errorf("%s not restored:\nbefore:\n%s\nafter:\n%s", h.Name, before[h.Name], after)
+		}
+	}
 }
 
 // Bad module inputs are refused at plan time, before any host is touched.
 func TestAccModuleHostNetwork_validation(t *testing.T) {
-	hosts := acctest.Hosts(t)
-	h := hosts[0]
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := acctest.FirstHost(t)
 	before := hostSnapshot(t, h)
 	for name, tc := range map[string]struct{ extra, want string }{
 		"port range":  {`local_port_range = [80, 65535]`, `local_port_range must be`},
@@ -91,14 +92,11 @@ func TestAccModuleHostNetwork_validation(t *testing.T) {
 		"bad setting": {`extra_settings = { "vm.swappiness; reboot" = "1" }`, `Invalid Sysctl Key`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			config := hostNetworkConfig(t, []acctest.Host{h}, tc.extra)
-			if name == "file" {
-				config = strings.Replace(config, `file   = "/etc/sysctl.d/90-mcpai-module-acc.conf"`, "", 1)
+			w := hostNetworkWorkspace(t, []acctest.Host{h}, tc.extra)
+			_, out := w.Run([]int{1}, "plan")
+			if !regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)).MatchString(out) {
+				t.Errorf("plan output lacks %q:\n%s", tc.want, out)
 			}
-			resource.Test(t, resource.TestCase{
-				ProtoV6ProviderFactories: testAccProviders,
-				Steps: []resource.TestStep{{Config: config, PlanOnly: true, ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`))}},
-			})
 			if after := hostSnapshot(t, h); after != before {
 				t.Fatalf("the host changed:\n%s\n%s", before, after)
 			}

@@ -20,5 +20,10 @@ func TestMain(m *testing.M) {
 			_ = os.Setenv("TF_ACC_TERRAFORM_PATH", "/usr/local/bin/terraform")
 		}
 	}
+	// Serve the provider under its registry address, mcpai/mcpai, as
+	// configurations and modules name it.
+	if os.Getenv("TF_ACC_PROVIDER_NAMESPACE") == "" {
+		_ = os.Setenv("TF_ACC_PROVIDER_NAMESPACE", "mcpai")
+	}
 	os.Exit(m.Run())
 }

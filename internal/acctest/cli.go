@@ -1,0 +1,102 @@
+package acctest
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+var (
+	buildOnce   sync.Once
+	builtDir    string
+	buildErr    error
+	buildOutput []byte
+)
+
+// ProviderDir is a folder holding the provider binary for the terraform
+// CLI: MCPAI_PROVIDER_BIN's folder when set (make bench builds it), or a
+// build made once per test process.
+func ProviderDir(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("MCPAI_PROVIDER_BIN"); p != "" {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return filepath.Dir(abs)
+	}
+	buildOnce.Do(func() {
+		builtDir, buildErr = os.MkdirTemp("", "mcpai-provider-")
+		if buildErr != nil {
+			return
+		}
+		_, file, _, _ := runtime.Caller(0)
+		cmd := exec.Command("go", "build", "-o", filepath.Join(builtDir, "terraform-provider-mcpai"), ".")
+		cmd.Dir = filepath.Join(filepath.Dir(file), "..", "..")
+		buildOutput, buildErr = cmd.CombinedOutput()
+	})
+	if buildErr != nil {
+		t.Fatalf("building the provider: %v\n%s", buildErr, buildOutput)
+	}
+	return builtDir
+}
+
+// Workspace is a Terraform working directory that uses the local provider
+// build through dev_overrides, the way `make demo` does: nothing is
+// downloaded and no `terraform init` is needed (`terraform get` installs
+// local modules).
+type Workspace struct {
+	t   testing.TB
+	Dir string
+	env []string
+}
+
+// NewWorkspace writes config (with the required_providers block added) into
+// a fresh directory.
+func NewWorkspace(t testing.TB, config string) *Workspace {
+	t.Helper()
+	dir := t.TempDir()
+	rc := filepath.Join(dir, "terraformrc")
+	overrides := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    \"mcpai/mcpai\" = %q\n  }\n  direct {}\n}\n", ProviderDir(t))
+	if err := os.WriteFile(rc, []byte(overrides), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &Workspace{t: t, Dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")}
+}
+
+// Run runs terraform with args and returns its exit code and output; an
+// exit code not in ok fails the test.
+func (w *Workspace) Run(ok []int, args ...string) (int, string) {
+	w.t.Helper()
+	flags := []string{"-no-color"}
+	switch args[0] {
+	case "plan", "apply", "destroy", "import", "refresh":
+		flags = append(flags, "-input=false")
+	}
+	cmd := exec.Command("terraform", append(args, flags...)...)
+	cmd.Dir, cmd.Env = w.Dir, w.env
+	out, err := cmd.CombinedOutput()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		w.t.Fatal(err)
+	}
+	for _, c := range ok {
+		if c == code {
+			return code, string(out)
+		}
+	}
+	w.t.Fatalf("terraform %s exited %d:\n%s", strings.Join(args, " "), code, out)
+	return code, string(out)
+}
