@@ -170,6 +170,7 @@ func handshake(ctx context.Context, e Endpoint, netConn net.Conn, timeout time.D
 			cleanup()
 			return nil, nil, &DialError{Address: e.Address(), Err: err}
 		}
+		netConn = withQuickAck(netConn)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = netConn.Close() })
 	sshConn, chans, reqs, err := ssh.NewClientConn(netConn, e.Address(), cc)
