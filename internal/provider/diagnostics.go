@@ -43,14 +43,18 @@ func hostError(summary, action string, c *remote.Client, err error) diag.Diagnos
 	var mismatch *remote.HostKeyMismatchError
 	var auth *remote.AuthError
 	var dial *remote.DialError
+	var config *remote.ConfigError
 	detail := fmt.Sprintf("%s on %s failed: %v", action, c.Config(), err)
+	connecting := fmt.Sprintf("Connecting to %s failed: %v", c.Config(), err)
 	switch {
 	case errors.As(err, &mismatch), errors.Is(err, remote.ErrNoHostKey):
-		return diag.NewAttributeErrorDiagnostic(path.Root("ssh"), "Host Key Verification Failed", detail)
+		return diag.NewAttributeErrorDiagnostic(path.Root("ssh"), "Host Key Verification Failed", connecting)
+	case errors.As(err, &config):
+		return diag.NewAttributeErrorDiagnostic(path.Root("ssh"), "Invalid SSH Configuration", connecting)
 	case errors.As(err, &auth):
-		return diag.NewAttributeErrorDiagnostic(path.Root("ssh"), "SSH Authentication Failed", detail)
+		return diag.NewAttributeErrorDiagnostic(path.Root("ssh"), "SSH Authentication Failed", connecting)
 	case errors.As(err, &dial):
-		return diag.NewAttributeErrorDiagnostic(path.Root("ssh"), "Unable to Connect to Host", detail)
+		return diag.NewAttributeErrorDiagnostic(path.Root("ssh"), "Unable to Connect to Host", connecting)
 	case errors.Is(err, remote.ErrSudoPassword):
 		return diag.NewAttributeErrorDiagnostic(path.Root("ssh").AtName("sudo"), summary, detail)
 	case errors.Is(err, context.DeadlineExceeded):

@@ -3,7 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net"
 	"path/filepath"
+	"strconv"
 	"regexp"
 	"strings"
 
@@ -179,7 +181,7 @@ func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequ
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	plan.ID = types.StringValue(client.Config().Host + ":" + file)
+	plan.ID = types.StringValue(sysctlID(client.Config(), file))
 	plan.Content = types.StringValue(string(sysctl.Render(next)))
 	plan.PreviousValues = mapValue(res.previous, &resp.Diagnostics)
 	plan.PreviousFileContent = types.StringNull()
@@ -206,7 +208,11 @@ func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	settings, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	file := state.File.ValueString()
-	importing := len(settings) == 0
+	marker, diags := req.Private.GetKey(ctx, importMarker)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	importing := len(marker) > 0
 
 	found, err := readSysctl(ctx, client, file, sysctl.SortedKeys(settings))
 	if err != nil {
@@ -230,8 +236,9 @@ func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest,
 		settings = fromFile
 		// Nothing is known of the values before the import: destroy keeps
 		// what is live now and removes the file.
-		state.PreviousValues = mapValue(found.live, &resp.Diagnostics)
+		state.PreviousValues = mapValue(normalized(found.live), &resp.Diagnostics)
 		state.PreviousFileContent = types.StringNull()
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, nil)...)
 	}
 
 	observed := map[string]string{}
@@ -251,7 +258,7 @@ func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest,
 	if found.file.Exists {
 		state.Content = types.StringValue(string(found.file.Data))
 	}
-	state.ID = types.StringValue(client.Config().Host + ":" + file)
+	state.ID = types.StringValue(sysctlID(client.Config(), file))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
 
@@ -279,7 +286,7 @@ func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequ
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	plan.ID = types.StringValue(client.Config().Host + ":" + plan.File.ValueString())
+	plan.ID = types.StringValue(sysctlID(client.Config(), plan.File.ValueString()))
 	plan.Content = types.StringValue(string(sysctl.Render(next)))
 	plan.PreviousValues = mapValue(res.previous, &resp.Diagnostics)
 	plan.PreviousFileContent = state.PreviousFileContent
@@ -333,6 +340,29 @@ func (r *hostSysctlResource) ImportState(ctx context.Context, req resource.Impor
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("settings"), types.MapValueMust(types.StringType, nil))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_values"), types.MapValueMust(types.StringType, nil))...)
+	// Read fills in the settings from the file when it sees this marker.
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, []byte(`{"importing":true}`))...)
+}
+
+// importMarker is the private-state key that tells Read an import is in
+// progress.
+const importMarker = "import"
+
+// sysctlID is host:file, or host:port:file off the default port, the same
+// form ImportState accepts.
+func sysctlID(cfg remote.Config, file string) string {
+	if cfg.Port != 0 && cfg.Port != 22 {
+		return net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)) + ":" + file
+	}
+	return cfg.Host + ":" + file
+}
+
+func normalized(values map[string]string) map[string]string {
+	out := make(map[string]string, len(values))
+	for k, v := range values {
+		out[k] = sysctl.Normalize(v)
+	}
+	return out
 }
 
 // sysctlSnapshot is the file and the live values of some keys.

@@ -243,6 +243,7 @@ resource "mcpai_host_sysctl" "test" {
 		{"path traversal in file", strings.Replace(resourceWith(plain, `"net.core.somaxconn" = "1"`), accSysctlFile, "/etc/sysctl.d/../../tmp/x.conf", 1), `Invalid File Path|must not contain`},
 		{"wrong host key", resourceWith(fmt.Sprintf("{ host = %q, host_key = %q }", h.Address, hosts[1].HostKey), `"net.core.somaxconn" = "4096"`), `Host Key Verification Failed[\s\S]*not the expected key`},
 		{"wrong credentials", resourceWith(fmt.Sprintf("{ host = %q, private_key = file(%q) }", h.Address, h.UnauthorizedKeyPath), `"net.core.somaxconn" = "4096"`), `SSH Authentication Failed`},
+		{"encrypted key without passphrase", resourceWith(fmt.Sprintf("{ host = %q, private_key = file(%q) }", h.Address, h.EncryptedKeyPath), `"net.core.somaxconn" = "4096"`), `Invalid SSH Configuration[\s\S]*set private_key_passphrase`},
 		{"wrong password", resourceWith(fmt.Sprintf("{ host = %q, user = %q, private_key = \"\", password = \"nope\" }", h.Address, h.SudoUser), `"net.core.somaxconn" = "4096"`), `SSH Authentication Failed`},
 		{"unreachable host", resourceWith(fmt.Sprintf("{ host = %q, port = 1, timeout = \"2s\" }", h.Address), `"net.core.somaxconn" = "4096"`), `Unable to Connect to Host[\s\S]*connection refused`},
 		{"sudo needs a password", resourceWith(fmt.Sprintf("{ host = %q, user = %q, sudo = true }", h.Address, h.NoprivUser), `"net.core.somaxconn" = "4096"`), `sudo asked for a password`},

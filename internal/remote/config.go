@@ -95,6 +95,14 @@ var ErrNoHostKey = errors.New("no host key to verify the server against: set kno
 // clientConfig builds the x/crypto/ssh configuration for one endpoint.
 // The returned cleanup closes an agent connection if one was opened.
 func (e Endpoint) clientConfig(timeout time.Duration) (*ssh.ClientConfig, func(), error) {
+	cc, cleanup, err := e.buildClientConfig(timeout)
+	if err != nil {
+		return nil, cleanup, &ConfigError{Err: err}
+	}
+	return cc, cleanup, nil
+}
+
+func (e Endpoint) buildClientConfig(timeout time.Duration) (*ssh.ClientConfig, func(), error) {
 	cleanup := func() {}
 	hostKeyCallback, err := e.hostKeyCallback()
 	if err != nil {

@@ -70,10 +70,21 @@ func classifyHandshakeError(e Endpoint, err error) error {
 func retryable(err error) bool {
 	var mismatch *HostKeyMismatchError
 	var auth *AuthError
-	if errors.As(err, &mismatch) || errors.As(err, &auth) || errors.Is(err, ErrNoHostKey) {
+	var config *ConfigError
+	if errors.As(err, &mismatch) || errors.As(err, &auth) || errors.As(err, &config) {
 		return false
 	}
 	var dial *DialError
 	var netErr net.Error
 	return errors.As(err, &dial) || errors.As(err, &netErr)
 }
+
+// ConfigError is connection settings that cannot work, found before any
+// packet is sent: unusable key material, no credentials, no host key.
+type ConfigError struct {
+	Err error
+}
+
+func (e *ConfigError) Error() string { return e.Err.Error() }
+
+func (e *ConfigError) Unwrap() error { return e.Err }
