@@ -1,3 +1,4 @@
+// Command terraform-provider-mcpai serves the mcpai Terraform provider.
 package main
 
 import (

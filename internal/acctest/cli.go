@@ -32,7 +32,8 @@ func ProviderDir(t testing.TB) string {
 		return filepath.Dir(abs)
 	}
 	buildOnce.Do(func() {
-		builtDir, buildErr = os.MkdirTemp("", "mcpai-provider-")
+		// Shared by every test of the process, so not t.TempDir().
+		builtDir, buildErr = os.MkdirTemp("", "mcpai-provider-") //nolint:usetesting // outlives any one test
 		if buildErr != nil {
 			return
 		}

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
-	"strconv"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"

@@ -17,8 +17,8 @@ type stringCheck struct {
 	check   func(string) error
 }
 
-func (v stringCheck) Description(context.Context) string             { return v.desc }
-func (v stringCheck) MarkdownDescription(ctx context.Context) string { return v.desc }
+func (v stringCheck) Description(context.Context) string         { return v.desc }
+func (v stringCheck) MarkdownDescription(context.Context) string { return v.desc }
 func (v stringCheck) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return

@@ -121,7 +121,7 @@ func (e Endpoint) buildClientConfig(timeout time.Duration) (*ssh.ClientConfig, f
 		if sock == "" {
 			return nil, cleanup, errors.New("agent = true but SSH_AUTH_SOCK is not set: start an SSH agent or give private_key")
 		}
-		conn, err := net.Dial("unix", sock)
+		conn, err := net.Dial("unix", sock) //nolint:gosec // the user's own agent socket, by design
 		if err != nil {
 			return nil, cleanup, fmt.Errorf("connecting to the SSH agent at SSH_AUTH_SOCK: %w", err)
 		}
@@ -159,7 +159,7 @@ func parsePrivateKey(pemText, passphrase string) (ssh.Signer, error) {
 		return nil, errors.New("private_key_passphrase does not decrypt private_key")
 	case err != nil:
 		// The parser's message never quotes key material.
-		return nil, fmt.Errorf("private_key is not a usable private key (PEM or OpenSSH format expected): %v", err)
+		return nil, fmt.Errorf("private_key is not a usable private key (PEM or OpenSSH format expected): %w", err)
 	}
 	return signer, nil
 }

@@ -40,7 +40,7 @@ func (c *Client) ReadFiles(ctx context.Context, paths ...string) ([]FileContent,
 	c.readQueue = append(c.readQueue, req)
 	if !c.reading {
 		c.reading = true
-		go c.drainReads()
+		go c.drainReads() //nolint:gosec // the batch serves many callers; each waits on its own context
 	}
 	c.readMu.Unlock()
 	select {
@@ -238,7 +238,7 @@ func (c *Client) WriteInPlace(ctx context.Context, writes []PathValue, stopOnErr
 			results[i].OK = true
 			results[i].ReadBack = string(l.data)
 		case "err":
-			results[i].Error = cleanShellError(string(l.text))
+			results[i].Error = cleanShellError(l.text)
 		}
 	}
 	return results, nil
