@@ -6,6 +6,7 @@ import (
 	"flag"
 	"log"
 	"os"
+	rtdebug "runtime/debug"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -24,6 +25,12 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers such as delve")
 	flag.Parse()
 	quietSDKLogs()
+	if os.Getenv("GOGC") == "" {
+		// The provider's heap stays at a few megabytes, so the default
+		// GOGC=100 collects over and over for nothing while Terraform waits;
+		// a user's GOGC still wins.
+		rtdebug.SetGCPercent(400)
+	}
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: "registry.terraform.io/mcpai/mcpai",
 		Debug:   debug,

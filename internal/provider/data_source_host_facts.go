@@ -129,11 +129,7 @@ func (d *hostFactsDataSource) Configure(_ context.Context, req datasource.Config
 }
 
 func (d *hostFactsDataSource) ValidateConfig(ctx context.Context, req datasource.ValidateConfigRequest, resp *datasource.ValidateConfigResponse) {
-	var ssh types.Object
-	if resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ssh"), &ssh)...); resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(insecureWarning(ctx, ssh, path.Root("ssh"))...)
+	resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
 }
 
 func (d *hostFactsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

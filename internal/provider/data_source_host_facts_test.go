@@ -74,3 +74,33 @@ func TestSetFactsNeverLeavesNullLists(t *testing.T) {
 		t.Fatalf("docker facts gave %+v", m.Docker)
 	}
 }
+
+// Opting out of host key checking works, and every plan says so.
+func TestAccHostFacts_insecureWarns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := acctest.FirstHost(t)
+	w := acctest.NewWorkspace(t, fmt.Sprintf(`
+terraform {
+  required_providers {
+    mcpai = { source = "mcpai/mcpai" }
+  }
+}
+data "mcpai_host_facts" "this" {
+  ssh = {
+    host                     = %q
+    private_key              = file(%q)
+    insecure_ignore_host_key = true
+  }
+}
+output "cpus" { value = data.mcpai_host_facts.this.cpu_count }
+`, h.Address, h.PrivateKeyPath))
+	_, out := w.Run([]int{0}, "plan")
+	if !regexp.MustCompile(`Warning: Host Key Verification Disabled[\s\S]*insecure_ignore_host_key`).MatchString(out) {
+		t.Errorf("no warning in:\n%s", out)
+	}
+	if !strings.Contains(out, "cpus") {
+		t.Errorf("facts not read:\n%s", out)
+	}
+}

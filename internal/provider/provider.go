@@ -63,11 +63,7 @@ func (p *mcpaiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp
 }
 
 func (p *mcpaiProvider) ValidateConfig(ctx context.Context, req provider.ValidateConfigRequest, resp *provider.ValidateConfigResponse) {
-	var m providerModel
-	if resp.Diagnostics.Append(req.Config.Get(ctx, &m)...); resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(insecureWarning(ctx, m.SSH, path.Root("ssh"))...)
+	resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
 }
 
 func (p *mcpaiProvider) Configure(ctx context.Context, req provider.ConfigureRequest, resp *provider.ConfigureResponse) {

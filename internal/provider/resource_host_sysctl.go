@@ -122,11 +122,7 @@ func (r *hostSysctlResource) Configure(_ context.Context, req resource.Configure
 }
 
 func (r *hostSysctlResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
-	var ssh types.Object
-	if resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ssh"), &ssh)...); resp.Diagnostics.HasError() {
-		return
-	}
-	resp.Diagnostics.Append(insecureWarning(ctx, ssh, path.Root("ssh"))...)
+	resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
 }
 
 // ModifyPlan shows the file that will be written and keeps the recorded

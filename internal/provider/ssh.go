@@ -17,6 +17,7 @@ import (
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
 
@@ -389,18 +390,18 @@ func sshAttrTypes() map[string]attr.Type {
 	return t
 }
 
-// insecureWarning warns, at plan time, about a disabled host key check.
-func insecureWarning(ctx context.Context, obj types.Object, p path.Path) diag.Diagnostics {
+// insecureWarning warns, at plan time, about a disabled host key check. It
+// reads the one attribute it needs: it runs for every resource on every
+// validation.
+func insecureWarning(ctx context.Context, cfg tfsdk.Config, sshPath path.Path) diag.Diagnostics {
 	var diags diag.Diagnostics
-	if obj.IsNull() || obj.IsUnknown() {
+	p := sshPath.AtName("insecure_ignore_host_key")
+	var insecure types.Bool
+	if cfg.GetAttribute(ctx, p, &insecure).HasError() {
 		return diags
 	}
-	var m sshOptionsModel
-	if obj.As(ctx, &m, basetypes.ObjectAsOptions{UnhandledUnknownAsEmpty: true, UnhandledNullAsEmpty: true}).HasError() {
-		return diags
-	}
-	if m.InsecureIgnoreHostKey.ValueBool() {
-		diags.AddAttributeWarning(p.AtName("insecure_ignore_host_key"), "Host Key Verification Disabled",
+	if insecure.ValueBool() {
+		diags.AddAttributeWarning(p, "Host Key Verification Disabled",
 			"insecure_ignore_host_key = true accepts any host key, so a machine in the middle can read the credentials and change what is applied. Set known_hosts or host_key instead.")
 	}
 	return diags
