@@ -104,3 +104,29 @@ output "cpus" { value = data.mcpai_host_facts.this.cpu_count }
 		t.Errorf("facts not read:\n%s", out)
 	}
 }
+
+// Through a bastion: the sandbox host is its own jump host, so sshd sees
+// two logins, the hop and the target.
+func TestAccHostFacts_bastion(t *testing.T) {
+	h := acctest.FirstHost(t)
+	before := h.AcceptedLogins(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
+data "mcpai_host_facts" "this" {
+  ssh = {
+    host    = %q
+    bastion = { host = %q, host_key = %q }
+  }
+}`, h.Address, h.Address, h.HostKey),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.mcpai_host_facts.this", tfjsonpath.New("id"), knownvalue.StringExact(h.Address)),
+			},
+		}},
+	})
+	// One hop and one target login per provider process that read facts.
+	if got := h.AcceptedLogins(t) - before; got < 2 || got%2 != 0 {
+		t.Errorf("sshd accepted %d logins, want pairs of bastion and target", got)
+	}
+}

@@ -284,17 +284,11 @@ func remoteConfig(ctx context.Context, obj types.Object, defaults sshOptionsMode
 		diags.AddAttributeError(path.Root("ssh"), "Unknown SSH Connection", "The ssh object is not known yet, so the host cannot be reached.")
 		return remote.Config{}, diags
 	}
-	var m sshModel
-	if diags.Append(obj.As(ctx, &m, asObject)...); diags.HasError() {
-		return remote.Config{}, diags
-	}
+	m := sshModelFrom(obj)
 	if m.Host.IsUnknown() {
 		diags.AddAttributeError(path.Root("ssh").AtName("host"), "Unknown SSH Host", "ssh.host is not known yet, so the host cannot be reached.")
 		return remote.Config{}, diags
 	}
-	// Host-specific values (host_key) do not fall back to the provider's
-	// defaults for the target's own pinned key only when the resource sets
-	// one; the usual precedence applies otherwise.
 	cfg := remote.Config{
 		Endpoint: endpoint(m.Host.ValueString(), m.endpointModel, defaults.endpointModel),
 		Sudo:     firstBool(m.Sudo, defaults.Sudo),
@@ -312,10 +306,7 @@ func remoteConfig(ctx context.Context, obj types.Object, defaults sshOptionsMode
 		bastionObj = defaults.Bastion
 	}
 	if !bastionObj.IsNull() && !bastionObj.IsUnknown() {
-		var b bastionModel
-		if diags.Append(bastionObj.As(ctx, &b, asObject)...); diags.HasError() {
-			return cfg, diags
-		}
+		b := bastionModel{Host: stringAttr(bastionObj.Attributes(), "host"), endpointModel: endpointModelFrom(bastionObj.Attributes())}
 		// A bastion's pinned key is its own; everything else may come from
 		// the target's settings.
 		fallback := m.endpointModel
@@ -328,6 +319,53 @@ func remoteConfig(ctx context.Context, obj types.Object, defaults sshOptionsMode
 		cfg.Bastion = &be
 	}
 	return cfg, diags
+}
+
+// sshModelFrom reads an ssh object without reflection: it runs for every
+// resource on every refresh, and reflection was most of its cost.
+func sshModelFrom(obj types.Object) sshModel {
+	a := obj.Attributes()
+	m := sshModel{Host: stringAttr(a, "host")}
+	m.endpointModel = endpointModelFrom(a)
+	m.Bastion = types.ObjectNull(bastionAttrTypes())
+	if b, ok := a["bastion"].(types.Object); ok {
+		m.Bastion = b
+	}
+	m.Sudo = boolAttr(a, "sudo")
+	m.Timeout = stringAttr(a, "timeout")
+	return m
+}
+
+func endpointModelFrom(a map[string]attr.Value) endpointModel {
+	port := types.Int64Null()
+	if p, ok := a["port"].(types.Int64); ok {
+		port = p
+	}
+	return endpointModel{
+		Port:                  port,
+		User:                  stringAttr(a, "user"),
+		PrivateKey:            stringAttr(a, "private_key"),
+		PrivateKeyPassphrase:  stringAttr(a, "private_key_passphrase"),
+		Password:              stringAttr(a, "password"),
+		Agent:                 boolAttr(a, "agent"),
+		KnownHosts:            stringAttr(a, "known_hosts"),
+		HostKey:               stringAttr(a, "host_key"),
+		InsecureIgnoreHostKey: boolAttr(a, "insecure_ignore_host_key"),
+	}
+}
+
+func stringAttr(a map[string]attr.Value, name string) types.String {
+	if v, ok := a[name].(types.String); ok {
+		return v
+	}
+	return types.StringNull()
+}
+
+func boolAttr(a map[string]attr.Value, name string) types.Bool {
+	if v, ok := a[name].(types.Bool); ok {
+		return v
+	}
+	return types.BoolNull()
 }
 
 // sshObjectForHost is the ssh object an import starts from: the host (and
