@@ -27,6 +27,7 @@ show() {
 }
 tf() { terraform -chdir="$EXAMPLE" "$@"; }
 
+tf get >/dev/null
 show "before"
 echo "=== terraform apply"
 tf apply -auto-approve -input=false -no-color 2>&1 | grep -v -e '^Warning: Provider development overrides' -e 'dev_overrides' || true

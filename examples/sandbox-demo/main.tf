@@ -1,4 +1,4 @@
-# Applies the guide's network sysctls to the first sandbox host that
+# Applies the guide's network sysctls (modules/host-network) to the first sandbox host that
 # `make sandbox` started. `make demo` runs it with a locally built provider.
 terraform {
   required_providers {
@@ -30,20 +30,10 @@ data "mcpai_host_facts" "this" {
   ssh = { host = local.host.address }
 }
 
-resource "mcpai_host_sysctl" "network" {
-  ssh = { host = local.host.address }
-  settings = {
-    "net.core.somaxconn"                 = "65535"
-    "net.ipv4.tcp_max_syn_backlog"       = "65535"
-    "net.ipv4.ip_local_port_range"       = "1024 65535"
-    "net.ipv4.tcp_fin_timeout"           = "15"
-    "net.ipv4.tcp_tw_reuse"              = "1"
-    "net.ipv4.tcp_keepalive_time"        = "300"
-    "net.ipv4.tcp_keepalive_intvl"       = "30"
-    "net.ipv4.tcp_keepalive_probes"      = "5"
-    "net.ipv4.tcp_rmem"                  = "4096 87380 16777216"
-    "net.ipv4.tcp_slow_start_after_idle" = "0"
-  }
+# The guide's network sysctls, through this repository's module.
+module "network" {
+  source = "../../modules/host-network"
+  hosts  = [local.host.address]
 }
 
 output "host" {
@@ -52,5 +42,5 @@ output "host" {
 
 output "replaced_values" {
   description = "What the host had before; destroy puts these back."
-  value       = mcpai_host_sysctl.network.previous_values
+  value       = module.network.previous_values[local.host.address]
 }

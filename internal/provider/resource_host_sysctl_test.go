@@ -38,6 +38,17 @@ func hostSnapshot(t *testing.T, h acctest.Host) string {
 	return h.InHost(t, cmd.String())
 }
 
+// restoredTo is a CheckDestroy that asks the host whether it is exactly as
+// the snapshot taken before the test.
+func restoredTo(t *testing.T, h acctest.Host, before string) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if after := hostSnapshot(t, h); after != before {
+			return fmt.Errorf("destroy did not restore the host:\nbefore:\n%s\nafter:\n%s", before, after)
+		}
+		return nil
+	}
+}
+
 func liveValue(t *testing.T, h acctest.Host, key string) string {
 	t.Helper()
 	return strings.Join(strings.Fields(h.InHost(t, "cat /proc/sys/"+strings.ReplaceAll(key, ".", "/"))), " ")
@@ -62,12 +73,7 @@ func TestAccHostSysctl_lifecycle(t *testing.T) {
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy: func(*terraform.State) error {
-			if after := hostSnapshot(t, h); after != before {
-				return fmt.Errorf("destroy did not restore the host:\nbefore:\n%s\nafter:\n%s", before, after)
-			}
-			return nil
-		},
+		CheckDestroy:             restoredTo(t, h, before),
 		Steps: []resource.TestStep{
 			{
 				Config: sysctlConfig(t, h, `
@@ -171,12 +177,7 @@ func TestAccHostSysctl_restoresPreexistingFile(t *testing.T) {
 	before := hostSnapshot(t, h)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy: func(*terraform.State) error {
-			if after := hostSnapshot(t, h); after != before {
-				return fmt.Errorf("destroy did not restore the host:\nbefore:\n%s\nafter:\n%s", before, after)
-			}
-			return nil
-		},
+		CheckDestroy:             restoredTo(t, h, before),
 		Steps: []resource.TestStep{{
 			Config: sysctlConfig(t, h, `"net.ipv4.tcp_fin_timeout" = "19"`),
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -191,12 +192,7 @@ func TestAccHostSysctl_sudo(t *testing.T) {
 	before := hostSnapshot(t, h)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy: func(*terraform.State) error {
-			if after := hostSnapshot(t, h); after != before {
-				return fmt.Errorf("destroy did not restore the host:\nbefore:\n%s\nafter:\n%s", before, after)
-			}
-			return nil
-		},
+		CheckDestroy:             restoredTo(t, h, before),
 		Steps: []resource.TestStep{{
 			Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_host_sysctl" "test" {

@@ -14,14 +14,8 @@ var benchPaths = []string{"/etc/sysctl.d/90-mcpai.conf", "/proc/sys/net/core/som
 // BenchmarkCommandPooled: one command (reading a sysctl file and a value)
 // on a connection that is already open.
 func BenchmarkCommandPooled(b *testing.B) {
-	h := acctest.Hosts(b)[len(acctest.Hosts(b))-1]
-	pool := remote.NewPool()
-	defer pool.Close()
-	c := pool.Client(h.Config(b))
+	c := connectedClient(b)
 	ctx := context.Background()
-	if _, err := c.ReadFiles(ctx, benchPaths...); err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := c.ReadFiles(ctx, benchPaths...); err != nil {
@@ -48,14 +42,8 @@ func BenchmarkCommandNewConnection(b *testing.B) {
 // BenchmarkRefresh20Concurrent: 20 reads issued at once on one pooled
 // connection, as Terraform's refresh of 20 resources does.
 func BenchmarkRefresh20Concurrent(b *testing.B) {
-	h := acctest.Hosts(b)[len(acctest.Hosts(b))-1]
-	pool := remote.NewPool()
-	defer pool.Close()
-	c := pool.Client(h.Config(b))
+	c := connectedClient(b)
 	ctx := context.Background()
-	if _, err := c.ReadFiles(ctx, benchPaths...); err != nil {
-		b.Fatal(err)
-	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var wg sync.WaitGroup
@@ -70,4 +58,17 @@ func BenchmarkRefresh20Concurrent(b *testing.B) {
 		}
 		wg.Wait()
 	}
+}
+
+// connectedClient is a pooled client on the last sandbox host whose
+// connection is already open.
+func connectedClient(b *testing.B) *remote.Client {
+	h := acctest.Hosts(b)[len(acctest.Hosts(b))-1]
+	pool := remote.NewPool()
+	b.Cleanup(pool.Close)
+	c := pool.Client(h.Config(b))
+	if _, err := c.ReadFiles(context.Background(), benchPaths...); err != nil {
+		b.Fatal(err)
+	}
+	return c
 }
