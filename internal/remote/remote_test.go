@@ -10,6 +10,8 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -428,5 +430,39 @@ func TestConcurrentReadsGetTheirOwnFiles(t *testing.T) {
 	_, np := newClient(t, nobody)
 	if _, err := np.ReadFiles(ctxT(t), "/etc/shadow"); err == nil || !strings.Contains(err.Error(), "cannot be read") {
 		t.Errorf("unreadable file: %v", err)
+	}
+}
+
+// agent = true authenticates with the keys of the agent at SSH_AUTH_SOCK.
+func TestAgentAuth(t *testing.T) {
+	h := acctest.FirstHost(t)
+	sock := filepath.Join(t.TempDir(), "agent.sock")
+	agentCmd := exec.Command("ssh-agent", "-D", "-a", sock)
+	if err := agentCmd.Start(); err != nil {
+		t.Skipf("no ssh-agent: %v", err)
+	}
+	t.Cleanup(func() { _ = agentCmd.Process.Kill(); _ = agentCmd.Wait() })
+	for i := 0; i < 50; i++ {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	add := exec.Command("ssh-add", h.PrivateKeyPath)
+	add.Env = append(os.Environ(), "SSH_AUTH_SOCK="+sock)
+	if out, err := add.CombinedOutput(); err != nil {
+		t.Fatalf("ssh-add: %v %s", err, out)
+	}
+	t.Setenv("SSH_AUTH_SOCK", sock)
+	cfg := h.Config(t)
+	cfg.PrivateKey, cfg.Agent = "", true
+	_, c := newClient(t, cfg)
+	if _, err := c.Output(ctxT(t), []string{"true"}, nil); err != nil {
+		t.Fatalf("agent login: %v", err)
+	}
+	t.Setenv("SSH_AUTH_SOCK", "")
+	_, c = newClient(t, cfg)
+	if _, err := c.Output(ctxT(t), []string{"true"}, nil); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK is not set") {
+		t.Fatalf("agent without a socket: %v", err)
 	}
 }
