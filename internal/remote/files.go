@@ -15,10 +15,20 @@ import (
 // The scripts below are constants: paths and contents reach them only as
 // positional arguments or on standard input, never spliced into the text.
 
-// readFilesScript prints one line per path: "ok <base64>", "missing" or
-// "unreadable".
+// readFilesScript prints one line per path: "ok <base64>", "line <text>",
+// "missing" or "unreadable". A kernel parameter (/proc/sys) that is one
+// line of text is read with the shell's own read, without starting base64:
+// a refresh reads many of them, and a process each cost a millisecond.
+// Anything else, a multi-line value or one without a final newline
+// included, goes through base64, so what comes back is always exact.
 const readFilesScript = `for p do
   if [ ! -e "$p" ]; then echo missing; continue; fi
+  case $p in
+  /proc/sys/*)
+    n=0
+    { while IFS= read -r l; do n=$((n+1)); v=$l; done; } 2>/dev/null <"$p" || { echo unreadable; continue; }
+    if [ "$n" = 1 ]; then printf 'line %s\n' "$v"; continue; fi ;;
+  esac
   if b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"; else echo unreadable; fi
 done`
 
@@ -56,7 +66,7 @@ func (c *Client) ReadFiles(ctx context.Context, paths ...string) ([]FileContent,
 		files[i].Path = paths[i]
 		switch l.status {
 		case "missing":
-		case "ok":
+		case "ok", "line":
 			files[i].Exists = true
 			files[i].Data = l.data
 		default:
@@ -76,6 +86,9 @@ type readRequest struct {
 // drainReads runs the queued reads, one batch at a time, until none is left.
 func (c *Client) drainReads() {
 	for {
+		// Terraform sends its reads in a burst (up to -parallelism at once);
+		// waiting a moment lets the whole burst share the first round trip.
+		time.Sleep(readGather)
 		c.readMu.Lock()
 		batch := c.readQueue
 		c.readQueue = nil
@@ -109,6 +122,10 @@ func (c *Client) drainReads() {
 		}
 	}
 }
+
+// readGather is how long a batch waits for companions: small next to one
+// round trip (a few milliseconds even on loopback).
+const readGather = time.Millisecond
 
 // readTimeout bounds a batch of reads once connected.
 const readTimeout = 2 * time.Minute
@@ -256,7 +273,7 @@ var shellPrefix = regexp.MustCompile(`^(sh: (line )?[0-9]+: |tee: )`)
 
 type statusLine struct {
 	status string
-	data   []byte // base64-decoded payload for "ok" and "old"
+	data   []byte // content for "ok" and "old" (base64) and "line" (text)
 	text   string // raw payload for other statuses
 }
 
@@ -269,12 +286,15 @@ func parseStatusLines(out []byte, want int) ([]statusLine, error) {
 	for sc.Scan() {
 		status, payload, _ := strings.Cut(sc.Text(), " ")
 		l := statusLine{status: status, text: payload}
-		if status == "ok" || status == "old" {
+		switch status {
+		case "ok", "old":
 			data, err := base64.StdEncoding.DecodeString(payload)
 			if err != nil {
 				return nil, fmt.Errorf("unexpected output from the host: %w", err)
 			}
 			l.data = data
+		case "line":
+			l.data = []byte(payload + "\n")
 		}
 		lines = append(lines, l)
 	}

@@ -5,6 +5,7 @@ package remote_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -464,5 +465,26 @@ func TestAgentAuth(t *testing.T) {
 	_, c = newClient(t, cfg)
 	if _, err := c.Output(ctxT(t), []string{"true"}, nil); err == nil || !strings.Contains(err.Error(), "SSH_AUTH_SOCK is not set") {
 		t.Fatalf("agent without a socket: %v", err)
+	}
+}
+
+// Kernel values read without base64 come back byte for byte, as do files
+// that do not fit the one-line fast path.
+func TestReadFilesKernelFastPathIsExact(t *testing.T) {
+	h := acctest.FirstHost(t)
+	_, c := newClient(t, h.Config(t))
+	h.InHost(t, `mkdir -p /tmp/mcpai-exact && printf 'a\tb  \\\\n \n' > /tmp/mcpai-exact/one && printf 'x\ny\n' > /tmp/mcpai-exact/two && printf 'no-newline' > /tmp/mcpai-exact/three`)
+	t.Cleanup(func() { h.InHost(t, "rm -rf /tmp/mcpai-exact") })
+	paths := []string{"/proc/sys/net/ipv4/tcp_rmem", "/proc/sys/net/ipv4/tcp_fin_timeout",
+		"/proc/sys/../../tmp/mcpai-exact/one", "/proc/sys/../../tmp/mcpai-exact/two", "/proc/sys/../../tmp/mcpai-exact/three"}
+	files, err := c.ReadFiles(ctxT(t), paths...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range paths {
+		want := h.InHost(t, "base64 -w0 < "+p)
+		if got := base64.StdEncoding.EncodeToString(files[i].Data); got != want {
+			t.Errorf("%s: read %q, the host has %q", p, files[i].Data, want)
+		}
 	}
 }
