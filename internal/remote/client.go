@@ -370,8 +370,10 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 	}
 	stdin, err1 := sess.StdinPipe()
 	stdout, err2 := sess.StdoutPipe()
-	var stderr bytes.Buffer
-	sess.Stderr = &stderr
+	// The session's copier may still write stderr while we read it on a
+	// failure, so the buffer is locked.
+	stderr := &lockedBuffer{}
+	sess.Stderr = stderr
 	if err := errors.Join(err1, err2); err != nil {
 		_ = sess.Close()
 		release()
@@ -426,7 +428,7 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 	if err != nil {
 		finish(false)
 		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			if c.cfg.Sudo && sudoWantsPassword(stderr.Bytes()) {
+			if c.cfg.Sudo && sudoWantsPassword([]byte(msg)) {
 				return nil, ErrSudoPassword
 			}
 			err = fmt.Errorf("%w (host said: %s)", err, msg)
@@ -438,3 +440,21 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 
 // LockPath is the file flock(1) locks on the host.
 const LockPath = "/run/lock/mcpai.lock"
+
+// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
