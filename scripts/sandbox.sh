@@ -202,7 +202,7 @@ write_host_files() {
   # rebuilds) and the log (tests count "Accepted" lines in it).
   mkdir -p "$dir"
   find "$dir" -mindepth 1 -maxdepth 1 \
-    ! -name 'ssh_host_ed25519_key*' ! -name sshd.log -exec rm -rf {} +
+    ! -name 'ssh_host_*_key*' ! -name sshd.log -exec rm -rf {} +
   mkdir -p "$dir/etc" "$dir/sysctl.d" "$dir/root/.ssh" "$dir/home" "$dir/lock" "$dir/log"
   chmod 700 "$dir/root"
   chmod 1777 "$dir/lock"            # like the real /run/lock
@@ -210,6 +210,10 @@ write_host_files() {
 
   [[ -f $dir/ssh_host_ed25519_key ]] ||
     ssh-keygen -q -t ed25519 -N '' -C "mcpai-sandbox-h$i" -f "$dir/ssh_host_ed25519_key"
+  # A second host key, as stock servers have: known_hosts and hosts.json name
+  # only the ed25519 one, so clients must ask for the algorithm they know.
+  [[ -f $dir/ssh_host_ecdsa_key ]] ||
+    ssh-keygen -q -t ecdsa -N '' -C "mcpai-sandbox-h$i" -f "$dir/ssh_host_ecdsa_key"
 
   # /root: only authorized_keys. The machine's root .bashrc (pyenv, ~150 ms)
   # must not run for every command over SSH.
@@ -283,6 +287,7 @@ EOF
   cat >"$dir/sshd_config" <<EOF
 # Written by scripts/sandbox.sh for test host h$i.
 ListenAddress $(host_addr "$i"):22
+HostKey $dir/ssh_host_ecdsa_key
 HostKey $dir/ssh_host_ed25519_key
 PidFile $dir/sshd.pid
 # LogLevel INFO: one "Accepted ..." line per authenticated connection in

@@ -137,7 +137,7 @@ func (d *hostFactsDataSource) Read(ctx context.Context, req datasource.ReadReque
 	if resp.Diagnostics.Append(req.Config.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	client, diags := d.data.client(ctx, m.SSH)
+	client, diags := d.data.client(m.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}

@@ -28,8 +28,8 @@ func configureData(raw any, diags *diag.Diagnostics) *providerData {
 
 // client resolves an ssh object to a pooled client. It does not dial:
 // the first command does.
-func (d *providerData) client(ctx context.Context, sshObj types.Object) (*remote.Client, diag.Diagnostics) {
-	cfg, diags := remoteConfig(ctx, sshObj, d.defaults)
+func (d *providerData) client(sshObj types.Object) (*remote.Client, diag.Diagnostics) {
+	cfg, diags := remoteConfig(sshObj, d.defaults)
 	if diags.HasError() {
 		return nil, diags
 	}

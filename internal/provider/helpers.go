@@ -22,7 +22,16 @@ func stringMap(ctx context.Context, v types.Map, diags *diag.Diagnostics) (m map
 	if v.IsNull() {
 		return m, true
 	}
-	diags.Append(v.ElementsAs(ctx, &m, false)...)
+	// A known map can still hold unknown values (one from a resource not
+	// yet created); the caller must then wait for the apply.
+	var elems map[string]types.String
+	diags.Append(v.ElementsAs(ctx, &elems, false)...)
+	for k, e := range elems {
+		if e.IsUnknown() {
+			return nil, false
+		}
+		m[k] = e.ValueString()
+	}
 	return m, true
 }
 

@@ -88,7 +88,7 @@ func TestAccModuleHostNetwork_validation(t *testing.T) {
 	for name, tc := range map[string]struct{ extra, want string }{
 		"port range":  {`local_port_range = [80, 65535]`, `local_port_range must be`},
 		"somaxconn":   {`somaxconn = 10`, `somaxconn must be a whole number`},
-		"file":        {`file = "/etc/sysctl.d/../x.conf"`, `file must be an absolute path`},
+		"file":        {`file = "/etc/sysctl.d/../x.conf"`, `file must be a .conf file in a sysctl.d folder`},
 		"bad setting": {`extra_settings = { "vm.swappiness; reboot" = "1" }`, `Invalid Sysctl Key`},
 	} {
 		t.Run(name, func(t *testing.T) {

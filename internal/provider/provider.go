@@ -88,7 +88,12 @@ func providerDefaults(ctx context.Context, obj types.Object) (sshOptionsModel, d
 	if !obj.IsNull() && !obj.IsUnknown() {
 		diags.Append(obj.As(ctx, &d, asObject)...)
 	}
+	fromConfig := !d.InsecureIgnoreHostKey.IsNull()
 	diags.Append(d.applyEnv(osGetenv)...)
+	if !fromConfig && d.InsecureIgnoreHostKey.ValueBool() {
+		diags.AddWarning("Host Key Verification Disabled",
+			"MCPAI_SSH_INSECURE_IGNORE_HOST_KEY turns off host key checking for every host this provider reaches, so a machine in the middle can read the credentials and change what is applied. Set known_hosts or host_key instead.")
+	}
 	return d, diags
 }
 

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
@@ -38,11 +38,13 @@ var (
 const (
 	defaultSysctlFile = "/etc/sysctl.d/90-mcpai.conf"
 	sysctlFileMode    = 0o644
+	rollbackTimeout   = 2 * time.Minute
 )
 
-// sysctlFilePattern: an absolute path of plain segments ending in .conf,
-// which is all sysctl.d reads.
-var sysctlFilePattern = regexp.MustCompile(`^(/[A-Za-z0-9_.@+-]+)+\.conf$`)
+// sysctlFilePattern: a .conf file in one of the folders sysctl reads at boot,
+// or /etc/sysctl.conf; nothing else, so a typo cannot overwrite an unrelated
+// configuration file.
+var sysctlFilePattern = regexp.MustCompile(`^(/etc/sysctl\.conf|(/etc|/run|/usr/local/lib|/usr/lib|/lib)/sysctl\.d/[A-Za-z0-9_.@+-]+\.conf)$`)
 
 type hostSysctlResource struct {
 	data *providerData
@@ -95,7 +97,7 @@ func (r *hostSysctlResource) Schema(ctx context.Context, _ resource.SchemaReques
 				Default:             stringdefault.StaticString(defaultSysctlFile),
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
 				Validators: []validator.String{stringvalidator.RegexMatches(sysctlFilePattern,
-					"must be an absolute path ending in .conf (sysctl.d reads no other files), e.g. /etc/sysctl.d/90-mcpai.conf"),
+					"must be a .conf file in a sysctl.d folder (/etc/sysctl.d, /run/sysctl.d, /usr/lib/sysctl.d, ...) or /etc/sysctl.conf, e.g. /etc/sysctl.d/90-mcpai.conf"),
 					noDotDotValidator()},
 			},
 			"content": schema.StringAttribute{
@@ -167,7 +169,7 @@ func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client, diags := r.data.client(ctx, plan.SSH)
+	client, diags := r.data.client(plan.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -198,7 +200,7 @@ func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest,
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client, diags := r.data.client(ctx, state.SSH)
+	client, diags := r.data.client(state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -271,7 +273,7 @@ func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequ
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client, diags := r.data.client(ctx, plan.SSH)
+	client, diags := r.data.client(plan.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -300,7 +302,7 @@ func (r *hostSysctlResource) Delete(ctx context.Context, req resource.DeleteRequ
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	client, diags := r.data.client(ctx, state.SSH)
+	client, diags := r.data.client(state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -324,7 +326,7 @@ func (r *hostSysctlResource) ImportState(ctx context.Context, req resource.Impor
 	}
 	hostPort, file := req.ID[:i], req.ID[i+1:]
 	if !sysctlFilePattern.MatchString(file) || strings.Contains(file, "..") {
-		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not an absolute path ending in .conf.", file))
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not a .conf file in a sysctl.d folder or /etc/sysctl.conf.", file))
 		return
 	}
 	sshObj, diags := sshObjectForHost(ctx, hostPort)
@@ -332,7 +334,7 @@ func (r *hostSysctlResource) ImportState(ctx context.Context, req resource.Impor
 		return
 	}
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ssh"), sshObj)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("file"), filepath.Clean(file))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("file"), file)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("settings"), types.MapValueMust(types.StringType, nil))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("previous_values"), types.MapValueMust(types.StringType, nil))...)
@@ -460,7 +462,10 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 		target = *fileTarget
 	}
 	if err := client.SetFile(ctx, file, target, sysctlFileMode); err != nil {
-		diags.Append(hostError(summary, "Writing "+file, client, err))
+		// The write may have landed before it failed (a dropped connection
+		// after the rename): put the file back as it was either way.
+		rollback := rollbackSysctl(ctx, client, file, before, nil)
+		diags.Append(hostError(summary, "Writing "+file, client, fmt.Errorf("%w. %s", err, rollback)))
 		return sysctlResult{}, diags
 	}
 
@@ -469,9 +474,11 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 		writes[i] = remote.PathValue{Path: sysctl.Path(c.Key), Value: sysctl.Normalize(c.Value)}
 	}
 	results, err = client.WriteInPlace(ctx, writes, true)
-	failed, reason := -1, ""
+	failed, reason, attempted := -1, "", changes
 	switch {
 	case err != nil:
+		// The answer was lost, not necessarily the writes: undo them all
+		// (writing a value back is harmless if it never changed).
 		failed, reason = 0, err.Error()
 	default:
 		for i, res := range results {
@@ -487,7 +494,10 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 	}
 	if failed >= 0 {
 		c := changes[failed]
-		rollback := rollbackSysctl(ctx, client, file, before, changes[:failed+1])
+		if err == nil {
+			attempted = changes[:failed+1]
+		}
+		rollback := rollbackSysctl(ctx, client, file, before, attempted)
 		diags.AddAttributeError(path.Root("settings").AtMapKey(c.Key), summary, fmt.Sprintf(
 			"Setting %s = %q on %s failed: %s. %s Use a value the kernel accepts for this key.",
 			c.Key, c.Value, client.Config(), reason, rollback))
@@ -509,16 +519,21 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 // rollbackSysctl writes back the values the attempted changes replaced and
 // the file as it was, and says how that went.
 func rollbackSysctl(ctx context.Context, client *remote.Client, file string, before sysctlSnapshot, attempted []sysctl.Change) string {
-	// A cancelled run must still roll back.
-	ctx = context.WithoutCancel(ctx)
+	// A cancelled run must still roll back, but not wait forever on a host
+	// that stopped answering.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
 	undo := make([]remote.PathValue, 0, len(attempted))
 	for _, c := range attempted {
 		undo = append(undo, remote.PathValue{Path: sysctl.Path(c.Key), Value: before.live[c.Key]})
 	}
 	var problems []string
-	results, err := client.WriteInPlace(ctx, undo, false)
-	if err != nil {
-		problems = append(problems, err.Error())
+	var results []remote.WriteResult
+	if len(undo) > 0 {
+		var err error
+		if results, err = client.WriteInPlace(ctx, undo, false); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	for i, res := range results {
 		if !res.OK {
@@ -530,6 +545,9 @@ func rollbackSysctl(ctx context.Context, client *remote.Client, file string, bef
 	}
 	if len(problems) > 0 {
 		return "Rolling back also failed, so the host may be half-applied: " + strings.Join(problems, "; ") + "."
+	}
+	if len(attempted) == 0 {
+		return file + " was restored; nothing was changed."
 	}
 	return "The values already applied and " + file + " were restored; nothing was changed."
 }

@@ -236,7 +236,8 @@ resource "mcpai_host_sysctl" "test" {
 		{"invalid value after a good one", resourceWith(plain, `"net.core.somaxconn" = "4096", "net.ipv4.tcp_fin_timeout" = "abc"`), `Setting net.ipv4.tcp_fin_timeout = "abc"[\s\S]*Invalid argument[\s\S]*were restored`},
 		{"read-only key", resourceWith(plain, `"net.core.somaxconn" = "4096", "net.core.rmem_max" = "16777216"`), `cannot be written[\s\S]*net.core.rmem_max[\s\S]*Nothing was changed`},
 		{"unknown key", resourceWith(plain, `"net.ipv4.no_such_key" = "1"`), `net.ipv4.no_such_key: no such kernel parameter`},
-		{"path traversal in file", strings.Replace(resourceWith(plain, `"net.core.somaxconn" = "1"`), accSysctlFile, "/etc/sysctl.d/../../tmp/x.conf", 1), `Invalid File Path|must not contain`},
+		{"path traversal in file", strings.Replace(resourceWith(plain, `"net.core.somaxconn" = "1"`), accSysctlFile, "/etc/sysctl.d/../../tmp/x.conf", 1), `sysctl.d folder|must not contain`},
+		{"file outside sysctl.d", strings.Replace(resourceWith(plain, `"net.core.somaxconn" = "1"`), accSysctlFile, "/etc/resolv.conf", 1), `must be a .conf file in a sysctl.d folder`},
 		{"wrong host key", resourceWith(fmt.Sprintf("{ host = %q, host_key = %q }", h.Address, hosts[1].HostKey), `"net.core.somaxconn" = "4096"`), `Host Key Verification Failed[\s\S]*not the expected key`},
 		{"wrong credentials", resourceWith(fmt.Sprintf("{ host = %q, private_key = file(%q) }", h.Address, h.UnauthorizedKeyPath), `"net.core.somaxconn" = "4096"`), `SSH Authentication Failed`},
 		{"encrypted key without passphrase", resourceWith(fmt.Sprintf("{ host = %q, private_key = file(%q) }", h.Address, h.EncryptedKeyPath), `"net.core.somaxconn" = "4096"`), `Invalid SSH Configuration[\s\S]*set private_key_passphrase`},
@@ -259,4 +260,69 @@ resource "mcpai_host_sysctl" "test" {
 			}
 		})
 	}
+}
+
+// Moving the resource to another host replaces it: the first host gets its
+// values back, the second is tuned.
+func TestAccHostSysctl_moveHost(t *testing.T) {
+	hosts := acctest.Hosts(t)
+	h1, h2 := hosts[0], hosts[1]
+	before1, before2 := hostSnapshot(t, h1), hostSnapshot(t, h2)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy: func(s *terraform.State) error {
+			if err := restoredTo(t, h1, before1)(s); err != nil {
+				return err
+			}
+			return restoredTo(t, h2, before2)(s)
+		},
+		Steps: []resource.TestStep{
+			{Config: sysctlConfig(t, h1, `"net.ipv4.tcp_fin_timeout" = "27"`)},
+			{
+				Config: sysctlConfig(t, h2, `"net.ipv4.tcp_fin_timeout" = "27"`),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(accSysctlAddr, plancheck.ResourceActionDestroyBeforeCreate)},
+				},
+				Check: func(s *terraform.State) error {
+					if err := restoredTo(t, h1, before1)(s); err != nil {
+						return err
+					}
+					if got := liveValue(t, h2, "net.ipv4.tcp_fin_timeout"); got != "27" {
+						return fmt.Errorf("second host: tcp_fin_timeout = %s", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
+
+// A value known only after apply (here from terraform_data) plans fine.
+func TestAccHostSysctl_unknownValue(t *testing.T) {
+	h := acctest.FirstHost(t)
+	before := hostSnapshot(t, h)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             restoredTo(t, h, before),
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "terraform_data" "timeout" {
+  input = "29"
+}
+resource "mcpai_host_sysctl" "test" {
+  ssh      = { host = %q }
+  file     = %q
+  settings = { "net.ipv4.tcp_fin_timeout" = terraform_data.timeout.output }
+}`, h.Address, accSysctlFile),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+			Check: func(*terraform.State) error {
+				if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "29" {
+					return fmt.Errorf("tcp_fin_timeout = %s", got)
+				}
+				return nil
+			},
+		}},
+	})
 }

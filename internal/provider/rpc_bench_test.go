@@ -33,7 +33,7 @@ func BenchmarkRefreshAndPlanRPCs(b *testing.B) {
 		b.Fatal(err)
 	}
 	// Provider configuration: the sandbox key and known_hosts as defaults.
-	pschema := providerSchema(ctx, b)
+	pschema := providerSchema(ctx)
 	pcfg := tfsdk.State{Schema: pschema}
 	opts := map[string]attr.Value{}
 	for name, t := range endpointAttrTypes() {
@@ -130,7 +130,7 @@ func nullOf(t attr.Type) attr.Value {
 	return types.ObjectNull(t.(types.ObjectType).AttrTypes)
 }
 
-func providerSchema(ctx context.Context, b *testing.B) pschemaT {
+func providerSchema(ctx context.Context) pschemaT {
 	var resp providerSchemaResponse
 	(&mcpaiProvider{}).Schema(ctx, providerSchemaRequest{}, &resp)
 	return resp.Schema

@@ -16,6 +16,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	pschema "github.com/hashicorp/terraform-plugin-framework/provider/schema"
 	rschema "github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/objectplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -72,7 +74,7 @@ func hostAttr() sshAttr {
 func optionAttrs() []sshAttr {
 	bastion := append([]sshAttr{hostAttr()}, endpointAttrs()...)
 	return append(endpointAttrs(),
-		sshAttr{name: "bastion", kind: kindObject, attributes: bastion, desc: "A jump host to connect through. Unset credentials (`user`, `private_key`, `password`, `agent`, `known_hosts`) fall back to the target's."},
+		sshAttr{name: "bastion", kind: kindObject, attributes: bastion, desc: "A jump host to connect through. Unset credentials (`user`, `private_key`, `private_key_passphrase`, `password`, `agent`, `known_hosts`) fall back to the target's; `host_key`, `port` and `insecure_ignore_host_key` do not."},
 		sshAttr{name: "sudo", kind: kindBool, desc: "Run privileged steps with `sudo -n`. The user needs passwordless sudo; a sudo that asks for a password is reported as an error."},
 		sshAttr{name: "timeout", kind: kindString, desc: "How long to wait for the connection, as a Go duration (`30s`, `2m`). Defaults to `30s`.", strings: []validator.String{durationValidator{}}},
 	)
@@ -132,7 +134,34 @@ func providerAttrs(spec []sshAttr) map[string]pschema.Attribute {
 }
 
 func resourceSSHAttribute() rschema.SingleNestedAttribute {
-	return rschema.SingleNestedAttribute{MarkdownDescription: sshDescription, Required: true, Attributes: resourceAttrs(append([]sshAttr{hostAttr()}, optionAttrs()...))}
+	return rschema.SingleNestedAttribute{
+		MarkdownDescription: sshDescription + " Changing `host` or `port` replaces the resource: it is another machine.",
+		Required:            true,
+		Attributes:          resourceAttrs(append([]sshAttr{hostAttr()}, optionAttrs()...)),
+		PlanModifiers: []planmodifier.Object{objectplanmodifier.RequiresReplaceIf(targetChanged,
+			"Changing host or port replaces the resource.", "Changing `host` or `port` replaces the resource.")},
+	}
+}
+
+// targetChanged: new credentials reach the same machine, a new host or port
+// another one, whose old settings must be undone and new ones recorded.
+func targetChanged(_ context.Context, req planmodifier.ObjectRequest, resp *objectplanmodifier.RequiresReplaceIfFuncResponse) {
+	if req.StateValue.IsNull() || req.PlanValue.IsNull() {
+		return
+	}
+	if req.PlanValue.IsUnknown() {
+		resp.RequiresReplace = true
+		return
+	}
+	before, after := sshModelFrom(req.StateValue), sshModelFrom(req.PlanValue)
+	port := func(v types.Int64) int64 {
+		if v.IsNull() {
+			return 22
+		}
+		return v.ValueInt64()
+	}
+	resp.RequiresReplace = after.Host.IsUnknown() || after.Port.IsUnknown() ||
+		before.Host.ValueString() != after.Host.ValueString() || port(before.Port) != port(after.Port)
 }
 
 func dataSourceSSHAttribute() dschema.SingleNestedAttribute {
@@ -278,7 +307,7 @@ func endpoint(host string, own endpointModel, fallbacks ...endpointModel) remote
 
 // remoteConfig resolves a resource's ssh object against the provider's
 // defaults.
-func remoteConfig(ctx context.Context, obj types.Object, defaults sshOptionsModel) (remote.Config, diag.Diagnostics) {
+func remoteConfig(obj types.Object, defaults sshOptionsModel) (remote.Config, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	if obj.IsNull() || obj.IsUnknown() {
 		diags.AddAttributeError(path.Root("ssh"), "Unknown SSH Connection", "The ssh object is not known yet, so the host cannot be reached.")
@@ -309,12 +338,11 @@ func remoteConfig(ctx context.Context, obj types.Object, defaults sshOptionsMode
 		b := bastionModel{Host: stringAttr(bastionObj.Attributes(), "host"), endpointModel: endpointModelFrom(bastionObj.Attributes())}
 		// A bastion's pinned key is its own; everything else may come from
 		// the target's settings.
+		// A bastion's pinned key, port and host key opt-out are its own.
 		fallback := m.endpointModel
-		fallback.HostKey = types.StringNull()
-		fallback.Port = types.Int64Null()
+		fallback.HostKey, fallback.Port, fallback.InsecureIgnoreHostKey = types.StringNull(), types.Int64Null(), types.BoolNull()
 		def := defaults.endpointModel
-		def.HostKey = types.StringNull()
-		def.Port = types.Int64Null()
+		def.HostKey, def.Port, def.InsecureIgnoreHostKey = types.StringNull(), types.Int64Null(), types.BoolNull()
 		be := endpoint(b.Host.ValueString(), b.endpointModel, fallback, def)
 		cfg.Bastion = &be
 	}

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"testing"
 	"time"
 
@@ -45,7 +44,7 @@ func TestSSHPrecedence(t *testing.T) {
 		"host":        types.StringValue("10.0.0.5"),
 		"private_key": types.StringValue("resource-key"),
 	})
-	cfg, diags := remoteConfig(context.Background(), obj, defaults)
+	cfg, diags := remoteConfig(obj, defaults)
 	if diags.HasError() {
 		t.Fatal(diags)
 	}
@@ -89,7 +88,7 @@ func TestBastionFallsBackToTarget(t *testing.T) {
 	})
 	defaults := sshOptionsModel{Bastion: types.ObjectNull(bastionAttrTypes())}
 	defaults.endpointModel = endpointModelFrom(map[string]attr.Value{})
-	cfg, diags := remoteConfig(context.Background(), obj, defaults)
+	cfg, diags := remoteConfig(obj, defaults)
 	if diags.HasError() {
 		t.Fatal(diags)
 	}

@@ -421,6 +421,11 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 	}()
 	select {
 	case err = <-got:
+		// The command ended without the lock (sudo refused, no flock):
+		// let its stderr arrive before reading it.
+		if err != nil {
+			finish(true)
+		}
 	case <-ctx.Done():
 		err = ctx.Err()
 		_ = sess.Signal(ssh.SIGTERM)
@@ -431,15 +436,17 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 			if c.cfg.Sudo && sudoWantsPassword([]byte(msg)) {
 				return nil, ErrSudoPassword
 			}
-			err = fmt.Errorf("%w (host said: %s)", err, msg)
+			return nil, fmt.Errorf("taking the host lock %s on %s: %w (host said: %s)", LockPath, c.cfg, err, msg)
 		}
-		return nil, fmt.Errorf("taking the host lock %s on %s: %w; another Terraform run may hold it", LockPath, c.cfg, err)
+		// flock said nothing: it gave up waiting, or we did.
+		return nil, fmt.Errorf("taking the host lock %s on %s: %w: another Terraform run is changing this host; wait for it, or raise the timeout", LockPath, c.cfg, err)
 	}
 	return func() { finish(true) }, nil
 }
 
-// LockPath is the file flock(1) locks on the host.
-const LockPath = "/run/lock/mcpai.lock"
+// LockPath is the file flock(1) locks on the host: in /run, which only root
+// may write, so no other user can create it first or hold it to stall us.
+const LockPath = "/run/mcpai.lock"
 
 // lockedBuffer is a bytes.Buffer safe for one writer and one reader.
 type lockedBuffer struct {

@@ -4,6 +4,8 @@
 package remote
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -104,7 +106,7 @@ func (e Endpoint) clientConfig(timeout time.Duration) (*ssh.ClientConfig, func()
 
 func (e Endpoint) buildClientConfig(timeout time.Duration) (*ssh.ClientConfig, func(), error) {
 	cleanup := func() {}
-	hostKeyCallback, err := e.hostKeyCallback()
+	hostKeyCallback, algorithms, err := e.hostKeyCallback()
 	if err != nil {
 		return nil, cleanup, err
 	}
@@ -135,10 +137,11 @@ func (e Endpoint) buildClientConfig(timeout time.Duration) (*ssh.ClientConfig, f
 		return nil, cleanup, errors.New("no credentials: set private_key, password or agent = true")
 	}
 	return &ssh.ClientConfig{
-		User:            e.userOrDefault(),
-		Auth:            auth,
-		HostKeyCallback: hostKeyCallback,
-		Timeout:         timeout,
+		User:              e.userOrDefault(),
+		Auth:              auth,
+		HostKeyCallback:   hostKeyCallback,
+		HostKeyAlgorithms: algorithms(e.Address()),
+		Timeout:           timeout,
 	}, cleanup, nil
 }
 
@@ -164,21 +167,46 @@ func parsePrivateKey(pemText, passphrase string) (ssh.Signer, error) {
 	return signer, nil
 }
 
-func (e Endpoint) hostKeyCallback() (ssh.HostKeyCallback, error) {
+// hostKeyCallback verifies the server's key. Its companion lists the host
+// key algorithms to ask for: a server offers its preferred key type (often
+// ECDSA) unless the client names the type it can verify, so a pinned ed25519
+// key would otherwise be "wrong" for a perfectly good server.
+func (e Endpoint) hostKeyCallback() (ssh.HostKeyCallback, func(address string) []string, error) {
+	none := func(string) []string { return nil }
 	switch {
 	case e.HostKey != "":
 		key, err := ParseHostKey(e.HostKey)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return pinnedKeyCallback(key), nil
+		return pinnedKeyCallback(key), func(string) []string { return algorithmsFor([]ssh.PublicKey{key}) }, nil
 	case e.KnownHosts != "":
 		return knownHostsCallback(e.KnownHosts)
 	case e.InsecureIgnoreHostKey:
-		return ssh.InsecureIgnoreHostKey(), nil //nolint:gosec // explicit user opt-out, warned about at plan time
+		return ssh.InsecureIgnoreHostKey(), none, nil //nolint:gosec // explicit user opt-out, warned about at plan time
 	default:
-		return nil, ErrNoHostKey
+		return nil, nil, ErrNoHostKey
 	}
+}
+
+// algorithmsFor lists the signature algorithms that verify keys of these
+// types, RSA's SHA-2 variants first.
+func algorithmsFor(keys []ssh.PublicKey) []string {
+	var algos []string
+	seen := map[string]bool{}
+	for _, k := range keys {
+		names := []string{k.Type()}
+		if k.Type() == ssh.KeyAlgoRSA {
+			names = []string{ssh.KeyAlgoRSASHA512, ssh.KeyAlgoRSASHA256, ssh.KeyAlgoRSA}
+		}
+		for _, n := range names {
+			if !seen[n] {
+				seen[n] = true
+				algos = append(algos, n)
+			}
+		}
+	}
+	return algos
 }
 
 // ParseHostKey accepts a public key in authorized_keys format, optionally
@@ -218,24 +246,45 @@ func pinnedKeyCallback(want ssh.PublicKey) ssh.HostKeyCallback {
 	}
 }
 
-func knownHostsCallback(content string) (ssh.HostKeyCallback, error) {
+func knownHostsCallback(content string) (ssh.HostKeyCallback, func(address string) []string, error) {
 	// knownhosts reads files only; the content lives in a private temp file
 	// just long enough to be parsed.
 	f, err := os.CreateTemp("", "mcpai-known-hosts-*")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer func() { _ = os.Remove(f.Name()) }()
 	if _, err := f.WriteString(content + "\n"); err != nil {
 		_ = f.Close()
-		return nil, err
+		return nil, nil, err
 	}
 	if err := f.Close(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cb, err := knownhosts.New(f.Name())
 	if err != nil {
-		return nil, fmt.Errorf("known_hosts could not be parsed: %w", err)
+		return nil, nil, fmt.Errorf("known_hosts could not be parsed: %w", err)
+	}
+	// Asking the database about a key it cannot hold makes it list the
+	// keys it does hold for the address (hashed entries included).
+	algorithms := func(address string) []string {
+		pub, _, err := ed25519.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil
+		}
+		probe, err := ssh.NewPublicKey(pub)
+		if err != nil {
+			return nil
+		}
+		var keyErr *knownhosts.KeyError
+		if !errors.As(cb(address, probeAddr(address), probe), &keyErr) {
+			return nil
+		}
+		keys := make([]ssh.PublicKey, 0, len(keyErr.Want))
+		for _, k := range keyErr.Want {
+			keys = append(keys, k.Key)
+		}
+		return algorithmsFor(keys)
 	}
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		err := cb(hostname, remote, key)
@@ -244,5 +293,17 @@ func knownHostsCallback(content string) (ssh.HostKeyCallback, error) {
 			return &HostKeyMismatchError{Address: hostname, Got: ssh.FingerprintSHA256(key), Unknown: len(keyErr.Want) == 0}
 		}
 		return err
-	}, nil
+	}, algorithms, nil
+}
+
+// probeAddr is the remote address knownhosts also matches: the host's IP
+// when it is a literal, else an address no entry names.
+func probeAddr(address string) net.Addr {
+	host, port, _ := net.SplitHostPort(address)
+	p, _ := strconv.Atoi(port)
+	ip := net.ParseIP(host)
+	if ip == nil {
+		ip = net.IPv4zero
+	}
+	return &net.TCPAddr{IP: ip, Port: p}
 }

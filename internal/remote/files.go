@@ -15,20 +15,10 @@ import (
 // The scripts below are constants: paths and contents reach them only as
 // positional arguments or on standard input, never spliced into the text.
 
-// readFilesScript prints one line per path: "ok <base64>", "line <text>",
-// "missing" or "unreadable". A kernel parameter (/proc/sys) that is one
-// line of text is read with the shell's own read, without starting base64:
-// a refresh reads many of them, and a process each cost a millisecond.
-// Anything else, a multi-line value or one without a final newline
-// included, goes through base64, so what comes back is always exact.
+// readFilesScript prints one line per path: "ok <base64>", "missing" or
+// "unreadable".
 const readFilesScript = `for p do
   if [ ! -e "$p" ]; then echo missing; continue; fi
-  case $p in
-  /proc/sys/*)
-    n=0
-    { while IFS= read -r l; do n=$((n+1)); v=$l; done; } 2>/dev/null <"$p" || { echo unreadable; continue; }
-    if [ "$n" = 1 ]; then printf 'line %s\n' "$v"; continue; fi ;;
-  esac
   if b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"; else echo unreadable; fi
 done`
 
@@ -66,7 +56,7 @@ func (c *Client) ReadFiles(ctx context.Context, paths ...string) ([]FileContent,
 		files[i].Path = paths[i]
 		switch l.status {
 		case "missing":
-		case "ok", "line":
+		case "ok":
 			files[i].Exists = true
 			files[i].Data = l.data
 		default:
@@ -90,8 +80,17 @@ func (c *Client) drainReads() {
 		// waiting a moment lets the whole burst share the first round trip.
 		time.Sleep(readGather)
 		c.readMu.Lock()
-		batch := c.readQueue
-		c.readQueue = nil
+		// A batch's paths travel in one command line; keep it well below
+		// the kernel's 128 KiB limit on one argument.
+		n, size := 0, 0
+		for n < len(c.readQueue) && (n == 0 || size < maxBatchBytes) {
+			for _, p := range c.readQueue[n].paths {
+				size += len(p) + 3
+			}
+			n++
+		}
+		batch := c.readQueue[:n:n]
+		c.readQueue = c.readQueue[n:]
 		if len(batch) == 0 {
 			c.reading = false
 			c.readMu.Unlock()
@@ -127,6 +126,9 @@ func (c *Client) drainReads() {
 // round trip (a few milliseconds even on loopback).
 const readGather = time.Millisecond
 
+// maxBatchBytes bounds the quoted paths of one read batch.
+const maxBatchBytes = 32 << 10
+
 // readTimeout bounds a batch of reads once connected.
 const readTimeout = 2 * time.Minute
 
@@ -136,23 +138,28 @@ const readTimeout = 2 * time.Minute
 // "new") so the caller can roll back.
 const writeAtomicScript = `set -eu
 p=$1; mode=$2
+if [ -L "$p" ] || [ -d "$p" ]; then
+  echo "$p is a symbolic link or a directory: point the resource at a regular file" >&2
+  exit 3
+fi
 d=$(dirname -- "$p")
 mkdir -p -- "$d"
+existed=no
+if [ -e "$p" ]; then old=$(base64 -w0 <"$p"); existed=yes; fi
 t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
 trap 'rm -f -- "$t"' EXIT
 cat >"$t"
-if [ -e "$p" ]; then
-  echo "old $(base64 -w0 <"$p")"
+if [ $existed = yes ]; then
   chmod --reference="$p" -- "$t"
   chown --reference="$p" -- "$t"
 else
-  echo new
   chmod -- "$mode" "$t"
 fi
 sync -- "$t"
-mv -f -- "$t" "$p"
-sync -- "$d"
-trap - EXIT`
+mv -fT -- "$t" "$p"
+trap - EXIT
+sync -- "$d" || true
+if [ $existed = yes ]; then echo "old $old"; else echo new; fi`
 
 // FileState is what a path holds: nothing, or some content.
 type FileState struct {
@@ -273,7 +280,7 @@ var shellPrefix = regexp.MustCompile(`^(sh: (line )?[0-9]+: |tee: )`)
 
 type statusLine struct {
 	status string
-	data   []byte // content for "ok" and "old" (base64) and "line" (text)
+	data   []byte // base64-decoded payload for "ok" and "old"
 	text   string // raw payload for other statuses
 }
 
@@ -286,15 +293,12 @@ func parseStatusLines(out []byte, want int) ([]statusLine, error) {
 	for sc.Scan() {
 		status, payload, _ := strings.Cut(sc.Text(), " ")
 		l := statusLine{status: status, text: payload}
-		switch status {
-		case "ok", "old":
+		if status == "ok" || status == "old" {
 			data, err := base64.StdEncoding.DecodeString(payload)
 			if err != nil {
 				return nil, fmt.Errorf("unexpected output from the host: %w", err)
 			}
 			l.data = data
-		case "line":
-			l.data = []byte(payload + "\n")
 		}
 		lines = append(lines, l)
 	}

@@ -155,6 +155,16 @@ func TestFiles(t *testing.T) {
 	if h.InHost(t, `test -e "`+p+`" && echo yes || echo no`) != "no" {
 		t.Error("SetFile of a missing state left the file")
 	}
+	// A directory or a symbolic link at the path is refused, untouched.
+	h.InHost(t, "mkdir -p "+dir+"/adir && ln -sf /etc/hostname "+dir+"/alink")
+	for _, bad := range []string{dir + "/adir", dir + "/alink"} {
+		if _, err := c.WriteFileAtomic(ctx, bad, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), "symbolic link or a directory") {
+			t.Errorf("writing over %s: %v", bad, err)
+		}
+	}
+	if got := h.InHost(t, "ls -A "+dir+"/adir | wc -l; readlink "+dir+"/alink"); got != "0\n/etc/hostname" {
+		t.Errorf("refused targets changed: %q", got)
+	}
 }
 
 func TestWriteInPlace(t *testing.T) {
@@ -468,9 +478,9 @@ func TestAgentAuth(t *testing.T) {
 	}
 }
 
-// Kernel values read without base64 come back byte for byte, as do files
-// that do not fit the one-line fast path.
-func TestReadFilesKernelFastPathIsExact(t *testing.T) {
+// Files come back byte for byte: kernel values with tabs, lines with
+// backslashes and trailing blanks, several lines, no final newline.
+func TestReadFilesIsExact(t *testing.T) {
 	h := acctest.FirstHost(t)
 	_, c := newClient(t, h.Config(t))
 	h.InHost(t, `mkdir -p /tmp/mcpai-exact && printf 'a\tb  \\\\n \n' > /tmp/mcpai-exact/one && printf 'x\ny\n' > /tmp/mcpai-exact/two && printf 'no-newline' > /tmp/mcpai-exact/three`)

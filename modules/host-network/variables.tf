@@ -42,7 +42,7 @@ variable "file" {
   default     = "/etc/sysctl.d/90-mcpai-network.conf"
 
   validation {
-    condition     = can(regex("^/[A-Za-z0-9_./@+-]+\\.conf$", var.file)) && !strcontains(var.file, "..")
-    error_message = "file must be an absolute path ending in .conf, without '..'."
+    condition     = can(regex("^(/etc/sysctl\\.conf|(/etc|/run|/usr/local/lib|/usr/lib|/lib)/sysctl\\.d/[A-Za-z0-9_.@+-]+\\.conf)$", var.file)) && !strcontains(var.file, "..")
+    error_message = "file must be a .conf file in a sysctl.d folder (e.g. /etc/sysctl.d/90-mcpai-network.conf) or /etc/sysctl.conf."
   }
 }
