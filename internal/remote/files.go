@@ -15,12 +15,27 @@ import (
 // The scripts below are constants: paths and contents reach them only as
 // positional arguments or on standard input, never spliced into the text.
 
-// readFilesScript prints one line per path: "ok <base64>", "missing" or
-// "unreadable".
-const readFilesScript = `for p do
-  if [ ! -e "$p" ]; then echo missing; continue; fi
-  if b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"; else echo unreadable; fi
-done`
+// readFilesScript prints one status line per path: "ok <base64>",
+// "kernel", "missing" or "unreadable", then, for the "kernel" ones, their
+// lines as "path:line" from a single grep. Kernel parameters (/proc/sys) are
+// one line of text each, so one process reads them all instead of a base64
+// per value: a refresh reads many.
+const readFilesScript = kernelPathFunc + `
+for p do
+  if [ ! -e "$p" ]; then echo missing
+  elif kernel_path "$p"; then echo kernel
+  elif b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"
+  else echo unreadable; fi
+done
+for p do
+  if kernel_path "$p" && [ -e "$p" ]; then printf '%s\0' "$p"; fi
+done | xargs -0 -r grep -aH '' -- 2>/dev/null
+true`
+
+// kernelPathFunc tells a /proc/sys path from others. A path with a colon,
+// or one that climbs out with "..", is read as an ordinary file, so that
+// "path:line" stays unambiguous and only kernel values are read by line.
+const kernelPathFunc = `kernel_path() { case $1 in *:* | */../*) return 1 ;; /proc/sys/*) return 0 ;; esac; return 1; }`
 
 // FileContent is one file as read from the host.
 type FileContent struct {
@@ -108,8 +123,22 @@ func (c *Client) drainReads() {
 		var lines []statusLine
 		out, err := c.Output(ctx, append([]string{"sh", "-c", readFilesScript, "sh"}, all...), nil)
 		cancel()
+		var kernel map[string][]byte
 		if err == nil {
-			lines, err = parseStatusLines(out, len(all))
+			lines, kernel, err = parseKernelOutput(out, len(all))
+		}
+		if err == nil {
+			// Kernel values arrive after the status lines; give each its
+			// content, or call it unreadable if grep printed nothing.
+			for i, p := range all {
+				if lines[i].status == "kernel" {
+					if data, ok := kernel[p]; ok {
+						lines[i] = statusLine{status: "ok", data: data}
+					} else {
+						lines[i] = statusLine{status: "unreadable"}
+					}
+				}
+			}
 		}
 		for _, r := range batch {
 			if err != nil {
@@ -199,21 +228,29 @@ func (c *Client) SetFile(ctx context.Context, path string, state FileState, mode
 	return err
 }
 
-// writeInPlaceScript writes each value ($2, $4, ...) into its path ($1, $3,
-// ...) with a single write, as /proc and /sys expect, then reads the path
-// back. tee, unlike the shell's printf, reports the kernel's errno
-// ("Invalid argument") rather than a generic I/O error. Per pair it prints "ok <b64 of read-back>" or "err <message>". With
-// mode "stop" it stops at the first failure.
+// writeInPlaceScript writes each value into its path with a single write,
+// as /proc and /sys expect. Its arguments are the mode, then path and value
+// pairs, then "--" and the paths again for the read-back. Per pair it prints
+// "ok" or "err <message>"; with mode "stop" it stops at the first failure.
+// Then one grep reads every path back as "path:line". The shell's own printf
+// does the writing (no process per value); only when it fails does tee write
+// again, because tee reports the kernel's errno ("Invalid argument") where
+// printf says "I/O error".
 const writeInPlaceScript = `mode=$1; shift
-while [ $# -ge 2 ]; do
+while [ "$1" != -- ]; do
   p=$1; v=$2; shift 2
-  if e=$(printf '%s' "$v" | tee -- "$p" 2>&1 >/dev/null); then
-    echo "ok $(base64 -w0 2>/dev/null <"$p")"
+  if { printf '%s' "$v" >"$p"; } 2>/dev/null; then
+    echo ok
   else
+    e=$(printf '%s' "$v" | tee -- "$p" 2>&1 >/dev/null)
     echo "err $(printf '%s' "$e" | tr '\n' ' ')"
-    [ "$mode" = stop ] && exit 0
+    if [ "$mode" = stop ]; then break; fi
   fi
-done`
+done
+while [ "$1" != -- ]; do shift; done
+shift
+printf '%s\0' "$@" | xargs -0 -r grep -aH '' -- 2>/dev/null
+true`
 
 // PathValue is a value to write into a kernel file.
 type PathValue struct {
@@ -241,18 +278,35 @@ func (c *Client) WriteInPlace(ctx context.Context, writes []PathValue, stopOnErr
 	}
 	argv := []string{"sh", "-c", writeInPlaceScript, "sh", mode}
 	for _, w := range writes {
+		if strings.Contains(w.Path, ":") || !strings.HasPrefix(w.Path, "/") {
+			return nil, fmt.Errorf("%q is not a kernel file path", w.Path)
+		}
 		argv = append(argv, w.Path, w.Value)
+	}
+	argv = append(argv, "--")
+	seen := map[string]bool{}
+	for _, w := range writes {
+		if !seen[w.Path] {
+			seen[w.Path] = true
+			argv = append(argv, w.Path)
+		}
 	}
 	out, err := c.Output(ctx, argv, nil)
 	if err != nil {
 		return nil, fmt.Errorf("writing kernel settings on %s: %w", c.cfg, err)
 	}
-	lines, err := parseStatusLines(out, -1)
+	// The status lines come first; how many depends on where a "stop" run
+	// stopped, so count them off until the read-back begins.
+	n := 0
+	for _, line := range strings.SplitAfter(string(out), "\n") {
+		if n == len(writes) || !(line == "ok\n" || strings.HasPrefix(line, "err ")) {
+			break
+		}
+		n++
+	}
+	lines, readBack, err := parseKernelOutput(out, n)
 	if err != nil {
 		return nil, err
-	}
-	if len(lines) > len(writes) {
-		return nil, fmt.Errorf("writing kernel settings on %s: %d answers for %d writes", c.cfg, len(lines), len(writes))
 	}
 	results := make([]WriteResult, len(writes))
 	for i, l := range lines {
@@ -260,7 +314,7 @@ func (c *Client) WriteInPlace(ctx context.Context, writes []PathValue, stopOnErr
 		switch l.status {
 		case "ok":
 			results[i].OK = true
-			results[i].ReadBack = string(l.data)
+			results[i].ReadBack = string(readBack[writes[i].Path])
 		case "err":
 			results[i].Error = cleanShellError(l.text)
 		}
@@ -277,6 +331,37 @@ func cleanShellError(msg string) string {
 // shellPrefix is how dash ("sh: 4: "), bash ("sh: line 4: ") and tee label
 // their messages.
 var shellPrefix = regexp.MustCompile(`^(sh: (line )?[0-9]+: |tee: )`)
+
+// parseKernelOutput splits n status lines from the "path:line" lines that
+// follow them, gathering each path's lines (with their newlines).
+func parseKernelOutput(out []byte, n int) ([]statusLine, map[string][]byte, error) {
+	head := out
+	rest := []byte(nil)
+	for i, at := 0, 0; i < n; i++ {
+		j := bytes.IndexByte(out[at:], '\n')
+		if j < 0 {
+			return nil, nil, fmt.Errorf("unexpected output from the host: fewer than %d answers", n)
+		}
+		at += j + 1
+		head, rest = out[:at], out[at:]
+	}
+	if n == 0 {
+		head, rest = nil, out
+	}
+	lines, err := parseStatusLines(head, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	kernel := map[string][]byte{}
+	for _, line := range bytes.SplitAfter(rest, []byte("\n")) {
+		p, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		kernel[string(p)] = append(kernel[string(p)], value...)
+	}
+	return lines, kernel, nil
+}
 
 type statusLine struct {
 	status string

@@ -116,3 +116,46 @@ func TestCleanShellError(t *testing.T) {
 		}
 	}
 }
+
+func TestParseKernelOutput(t *testing.T) {
+	lines, kernel, err := parseKernelOutput([]byte("kernel\nmissing\nok aGk=\n/proc/sys/a:4096\t87380\n/proc/sys/b:x:y\n/proc/sys/a:second\n"), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 3 || lines[0].status != "kernel" || string(lines[2].data) != "hi" {
+		t.Fatalf("status lines %+v", lines)
+	}
+	if string(kernel["/proc/sys/a"]) != "4096\t87380\nsecond\n" || string(kernel["/proc/sys/b"]) != "x:y\n" {
+		t.Fatalf("kernel values %q", kernel)
+	}
+	if _, _, err := parseKernelOutput([]byte("ok\n"), 2); err == nil {
+		t.Error("a short answer was accepted")
+	}
+}
+
+func FuzzParseKernelOutput(f *testing.F) {
+	f.Add([]byte("kernel\n/proc/sys/a:1\n"), 1)
+	f.Add([]byte("ok\nerr x\n/p:v\n"), 2)
+	f.Fuzz(func(t *testing.T, out []byte, n int) {
+		if n < 0 || n > 64 {
+			return
+		}
+		lines, kernel, err := parseKernelOutput(out, n)
+		if err != nil {
+			return
+		}
+		if len(lines) != n {
+			t.Fatalf("%d status lines, want %d", len(lines), n)
+		}
+		total := 0
+		for p, v := range kernel {
+			if strings.Contains(p, ":") || strings.Contains(p, "\n") {
+				t.Fatalf("path %q holds a separator", p)
+			}
+			total += len(p) + len(v)
+		}
+		if total > len(out) {
+			t.Fatalf("values longer than the output")
+		}
+	})
+}
