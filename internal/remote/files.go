@@ -299,7 +299,7 @@ func (c *Client) WriteInPlace(ctx context.Context, writes []PathValue, stopOnErr
 	// stopped, so count them off until the read-back begins.
 	n := 0
 	for _, line := range strings.SplitAfter(string(out), "\n") {
-		if n == len(writes) || !(line == "ok\n" || strings.HasPrefix(line, "err ")) {
+		if n == len(writes) || (line != "ok\n" && !strings.HasPrefix(line, "err ")) {
 			break
 		}
 		n++
