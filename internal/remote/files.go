@@ -17,19 +17,20 @@ import (
 
 // readFilesScript prints one status line per path: "ok <base64>",
 // "kernel", "missing" or "unreadable", then, for the "kernel" ones, their
-// lines as "path:line" from a single grep. Kernel parameters (/proc/sys) are
+// lines as "path:line" from a single grep (the loop appends them to the
+// arguments, which it has already expanded). Kernel parameters (/proc/sys) are
 // one line of text each, so one process reads them all instead of a base64
 // per value: a refresh reads many.
 const readFilesScript = kernelPathFunc + `
+n=$#
 for p do
   if [ ! -e "$p" ]; then echo missing
-  elif kernel_path "$p"; then echo kernel
+  elif kernel_path "$p"; then echo kernel; set -- "$@" "$p"
   elif b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"
   else echo unreadable; fi
 done
-for p do
-  if kernel_path "$p" && [ -e "$p" ]; then printf '%s\0' "$p"; fi
-done | xargs -0 -r grep -aH '' -- 2>/dev/null
+shift "$n"
+if [ $# -gt 0 ]; then grep -aH '' -- "$@" 2>/dev/null; fi
 true`
 
 // kernelPathFunc tells a /proc/sys path from others. A path with a colon,
@@ -249,7 +250,7 @@ while [ "$1" != -- ]; do
 done
 while [ "$1" != -- ]; do shift; done
 shift
-printf '%s\0' "$@" | xargs -0 -r grep -aH '' -- 2>/dev/null
+if [ $# -gt 0 ]; then grep -aH '' -- "$@" 2>/dev/null; fi
 true`
 
 // PathValue is a value to write into a kernel file.
