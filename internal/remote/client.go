@@ -31,6 +31,10 @@ type Client struct {
 	connMu  chan struct{}
 	conn    *ssh.Client
 	closers []io.Closer // bastion hop, agent connection
+	// lockConn is the connection whose session holds the host lock. If it
+	// breaks, the lock is gone with it, and connect refuses to redial until
+	// the holder unlocks: no change may continue unlocked.
+	lockConn *ssh.Client
 
 	sessions chan struct{}
 	hostLock chan struct{}
@@ -82,6 +86,9 @@ func (c *Client) connect(ctx context.Context) (*ssh.Client, error) {
 	defer func() { <-c.connMu }()
 	if c.conn != nil {
 		return c.conn, nil
+	}
+	if c.lockConn != nil {
+		return nil, ErrLockLost
 	}
 	// The timeout bounds all attempts together, so an unreachable host
 	// fails after `timeout`, not a multiple of it.
@@ -224,10 +231,16 @@ func (c *Client) keepalive(conn *ssh.Client) {
 // session opens a session, redialling once if the pooled connection turns
 // out to be broken. The caller must call release.
 func (c *Client) session(ctx context.Context) (sess *ssh.Session, release func(), err error) {
+	sess, _, release, err = c.sessionOn(ctx)
+	return sess, release, err
+}
+
+// sessionOn is session that also says which connection the session is on.
+func (c *Client) sessionOn(ctx context.Context) (sess *ssh.Session, on *ssh.Client, release func(), err error) {
 	select {
 	case c.sessions <- struct{}{}:
 	case <-ctx.Done():
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	}
 	release = func() { <-c.sessions }
 	redialled := false
@@ -235,11 +248,11 @@ func (c *Client) session(ctx context.Context) (sess *ssh.Session, release func()
 		conn, err := c.connect(ctx)
 		if err != nil {
 			release()
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		sess, err = conn.NewSession()
 		if err == nil {
-			return sess, release, nil
+			return sess, conn, release, nil
 		}
 		var refused *ssh.OpenChannelError
 		switch {
@@ -251,7 +264,7 @@ func (c *Client) session(ctx context.Context) (sess *ssh.Session, release func()
 			case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
 			case <-ctx.Done():
 				release()
-				return nil, nil, ctx.Err()
+				return nil, nil, nil, ctx.Err()
 			}
 		case !redialled:
 			// No command was sent, so retrying on a new connection is safe.
@@ -259,11 +272,11 @@ func (c *Client) session(ctx context.Context) (sess *ssh.Session, release func()
 			c.forget(conn)
 		default:
 			release()
-			return nil, nil, fmt.Errorf("opening an SSH session on %s: %w", c.cfg, err)
+			return nil, nil, nil, fmt.Errorf("opening an SSH session on %s: %w", c.cfg, err)
 		}
 	}
 	release()
-	return nil, nil, fmt.Errorf("opening an SSH session on %s: the server keeps refusing new sessions (is its MaxSessions below %d?)", c.cfg, MaxSessions)
+	return nil, nil, nil, fmt.Errorf("opening an SSH session on %s: the server keeps refusing new sessions (is its MaxSessions below %d?)", c.cfg, MaxSessions)
 }
 
 // Result is what a command left behind.
@@ -363,7 +376,7 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 		return nil, ctx.Err()
 	}
 	releaseHost := func() { <-c.hostLock }
-	sess, release, err := c.session(ctx)
+	sess, conn, release, err := c.sessionOn(ctx)
 	if err != nil {
 		releaseHost()
 		return nil, err
@@ -406,6 +419,11 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 				}
 			}
 			_ = sess.Close()
+			c.connMu <- struct{}{}
+			if c.lockConn == conn {
+				c.lockConn = nil
+			}
+			<-c.connMu
 			release()
 			releaseHost()
 		})
@@ -441,6 +459,9 @@ func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
 		// flock said nothing: it gave up waiting, or we did.
 		return nil, fmt.Errorf("taking the host lock %s on %s: %w: another Terraform run is changing this host; wait for it, or raise the timeout", LockPath, c.cfg, err)
 	}
+	c.connMu <- struct{}{}
+	c.lockConn = conn
+	<-c.connMu
 	return func() { finish(true) }, nil
 }
 

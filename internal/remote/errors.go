@@ -15,6 +15,10 @@ func sudoWantsPassword(stderr []byte) bool {
 	return strings.Contains(s, "a password is required") || strings.Contains(s, "a terminal is required")
 }
 
+// ErrLockLost means the connection holding the host lock broke while a
+// change was under way; the lock died with it.
+var ErrLockLost = errors.New("the connection to the host broke while this run held the host lock, and the lock went with it; nothing more was sent. Check the host, then run apply again")
+
 // DialError is a failure to reach the SSH port at all.
 type DialError struct {
 	Address string

@@ -498,3 +498,30 @@ func TestReadFilesIsExact(t *testing.T) {
 		}
 	}
 }
+
+// If the connection holding the host lock breaks, nothing more is sent
+// until the holder unlocks: the change must not go on unlocked.
+func TestLockLostStopsChanges(t *testing.T) {
+	h := acctest.FirstHost(t)
+	pool, c := newClient(t, h.Config(t))
+	unlock, err := c.Lock(ctxT(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Output(ctxT(t), []string{"sh", "-c", "echo $PPID"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.InHost(t, "kill "+strings.TrimSpace(string(out)))
+	time.Sleep(200 * time.Millisecond)
+	if _, err := c.Output(ctxT(t), []string{"true"}, nil); !errors.Is(err, remote.ErrLockLost) {
+		t.Fatalf("command after the lock's connection broke: %v", err)
+	}
+	unlock()
+	if _, err := c.Output(ctxT(t), []string{"true"}, nil); err != nil {
+		t.Fatalf("after unlock the client should redial: %v", err)
+	}
+	if pool.Dials() != 2 {
+		t.Errorf("dials = %d, want 2", pool.Dials())
+	}
+}
