@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -34,6 +35,20 @@ func (d *providerData) client(sshObj types.Object) (*remote.Client, diag.Diagnos
 		return nil, diags
 	}
 	return d.pool.Client(cfg), diags
+}
+
+// begin starts an operation on the host of sshObj: it bounds ctx by the
+// operation's timeout, as the timeouts block resolved it (with timeoutDiags),
+// and resolves the pooled client.
+func (d *providerData) begin(ctx context.Context, sshObj types.Object, timeout time.Duration, timeoutDiags diag.Diagnostics) (context.Context, context.CancelFunc, *remote.Client, diag.Diagnostics) {
+	diags := timeoutDiags
+	if diags.HasError() {
+		return ctx, func() {}, nil, diags
+	}
+	client, clientDiags := d.client(sshObj)
+	diags.Append(clientDiags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, cancel, client, diags
 }
 
 // hostError turns a transport error into a diagnostic that says what was

@@ -164,12 +164,8 @@ func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequ
 		return
 	}
 	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
 	defer cancel()
-	client, diags := r.data.client(plan.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -195,12 +191,8 @@ func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest,
 		return
 	}
 	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
 	defer cancel()
-	client, diags := r.data.client(state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -268,12 +260,8 @@ func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequ
 		return
 	}
 	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
 	defer cancel()
-	client, diags := r.data.client(plan.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -297,12 +285,8 @@ func (r *hostSysctlResource) Delete(ctx context.Context, req resource.DeleteRequ
 		return
 	}
 	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
 	defer cancel()
-	client, diags := r.data.client(state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
