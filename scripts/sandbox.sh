@@ -9,10 +9,19 @@
 # veth pair) plus a private mount namespace that belongs to its own sshd. In
 # that mount namespace, host-private copies are bind-mounted over /etc/passwd,
 # /etc/shadow, /etc/group, /etc/sudoers.d, /etc/sysctl.d, /etc/sysctl.conf,
-# /root, /home, /run/lock and the login records, so tests can add users'
-# files, write sysctl files and change net.* sysctls without touching the
-# machine. vm.*, fs.*, kernel.* and /sys are still shared with the machine:
-# tests that write those must restore them.
+# /etc/tmpfiles.d, /etc/security/limits.d, /etc/systemd/system.conf.d, /root,
+# /home, /run/lock and the login records, so tests can add users' files,
+# write sysctl, tmpfiles, limits and systemd drop-in files and change net.*
+# sysctls without touching the machine. The sysctl.d, tmpfiles.d, limits.d and
+# system.conf.d copies start empty. vm.*, fs.*, kernel.* and the rest of /sys
+# are still shared with the machine: tests that write those must restore them.
+#
+# Host h2 (when it exists) also emulates a cpufreq driver, which this machine
+# lacks: a private tmpfs over /sys/devices/system/cpu with online/possible/
+# present "0-1" and cpu0, cpu1 cpufreq/scaling_available_governors and
+# cpufreq/scaling_governor (writable by root, "schedutil" at start), and a
+# private /proc/cmdline that is the machine's plus " transparent_hugepage=never".
+# hosts.json says which host has what ("cpufreq", "cmdline_thp").
 #
 # State lives in <repo>/.sandbox/; tests read <repo>/.sandbox/hosts.json.
 # The hosts have no default route: they can talk to the machine (10.213.<i>.1)
@@ -30,6 +39,9 @@ SUDO_UID=4401                  # high, fixed ids that are unlikely to clash
 NOPRIV_UID=4402
 PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
+# Bumped whenever what a host gets changes: `up` rebuilds a running host whose
+# .sandbox/h<i>/layout differs, instead of keeping it as it is.
+LAYOUT=2
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -44,6 +56,10 @@ host_veth() { echo "${NS_PREFIX}$1o"; }
 host_addr() { echo "${NET_PREFIX}.$1.2"; }
 host_gw()   { echo "${NET_PREFIX}.$1.1"; }
 host_dir()  { echo "$SB/h$1"; }
+# What host $1 emulates: a cpufreq driver ("emulated" or "none") and the
+# transparent_hugepage= on its boot command line ("" for none). Only h2.
+host_cpufreq()     { if (($1 == 2)); then echo emulated; else echo none; fi; }
+host_cmdline_thp() { if (($1 == 2)); then echo never; fi; }
 
 # Indexes of the hosts that exist now, from netns names and leftover veths, so
 # that `down` also cleans up after a run that died half way (no hosts.json).
@@ -117,6 +133,12 @@ ensure_machine_prereqs() {
   # changes nothing that matters on the machine.
   mkdir -p /run/sshd /etc/sysctl.d /etc/sudoers.d /run/lock /home
   chmod 755 /run/sshd
+  # Same for the tmpfiles, limits and systemd drop-in folders (libpam-modules
+  # and systemd ship the first two; they exist here already). Nothing on the
+  # machine reads /etc/systemd/system.conf.d but systemd as PID 1, which this
+  # machine does not run, and an empty drop-in folder means the same to
+  # systemd as none; so making it, and leaving it after `down`, is harmless.
+  mkdir -p /etc/tmpfiles.d /etc/security/limits.d /etc/systemd/system.conf.d
 }
 
 # ---------------------------------------------------------------------------
@@ -204,6 +226,11 @@ write_host_files() {
   find "$dir" -mindepth 1 -maxdepth 1 \
     ! -name 'ssh_host_*_key*' ! -name sshd.log -exec rm -rf {} +
   mkdir -p "$dir/etc" "$dir/sysctl.d" "$dir/root/.ssh" "$dir/home" "$dir/lock" "$dir/log"
+  # <etc_dir> in hosts.json is $dir/etc: these are read as <etc_dir>/tmpfiles.d
+  # etc. straight from the machine. All start empty (tests rely on it).
+  mkdir -p "$dir/etc/tmpfiles.d" "$dir/etc/security/limits.d" "$dir/etc/systemd/system.conf.d"
+  chmod 755 "$dir/etc" "$dir/etc/tmpfiles.d" "$dir/etc/security" "$dir/etc/security/limits.d" \
+    "$dir/etc/systemd" "$dir/etc/systemd/system.conf.d"
   chmod 700 "$dir/root"
   chmod 1777 "$dir/lock"            # like the real /run/lock
   touch "$dir/sshd.log"
@@ -278,6 +305,18 @@ EOF
   # edits to it inside the host too.
   if [[ -f /etc/sysctl.conf ]]; then cp /etc/sysctl.conf "$dir/etc/sysctl.conf"; fi
 
+  # The emulated kernel bits (see the header): HOST_INIT mounts what exists.
+  if [[ $(host_cpufreq "$i") == emulated ]]; then
+    echo "0-1" >"$dir/cpus"         # the CPUs to emulate, as in .../cpu/online
+  fi
+  if [[ -n $(host_cmdline_thp "$i") ]]; then
+    # The machine's command line minus any transparent_hugepage=, plus ours.
+    printf '%s transparent_hugepage=%s\n' \
+      "$(sed -E 's/(^| )transparent_hugepage=[^ ]*//g; s/^ +//' /proc/cmdline)" \
+      "$(host_cmdline_thp "$i")" >"$dir/cmdline"
+    chmod 444 "$dir/cmdline"
+  fi
+
   # sshd writes wtmp/btmp/lastlog for pty sessions: private empty copies.
   local f
   for f in wtmp btmp lastlog; do
@@ -314,6 +353,7 @@ Subsystem sftp internal-sftp
 AllowStreamLocalForwarding yes
 AllowTcpForwarding yes
 EOF
+  echo "$LAYOUT" >"$dir/layout"
 }
 
 # Runs as root inside the host's netns and a fresh private mount namespace:
@@ -328,6 +368,9 @@ mount -n --bind "$d/etc/shadow"     /etc/shadow
 mount -n --bind "$d/etc/group"      /etc/group
 mount -n --bind "$d/etc/sudoers.d"  /etc/sudoers.d
 mount -n --bind "$d/sysctl.d"       /etc/sysctl.d
+mount -n --bind "$d/etc/tmpfiles.d" /etc/tmpfiles.d
+mount -n --bind "$d/etc/security/limits.d" /etc/security/limits.d
+mount -n --bind "$d/etc/systemd/system.conf.d" /etc/systemd/system.conf.d
 if [ -f "$d/etc/sysctl.conf" ]; then mount -n --bind "$d/etc/sysctl.conf" /etc/sysctl.conf; fi
 mount -n --bind "$d/root"           /root
 mount -n --bind "$d/home"           /home
@@ -335,6 +378,29 @@ mount -n --bind "$d/lock"           /run/lock
 for f in wtmp btmp lastlog; do
   if [ -f "$d/log/$f" ]; then mount -n --bind "$d/log/$f" "/var/log/$f"; fi
 done
+# Emulated cpufreq: a tmpfs in place of /sys/devices/system/cpu. /sys here is
+# the sysfs that `ip netns exec` mounted for this netns, and this mount
+# namespace is private, so neither the machine nor other hosts see it.
+if [ -f "$d/cpus" ]; then
+  cpus=$(cat "$d/cpus")
+  c=/sys/devices/system/cpu
+  mount -n -t tmpfs -o mode=0755,size=64k,nosuid,nodev,noexec mcpai-cpufreq "$c"
+  umask 022
+  for f in online possible present; do echo "$cpus" >"$c/$f"; done
+  for n in $(seq "${cpus%-*}" "${cpus#*-}"); do
+    mkdir -p "$c/cpu$n/cpufreq"
+    echo "conservative ondemand userspace powersave performance schedutil" \
+      >"$c/cpu$n/cpufreq/scaling_available_governors"
+    echo schedutil >"$c/cpu$n/cpufreq/scaling_governor"
+  done
+  chown -R 0:0 "$c"
+  find "$c" -type f -exec chmod 0644 {} +
+fi
+# Emulated boot command line, read-only like the real one.
+if [ -f "$d/cmdline" ]; then
+  mount -n --bind "$d/cmdline" /proc/cmdline
+  mount -n -o remount,bind,ro /proc/cmdline
+fi
 exec /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
 '
 
@@ -343,7 +409,9 @@ host_up() {
   ns=$(host_ns "$i"); veth=$(host_veth "$i"); dir=$(host_dir "$i")
   addr=$(host_addr "$i"); gw=$(host_gw "$i")
 
-  if host_healthy "$i"; then
+  if host_healthy "$i" && [[ $(cat "$dir/layout" 2>/dev/null) != "$LAYOUT" ]]; then
+    log "h$i: built by an older sandbox.sh; rebuilding"
+  elif host_healthy "$i"; then
     # Leave it running (tests may be using it); only refresh authorized_keys
     # in case the client keys were regenerated since it was built.
     local f
@@ -426,7 +494,10 @@ write_outputs() {
       printf '"password":%s,' "$(json_str "$PASSWORD")"
       printf '"sshd_log":%s,' "$(json_str "$(host_dir "$i")/sshd.log")"
       printf '"netns":%s,' "$(json_str "$(host_ns "$i")")"
-      printf '"sysctl_dir":%s' "$(json_str "$(host_dir "$i")/sysctl.d")"
+      printf '"sysctl_dir":%s,' "$(json_str "$(host_dir "$i")/sysctl.d")"
+      printf '"etc_dir":%s,' "$(json_str "$(host_dir "$i")/etc")"
+      printf '"cpufreq":%s,' "$(json_str "$(host_cpufreq "$i")")"
+      printf '"cmdline_thp":%s' "$(json_str "$(host_cmdline_thp "$i")")"
       printf '}'
       sep=","
     done
@@ -451,12 +522,34 @@ verify_host() {
   addr=$(host_addr "$i")
   ssh_base
 
-  # shellcheck disable=SC2016  # $HOME expands on the host
+  # Also the private drop-in folders, and the emulated kernel bits where
+  # promised (and nowhere else). Read only: tests may be using the host now.
+  # shellcheck disable=SC2016  # $HOME etc. expand on the host
   out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "root@$addr" \
-        'cat /proc/sys/net/core/somaxconn; ls -A /etc/sysctl.d; echo "home=$HOME"') ||
+        'cat /proc/sys/net/core/somaxconn; ls -A /etc/sysctl.d; echo "home=$HOME"
+         for d in /etc/tmpfiles.d /etc/security/limits.d /etc/systemd/system.conf.d; do
+           [ -d "$d" ] || echo "missing $d"
+         done
+         c=/sys/devices/system/cpu/cpu0/cpufreq
+         if [ -d $c ]; then
+           echo "governor=$(cat $c/scaling_governor)"
+           echo "available=$(cat $c/scaling_available_governors)"
+         else echo cpufreq=none; fi
+         echo "thp=$(tr " " "\n" </proc/cmdline | sed -n "s/^transparent_hugepage=//p")"') ||
     die "h$i: root login with $key failed"
   [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
   grep -qx "home=/root" <<<"$out" || die "h$i: root's home is not /root: $out"
+  ! grep -q '^missing ' <<<"$out" || die "h$i: private folders missing: $out"
+  if [[ $(host_cpufreq "$i") == emulated ]]; then
+    local gov avail
+    gov=$(sed -n 's/^governor=//p' <<<"$out"); avail=$(sed -n 's/^available=//p' <<<"$out")
+    [[ -n $gov && " $avail " == *" $gov "* ]] ||
+      die "h$i: emulated cpufreq: governor '$gov' not in '$avail': $out"
+  else
+    grep -qx cpufreq=none <<<"$out" || die "h$i: has a cpufreq driver, expected none: $out"
+  fi
+  grep -qx "thp=$(host_cmdline_thp "$i")" <<<"$out" ||
+    die "h$i: /proc/cmdline transparent_hugepage= is not '$(host_cmdline_thp "$i")': $out"
 
   out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "$SUDO_USER_NAME@$addr" \
         'sudo -n true && echo sudo-ok') ||

@@ -32,6 +32,17 @@ type Host struct {
 	SSHDLog                string `json:"sshd_log"`
 	Netns                  string `json:"netns"`
 	SysctlDir              string `json:"sysctl_dir"`
+	// EtcDir is the machine-side folder behind the host's private /etc
+	// copies: <EtcDir>/tmpfiles.d, <EtcDir>/security/limits.d and
+	// <EtcDir>/systemd/system.conf.d are its /etc/tmpfiles.d,
+	// /etc/security/limits.d and /etc/systemd/system.conf.d (empty at start).
+	EtcDir string `json:"etc_dir"`
+	// CPUFreq is "emulated" where the host has a fake cpufreq driver
+	// (cpu0 and cpu1, governor "schedutil" at start), "none" otherwise.
+	CPUFreq string `json:"cpufreq"`
+	// CmdlineTHP is the transparent_hugepage= value on the host's
+	// /proc/cmdline ("never"), or "" where it has none.
+	CmdlineTHP string `json:"cmdline_thp"`
 }
 
 // HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or
