@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/kernel"
 )
 
 // testdataOutputs returns every recorded output, to seed the fuzzers with
@@ -231,7 +233,7 @@ func FuzzParseCPUList(f *testing.F) {
 			}
 			return
 		}
-		if n < 1 || n > maxListID+1 {
+		if n < 1 || n > kernel.MaxListID+1 {
 			t.Fatalf("count %d out of range", n)
 		}
 		if strings.Trim(strings.TrimSpace(s), "0123456789,-") != "" {
@@ -248,7 +250,7 @@ func FuzzParseCPUList(f *testing.F) {
 		if err != nil {
 			t.Fatalf("accepted %q whose last id does not parse: %v", s, err)
 		}
-		if lastID < maxListID {
+		if lastID < kernel.MaxListID {
 			n2, err := parseCPUList(list + "," + strconv.FormatInt(lastID+1, 10))
 			if err != nil || n2 != n+1 {
 				t.Fatalf("appending id %d to %q: %d, %v; want %d", lastID+1, s, n2, err, n+1)

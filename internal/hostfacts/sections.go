@@ -9,12 +9,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-)
 
-// maxListID bounds CPU and NUMA node ids. Linux caps NR_CPUS at 8192 and
-// nodes at 1024; the much larger bound only rejects garbage, and keeps counts
-// far from int64 overflow.
-const maxListID = 1<<20 - 1
+	"github.com/mcpai/terraform-provider-mcpai/internal/kernel"
+)
 
 // clip shortens a value quoted in an error so that a huge malformed section
 // does not produce a huge message.
@@ -27,50 +24,17 @@ func clip(s string) string {
 }
 
 // parseCPUList counts the ids in a kernel range list such as "0-3,8-11" (the
-// format of /sys/devices/system/cpu/online and .../node/online). The kernel
-// prints ranges ascending and disjoint; anything else is rejected so that the
-// count is exactly the number of distinct ids.
+// format of /sys/devices/system/cpu/online and .../node/online).
 func parseCPUList(s string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errors.New("empty range list")
+	ranges, err := kernel.ParseRangeList(s)
+	if err != nil {
+		return 0, err
 	}
 	var count int64
-	prev := int64(-1)
-	for part := range strings.SplitSeq(s, ",") {
-		loStr, hiStr, isRange := strings.Cut(part, "-")
-		lo, err := parseListID(loStr)
-		if err != nil {
-			return 0, fmt.Errorf("range list %s: %w", clip(s), err)
-		}
-		hi := lo
-		if isRange {
-			if hi, err = parseListID(hiStr); err != nil {
-				return 0, fmt.Errorf("range list %s: %w", clip(s), err)
-			}
-			if hi < lo {
-				return 0, fmt.Errorf("range list %s: reversed range %s", clip(s), clip(part))
-			}
-		}
-		if lo <= prev {
-			return 0, fmt.Errorf("range list %s: %s overlaps or is out of order", clip(s), clip(part))
-		}
-		count += hi - lo + 1
-		prev = hi
+	for _, r := range ranges {
+		count += int64(r.Hi - r.Lo + 1)
 	}
 	return count, nil
-}
-
-func parseListID(s string) (int64, error) {
-	// Checked apart so that "0-" or "1,,2" get a clearer message.
-	if s == "" {
-		return 0, errors.New("empty id")
-	}
-	v, err := strconv.ParseUint(s, 10, 64)
-	if err != nil || v > maxListID {
-		return 0, fmt.Errorf("bad id %s", clip(s))
-	}
-	return int64(v), nil
 }
 
 // parseCPUInfo counts "processor" entries in /proc/cpuinfo (or the script's
@@ -277,60 +241,12 @@ func parseDisks(s string) ([]Disk, error) {
 // parseTHP returns the bracketed (active) choice of a sysfs selector such as
 // "always [madvise] never". Empty means THP is not built in.
 func parseTHP(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
-	}
-	if strings.ContainsAny(s, "\n\r") {
-		return "", fmt.Errorf("want one line, got %s", clip(s))
-	}
-	active := ""
-	for _, tok := range strings.Fields(s) {
-		inner, ok := strings.CutPrefix(tok, "[")
-		if ok {
-			inner, ok = strings.CutSuffix(inner, "]")
-		}
-		if !ok {
-			if strings.ContainsAny(tok, "[]") {
-				return "", fmt.Errorf("bad choice %s in %s", clip(tok), clip(s))
-			}
-			continue
-		}
-		if inner == "" || strings.ContainsAny(inner, "[]") {
-			return "", fmt.Errorf("bad choice %s in %s", clip(tok), clip(s))
-		}
-		if active != "" {
-			return "", fmt.Errorf("more than one active choice in %s", clip(s))
-		}
-		active = inner
-	}
-	if active == "" {
-		return "", fmt.Errorf("no [active] choice in %s", clip(s))
-	}
-	return active, nil
+	active, _, err := kernel.ParseSelector(s)
+	return active, err
 }
 
-// parseGovernors splits scaling_available_governors. Kernel order is kept:
-// it is stable, and callers only test membership.
-func parseGovernors(s string) ([]string, error) {
-	s = strings.TrimSpace(s)
-	if strings.ContainsAny(s, "\n\r") {
-		return nil, fmt.Errorf("want one line, got %s", clip(s))
-	}
-	govs := strings.Fields(s)
-	if govs == nil {
-		govs = []string{}
-	}
-	// A map, not a scan, keeps hostile output from costing O(n^2).
-	seen := make(map[string]bool, len(govs))
-	for _, g := range govs {
-		if seen[g] {
-			return nil, fmt.Errorf("duplicate governor %s", clip(g))
-		}
-		seen[g] = true
-	}
-	return govs, nil
-}
+// parseGovernors splits scaling_available_governors, in kernel order.
+func parseGovernors(s string) ([]string, error) { return kernel.ParseGovernors(s) }
 
 // nvidiaSMIFailures start the messages nvidia-smi prints on stdout when it
 // runs but cannot report GPUs. They mean "no usable GPU", not bad output.
