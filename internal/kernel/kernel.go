@@ -141,6 +141,7 @@ func ParseSelector(s string) (active string, choices []string, err error) {
 	if strings.ContainsAny(s, "\n\r") {
 		return "", nil, fmt.Errorf("want one line, got %s", clip(s))
 	}
+	seen := map[string]bool{}
 	for _, tok := range strings.Fields(s) {
 		inner, ok := strings.CutPrefix(tok, "[")
 		if ok {
@@ -150,16 +151,21 @@ func ParseSelector(s string) (active string, choices []string, err error) {
 			if strings.ContainsAny(tok, "[]") {
 				return "", nil, fmt.Errorf("bad choice %s in %s", clip(tok), clip(s))
 			}
-			choices = append(choices, tok)
-			continue
+			inner = tok
+		} else {
+			if inner == "" || strings.ContainsAny(inner, "[]") {
+				return "", nil, fmt.Errorf("bad choice %s in %s", clip(tok), clip(s))
+			}
+			if active != "" {
+				return "", nil, fmt.Errorf("more than one active choice in %s", clip(s))
+			}
+			active = inner
 		}
-		if inner == "" || strings.ContainsAny(inner, "[]") {
-			return "", nil, fmt.Errorf("bad choice %s in %s", clip(tok), clip(s))
+		// The kernel names each choice once; a repeat is not its output.
+		if seen[inner] {
+			return "", nil, fmt.Errorf("duplicate choice %s in %s", clip(inner), clip(s))
 		}
-		if active != "" {
-			return "", nil, fmt.Errorf("more than one active choice in %s", clip(s))
-		}
-		active = inner
+		seen[inner] = true
 		choices = append(choices, inner)
 	}
 	if active == "" {
@@ -394,7 +400,7 @@ func ParsePersisted(tmpfiles, limits string) (Settings, error) {
 			continue
 		}
 		bad := fmt.Errorf("%s line %d: %s is not a line this resource writes", LimitsFile, n+1, clip(line))
-		if len(f) != 4 || (f[0] != "*" && f[0] != "root") || (f[2] != NoFile && f[2] != NProc) {
+		if len(f) != 4 || (f[0] != "*" && f[0] != "root") || (f[1] != "soft" && f[1] != "hard" && f[1] != "-") || (f[2] != NoFile && f[2] != NProc) {
 			return Settings{}, bad
 		}
 		if _, _, err := ParseLimitValue(f[2], f[3]); err != nil {
@@ -415,8 +421,6 @@ func ParsePersisted(tmpfiles, limits string) (Settings, error) {
 			l.Hard = f[3]
 		case "-":
 			l.Soft, l.Hard = f[3], f[3]
-		default:
-			return Settings{}, bad
 		}
 	}
 	for item, l := range limits2 {
