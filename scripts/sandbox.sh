@@ -20,7 +20,8 @@
 # lacks: a private tmpfs over /sys/devices/system/cpu with online/possible/
 # present "0-1" and cpu0, cpu1 cpufreq/scaling_available_governors and
 # cpufreq/scaling_governor (writable by root, "schedutil" at start), and a
-# private /proc/cmdline that is the machine's plus " transparent_hugepage=never".
+# private /proc/cmdline that is the machine's plus "transparent_hugepage=never"
+# among the kernel parameters (before any " -- ").
 # hosts.json says which host has what ("cpufreq", "cmdline_thp").
 #
 # State lives in <repo>/.sandbox/; tests read <repo>/.sandbox/hosts.json.
@@ -41,7 +42,7 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=2
+LAYOUT=3
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -310,10 +311,14 @@ EOF
     echo "0-1" >"$dir/cpus"         # the CPUs to emulate, as in .../cpu/online
   fi
   if [[ -n $(host_cmdline_thp "$i") ]]; then
-    # The machine's command line minus any transparent_hugepage=, plus ours.
-    printf '%s transparent_hugepage=%s\n' \
-      "$(sed -E 's/(^| )transparent_hugepage=[^ ]*//g; s/^ +//' /proc/cmdline)" \
-      "$(host_cmdline_thp "$i")" >"$dir/cmdline"
+    # The machine's command line minus any transparent_hugepage=, with ours
+    # among the kernel's own parameters: before " -- ", after which the
+    # words belong to init.
+    local line kparams rest=""
+    line=$(sed -E 's/(^| )transparent_hugepage=[^ ]*//g; s/^ +//' /proc/cmdline)
+    kparams=$line
+    if [[ $line == *" -- "* ]]; then kparams=${line%% -- *}; rest=" -- ${line#* -- }"; fi
+    printf '%s transparent_hugepage=%s%s\n' "$kparams" "$(host_cmdline_thp "$i")" "$rest" >"$dir/cmdline"
     chmod 444 "$dir/cmdline"
   fi
 
@@ -535,7 +540,7 @@ verify_host() {
            echo "governor=$(cat $c/scaling_governor)"
            echo "available=$(cat $c/scaling_available_governors)"
          else echo cpufreq=none; fi
-         echo "thp=$(tr " " "\n" </proc/cmdline | sed -n "s/^transparent_hugepage=//p")"') ||
+         echo "thp=$(sed "s/ -- .*//" /proc/cmdline | tr " " "\n" | sed -n "s/^transparent_hugepage=//p")"') ||
     die "h$i: root login with $key failed"
   [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
   grep -qx "home=/root" <<<"$out" || die "h$i: root's home is not /root: $out"

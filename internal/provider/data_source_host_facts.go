@@ -44,23 +44,23 @@ type dockerModel struct {
 }
 
 type hostFactsModel struct {
-	SSH                       types.Object `tfsdk:"ssh"`
-	ID                        types.String `tfsdk:"id"`
-	CPUCount                  types.Int64  `tfsdk:"cpu_count"`
-	MemoryBytes               types.Int64  `tfsdk:"memory_bytes"`
-	NUMANodes                 types.Int64  `tfsdk:"numa_nodes"`
-	Kernel                    types.String `tfsdk:"kernel"`
-	Architecture              types.String `tfsdk:"architecture"`
-	OSID                      types.String `tfsdk:"os_id"`
-	OSVersion                 types.String `tfsdk:"os_version"`
-	OSPrettyName              types.String `tfsdk:"os_pretty_name"`
-	Disks                     []diskModel  `tfsdk:"disks"`
-	TransparentHugepage       types.String `tfsdk:"transparent_hugepage"`
-	TransparentHugepageDefrag types.String `tfsdk:"transparent_hugepage_defrag"`
-	CPUGovernors              []string     `tfsdk:"cpu_governors"`
-	CPUGovernor               types.String `tfsdk:"cpu_governor"`
-	GPUs                      []gpuModel   `tfsdk:"gpus"`
-	Docker                    *dockerModel `tfsdk:"docker"`
+	SSH                        types.Object `tfsdk:"ssh"`
+	ID                         types.String `tfsdk:"id"`
+	CPUCount                   types.Int64  `tfsdk:"cpu_count"`
+	MemoryBytes                types.Int64  `tfsdk:"memory_bytes"`
+	NUMANodes                  types.Int64  `tfsdk:"numa_nodes"`
+	Kernel                     types.String `tfsdk:"kernel"`
+	Architecture               types.String `tfsdk:"architecture"`
+	OSID                       types.String `tfsdk:"os_id"`
+	OSVersion                  types.String `tfsdk:"os_version"`
+	OSPrettyName               types.String `tfsdk:"os_pretty_name"`
+	Disks                      []diskModel  `tfsdk:"disks"`
+	TransparentHugepageEnabled types.String `tfsdk:"transparent_hugepage_enabled"`
+	TransparentHugepageDefrag  types.String `tfsdk:"transparent_hugepage_defrag"`
+	CPUGovernors               []string     `tfsdk:"cpu_governors"`
+	CPUGovernor                types.String `tfsdk:"cpu_governor"`
+	GPUs                       []gpuModel   `tfsdk:"gpus"`
+	Docker                     *dockerModel `tfsdk:"docker"`
 }
 
 func (d *hostFactsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
@@ -96,10 +96,10 @@ func (d *hostFactsDataSource) Schema(_ context.Context, _ datasource.SchemaReque
 					"size_bytes": num("Size in bytes."),
 				}},
 			},
-			"transparent_hugepage":        str("Transparent huge pages mode (`always`, `madvise` or `never`); empty where the kernel has none."),
-			"transparent_hugepage_defrag": str("Transparent huge pages defrag mode; empty where the kernel has none."),
-			"cpu_governors":               schema.ListAttribute{MarkdownDescription: "Available CPU frequency governors; empty where the host has no cpufreq (most VMs).", Computed: true, ElementType: types.StringType},
-			"cpu_governor":                str("Current CPU frequency governor of cpu0; empty where the host has no cpufreq."),
+			"transparent_hugepage_enabled": str("Transparent huge pages mode (`always`, `madvise` or `never`); empty where the kernel has none."),
+			"transparent_hugepage_defrag":  str("Transparent huge pages defrag mode; empty where the kernel has none."),
+			"cpu_governors":                schema.ListAttribute{MarkdownDescription: "Available CPU frequency governors; empty where the host has no cpufreq (most VMs).", Computed: true, ElementType: types.StringType},
+			"cpu_governor":                 str("Current CPU frequency governor of cpu0; empty where the host has no cpufreq."),
 			"gpus": schema.ListNestedAttribute{
 				MarkdownDescription: "NVIDIA GPUs as nvidia-smi reports them; empty where there is none or no driver.",
 				Computed:            true,
@@ -167,7 +167,7 @@ func setFacts(m *hostFactsModel, f hostfacts.Facts) {
 	m.OSID = types.StringValue(f.OS.ID)
 	m.OSVersion = types.StringValue(f.OS.VersionID)
 	m.OSPrettyName = types.StringValue(f.OS.PrettyName)
-	m.TransparentHugepage = types.StringValue(f.THPMode)
+	m.TransparentHugepageEnabled = types.StringValue(f.THPMode)
 	m.TransparentHugepageDefrag = types.StringValue(f.THPDefrag)
 	m.CPUGovernors = append([]string{}, f.CPUGovernors...)
 	m.CPUGovernor = types.StringValue(f.CurrentGovernor)

@@ -100,6 +100,7 @@ func providerDefaults(ctx context.Context, obj types.Object) (sshOptionsModel, d
 func (p *mcpaiProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newHostSysctlResource,
+		newHostKernelResource,
 	}
 }
 

@@ -332,11 +332,14 @@ const importMarker = "import"
 
 // sysctlID is host:file, or host:port:file off the default port, the same
 // form ImportState accepts.
-func sysctlID(cfg remote.Config, file string) string {
+func sysctlID(cfg remote.Config, file string) string { return hostID(cfg) + ":" + file }
+
+// hostID is host, or host:port off the default port.
+func hostID(cfg remote.Config) string {
 	if cfg.Port != 0 && cfg.Port != 22 {
-		return net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)) + ":" + file
+		return net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
 	}
-	return cfg.Host + ":" + file
+	return cfg.Host
 }
 
 func normalized(values map[string]string) map[string]string {

@@ -1,0 +1,26 @@
+package provider
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/kernel"
+)
+
+var (
+	governorValidator = func() validator.String {
+		return stringCheck{"Invalid CPU Governor", "must be a governor name such as performance", func(s string) error {
+			if !kernel.ValidWord(s) {
+				return fmt.Errorf("%q is not a governor name: use a lower-case name such as performance, powersave or schedutil", s)
+			}
+			return nil
+		}}
+	}
+	limitValueValidator = func(item string) validator.String {
+		return stringCheck{"Invalid Limit", "must be a whole number (or unlimited where the limit allows it)", func(s string) error {
+			_, _, err := kernel.ParseLimitValue(item, s)
+			return err
+		}}
+	}
+)
