@@ -171,6 +171,12 @@ func (r *hostKernelResource) ValidateConfig(ctx context.Context, req resource.Va
 		if !known || limit == nil {
 			continue
 		}
+		// A value that does not parse is the attribute validator's to report.
+		_, _, softErr := kernel.ParseLimitValue(l.item, limit.Soft)
+		_, _, hardErr := kernel.ParseLimitValue(l.item, limit.Hard)
+		if softErr != nil || hardErr != nil {
+			continue
+		}
 		if err := limit.Check(l.item, 0); err != nil {
 			resp.Diagnostics.AddAttributeError(path.Root(l.item+"_limit"), "Invalid Limit", err.Error()+".")
 		}
@@ -255,14 +261,19 @@ func (r *hostKernelResource) Read(ctx context.Context, req resource.ReadRequest,
 		resp.Diagnostics.Append(hostError("Unable to Read Kernel Settings", "Reading the host's THP, cpufreq and limit files", client, err))
 		return
 	}
-	persisted, perr := kernel.ParsePersisted(string(snap.files[kernel.TmpfilesFile].Data), string(snap.files[kernel.LimitsFile].Data))
+	// Only files carrying this resource's header are its own; a site's file
+	// at the same path is never read as settings.
+	ours := snap.ownFiles()
 	if importing {
-		if !anyExists(snap.files) {
-			resp.State.RemoveResource(ctx)
+		if len(ours) == 0 {
+			resp.Diagnostics.AddError("Unable to Import Kernel Settings", fmt.Sprintf(
+				"None of %s on %s was written by mcpai_host_kernel (the first line would be %q). Create the resource instead of importing it.",
+				strings.Join(kernel.Files, ", "), client.Config(), strings.TrimSpace(kernel.Header)))
 			return
 		}
-		if perr != nil {
-			resp.Diagnostics.AddError("Unable to Import Kernel Settings", fmt.Sprintf("%v on %s. Fix or remove the file, then import again.", perr, client.Config()))
+		persisted, err := kernel.ParsePersisted(ours[kernel.TmpfilesFile], ours[kernel.LimitsFile])
+		if err != nil {
+			resp.Diagnostics.AddError("Unable to Import Kernel Settings", fmt.Sprintf("%v on %s. Fix or remove the file, then import again.", err, client.Config()))
 			return
 		}
 		managed = persisted
@@ -293,21 +304,27 @@ func (r *hostKernelResource) Read(ctx context.Context, req resource.ReadRequest,
 	state.CPUGovernor = observed(managed.CPUGovernor, govPaths...)
 	state.THPEnabled = observed(managed.THPEnabled, kernel.THPEnabledPath)
 	state.THPDefrag = observed(managed.THPDefrag, kernel.THPDefragPath)
-	// Limits exist only in the files: report what they hold.
-	if perr == nil {
-		managed.NoFile, managed.NProc = persisted.NoFile, persisted.NProc
-	} else {
-		tflog.Warn(ctx, "the limits file is not one this resource wrote", map[string]any{"error": perr.Error()})
-		managed.NoFile, managed.NProc = nil, nil
+	// Managed limits live only in the files: report what they hold, or
+	// nothing when the file is gone or no longer ours.
+	if managed.NoFile != nil || managed.NProc != nil {
+		persisted, err := kernel.ParsePersisted("", ours[kernel.LimitsFile])
+		if err != nil {
+			tflog.Warn(ctx, "the limits file is not one this resource wrote", map[string]any{"error": err.Error()})
+		}
+		managed.NoFile = keepIf(managed.NoFile, persisted.NoFile)
+		managed.NProc = keepIf(managed.NProc, persisted.NProc)
 	}
 	state.NoFile = limitObject(managed.NoFile, &resp.Diagnostics)
 	state.NProc = limitObject(managed.NProc, &resp.Diagnostics)
+	// The files: those the settings render (as found, or absent) and any
+	// other of ours, so an edited, removed or stray file is drift.
 	found := map[string]string{}
-	for p, f := range snap.files {
-		if f.Exists {
+	for p := range managed.Render() {
+		if f := snap.files[p]; f.Exists {
 			found[p] = string(f.Data)
 		}
 	}
+	maps.Copy(found, ours)
 	state.Files = mapValue(found, &resp.Diagnostics)
 	state.ID = types.StringValue(hostID(client.Config()))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
@@ -474,13 +491,26 @@ func (s kernelSnapshot) active(targets map[string]string) map[string]string {
 	return out
 }
 
-func anyExists(files map[string]remote.FileState) bool {
-	for _, f := range files {
-		if f.Exists {
-			return true
+// ownFiles are the files, of the three, that carry this resource's header.
+func (s kernelSnapshot) ownFiles() map[string]string {
+	out := map[string]string{}
+	for p, f := range s.files {
+		if f.Exists && isOurs(f.Data) {
+			out[p] = string(f.Data)
 		}
 	}
-	return false
+	return out
+}
+
+func isOurs(data []byte) bool { return strings.HasPrefix(string(data), kernel.Header) }
+
+// keepIf returns found while the state manages a limit (want non-nil), so
+// an unmanaged limit never appears in state.
+func keepIf(want, found *kernel.Limit) *kernel.Limit {
+	if want == nil {
+		return nil
+	}
+	return found
 }
 
 // liveWord reads the value a sysfs file holds: the bracketed choice of a
@@ -597,11 +627,11 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 		}
 	}
 
-	// Files: ours as rendered; a file no longer ours goes back to what was
-	// there before the resource, or away; anyone else's is left alone. A
-	// file is ours when the old settings render it or it carries our header
-	// (the state may have lost track of one that drifted away and back).
-	rendered, wasOurs := c.next.Render(), c.old.Render()
+	// Files: ours as rendered. Ours means carrying our header: a file
+	// without it is someone else's, recorded in previous_files before it is
+	// replaced and otherwise never touched. A file of ours no longer
+	// rendered goes back to what was there before the resource, or away.
+	rendered, wasRendered := c.next.Render(), c.old.Render()
 	prevFiles := maps.Clone(c.previousFiles)
 	if prevFiles == nil {
 		prevFiles = map[string]string{}
@@ -609,12 +639,14 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 	var written []string
 	for _, p := range kernel.Files {
 		cur := before.files[p]
-		_, ours := wasOurs[p]
-		ours = ours || (cur.Exists && strings.HasPrefix(string(cur.Data), kernel.Header))
+		ours := cur.Exists && isOurs(cur.Data)
 		var target remote.FileState
 		if content, ok := rendered[p]; ok {
 			target = remote.FileState{Exists: true, Data: []byte(content)}
-			if !ours && cur.Exists {
+			// A file of ours edited to lose the header is drift, not a
+			// site's file: only record one the resource never rendered.
+			_, rendering := wasRendered[p]
+			if _, recorded := prevFiles[p]; cur.Exists && !ours && !rendering && !recorded {
 				prevFiles[p] = string(cur.Data)
 			}
 		} else {
@@ -644,11 +676,12 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 			attempted = writes[:failure.changed]
 		}
 		msg := rollbackKernel(ctx, client, before, written, attempted)
-		at := path.Root("cpu_governor")
-		if failure.index >= 0 {
-			at = knobAttribute(writes[failure.index].Path)
+		detail := fmt.Sprintf("%s on %s. %s", failure.reason, client.Config(), msg)
+		if failure.index < 0 {
+			diags.AddError(summary, detail)
+		} else {
+			diags.AddAttributeError(knobAttribute(writes[failure.index].Path), summary, detail)
 		}
-		diags.AddAttributeError(at, summary, fmt.Sprintf("%s on %s. %s", failure.reason, client.Config(), msg))
 		return kernelResult{}, diags
 	}
 
@@ -763,7 +796,7 @@ func writeLive(ctx context.Context, client *remote.Client, writes []remote.PathV
 	for i, res := range results {
 		w := writes[i]
 		if !res.OK {
-			// Refused: this one changed nothing.
+			// Refused (both of the transport's attempts): it changed nothing.
 			return &liveFailure{index: i, changed: i, reason: fmt.Sprintf("Writing %q to %s failed: the kernel said %s", w.Value, w.Path, res.Error)}
 		}
 		if got, _, _ := liveWord(w.Path, res.ReadBack); got != w.Value {

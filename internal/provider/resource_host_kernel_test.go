@@ -493,3 +493,44 @@ resource "mcpai_host_kernel" "test" {
 		}},
 	})
 }
+
+// Files at the resource's paths that it did not write are someone else's:
+// a resource managing only THP neither reads them as settings nor touches
+// them, and import refuses a host where none of the files is its own.
+func TestAccHostKernel_foreignFilesLeftAlone(t *testing.T) {
+	h := acctest.FirstHost(t)
+	guardTHP(t)
+	h.InHost(t, "printf '* soft nofile 4096\\n* hard nofile 8192\\n' > "+kernel.LimitsFile+
+		" && printf '[Manager]\\nDefaultLimitNOFILE=4096\\n' > "+kernel.SystemdFile)
+	t.Cleanup(func() { h.InHost(t, "rm -f "+kernel.LimitsFile+" "+kernel.SystemdFile) })
+	before := kernelSnapshotOf(t, h)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             kernelRestoredTo(t, h, before),
+		Steps: []resource.TestStep{
+			{
+				Config:        kernelConfig(t, h, `  transparent_hugepage_enabled = "never"`),
+				ResourceName:  accKernelAddr,
+				ImportState:   true,
+				ImportStateId: h.Address,
+				ExpectError:   regexp.MustCompile(`None\s+of\s+/etc/tmpfiles.d/mcpai-kernel.conf,[\s\S]*was\s+written\s+by\s+mcpai_host_kernel`),
+			},
+			{
+				Config: kernelConfig(t, h, `  transparent_hugepage_enabled = "never"`),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(accKernelAddr, tfjsonpath.New("nofile_limit"), knownvalue.Null()),
+					statecheck.ExpectKnownValue(accKernelAddr, tfjsonpath.New("files"), knownvalue.MapSizeExact(1)),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					if got := hostFile(t, h, kernel.LimitsFile); got != "* soft nofile 4096\n* hard nofile 8192\n" {
+						return fmt.Errorf("the site's limits file changed:\n%s", got)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}

@@ -236,16 +236,19 @@ func (c *Client) SetFile(ctx context.Context, path string, state FileState, mode
 // Then one grep reads every path back as "path:line". The shell's own printf
 // does the writing (no process per value); only when it fails does tee write
 // again, because tee reports the kernel's errno ("Invalid argument") where
-// printf says "I/O error".
+// printf says "I/O error". "err" therefore means neither write landed.
 const writeInPlaceScript = `mode=$1; shift
 while [ "$1" != -- ]; do
   p=$1; v=$2; shift 2
   if { printf '%s' "$v" >"$p"; } 2>/dev/null; then
     echo ok
   else
-    e=$(printf '%s' "$v" | tee -- "$p" 2>&1 >/dev/null)
-    echo "err $(printf '%s' "$e" | tr '\n' ' ')"
-    if [ "$mode" = stop ]; then break; fi
+    if e=$(printf '%s' "$v" | tee -- "$p" 2>&1 >/dev/null); then
+      echo ok
+    else
+      echo "err $(printf '%s' "$e" | tr '\n' ' ')"
+      if [ "$mode" = stop ]; then break; fi
+    fi
   fi
 done
 while [ "$1" != -- ]; do shift; done
