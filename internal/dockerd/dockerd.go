@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -231,7 +232,7 @@ func suggest(key string) string {
 // distance is the Damerau–Levenshtein (optimal string alignment) distance
 // of a and b, giving up at limit: a swapped pair of letters ("drvier")
 // counts as one edit.
-func distance(a, b string, limit int) int {
+func distance(a, b string, limit int) int { //nolint:unparam // the limit is part of its contract; tests vary it
 	if len(a) > 64 || len(b) > 64 {
 		return limit
 	}
@@ -409,9 +410,13 @@ type Effective struct {
 func Pending(d Document, e Effective) []string {
 	var out []string
 	str := func(key, got string) {
-		if raw, ok := d[key]; ok {
-			var want string
-			if json.Unmarshal([]byte(raw), &want) == nil && want != got {
+		var want string
+		// null or "" leaves dockerd's default, which /info reports.
+		if raw, ok := d[key]; ok && json.Unmarshal([]byte(raw), &want) == nil && want != "" {
+			if key == "data-root" {
+				want = path.Clean(want) // /info reports it absolute and clean
+			}
+			if want != got {
 				out = append(out, key)
 			}
 		}
@@ -460,6 +465,20 @@ func (d Document) PidFile() string {
 	return DefaultPidFile
 }
 
+// Socket is the unix socket the daemon serves the Engine API on under this
+// document: the first unix:// entry of "hosts", or the default.
+func (d Document) Socket() string {
+	var hosts []string
+	if raw, ok := d["hosts"]; ok && json.Unmarshal([]byte(raw), &hosts) == nil {
+		for _, h := range hosts {
+			if p, ok := strings.CutPrefix(h, "unix://"); ok && strings.HasPrefix(p, "/") {
+				return p
+			}
+		}
+	}
+	return DefaultSocket
+}
+
 // ErrorLines picks the daemon's own complaints from the end of its log:
 // lines at level error or fatal, and the "failed to start daemon" line,
 // at most n, oldest first.
@@ -474,7 +493,7 @@ func ErrorLines(log string, n int) []string {
 		}
 	}
 	if len(out) > n {
-		out = out[len(out)-n:]
+		out = out[len(out)-max(n, 0):]
 	}
 	return out
 }
