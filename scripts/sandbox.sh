@@ -10,11 +10,31 @@
 # that mount namespace, host-private copies are bind-mounted over /etc/passwd,
 # /etc/shadow, /etc/group, /etc/sudoers.d, /etc/sysctl.d, /etc/sysctl.conf,
 # /etc/tmpfiles.d, /etc/security/limits.d, /etc/systemd/system.conf.d, /root,
-# /home, /run/lock and the login records, so tests can add users' files,
-# write sysctl, tmpfiles, limits and systemd drop-in files and change net.*
-# sysctls without touching the machine. The sysctl.d, tmpfiles.d, limits.d and
-# system.conf.d copies start empty. vm.*, fs.*, kernel.* and the rest of /sys
-# are still shared with the machine: tests that write those must restore them.
+# /home, /run and /var/log, so tests can add users' files, write sysctl,
+# tmpfiles, limits and systemd drop-in files and change net.* sysctls without
+# touching the machine. The sysctl.d, tmpfiles.d, limits.d and system.conf.d
+# copies start empty. vm.*, fs.*, kernel.* and the rest of /sys are still
+# shared with the machine: tests that write those must restore them.
+#
+# Every host also runs its own dockerd, started by `service docker start`
+# inside it (/etc/init.d/docker: no systemd here) after sshd, with private
+# /etc/docker (empty at start: no daemon.json), /var/lib/docker,
+# /var/lib/containerd, /run (docker.sock, docker.pid, containerd) and /var/log
+# (docker.log, where the init script sends the daemon's output). Its init
+# script is a copy of the machine's with the `ulimit` lines made non-fatal
+# (this machine refuses them) and without its cgroupfs mounting: the host's
+# /sys/fs/cgroup mirrors the machine's cgroup mounts instead. A reload is a
+# SIGHUP to the pid in /var/run/docker.pid (the init script has no reload).
+# h2 runs a current engine: dockerd and runc built by scripts/install-docker.sh
+# into .tools/bin take the place of /usr/sbin/dockerd and /usr/sbin/runc (an
+# overlay on its /usr/sbin; `dockerd --version` says "library-import"), with
+# the same init script; the other hosts run the distribution's Docker 20.10.
+# Both use the distribution's containerd (which dockerd starts itself). Each
+# engine has the image mcpai-sleeper:test (FROM scratch, the program in
+# internal/acctest/testdata/sleeper). hosts.json gives the machine-side paths
+# of each host's docker.sock, docker.log and /etc/docker.
+# The machine itself runs no dockerd; `up` only adds empty mount points
+# /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
 #
 # Host h2 (when it exists) also emulates a cpufreq driver, which this machine
 # lacks: a private tmpfs over /sys/devices/system/cpu with online/possible/
@@ -42,7 +62,10 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=3
+LAYOUT=4
+# The image every host's dockerd has (see build_image).
+IMAGE="mcpai-sleeper:test"
+TOOLS_BIN="$REPO/.tools/bin"   # scripts/install-docker.sh builds the current engine here
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -61,6 +84,10 @@ host_dir()  { echo "$SB/h$1"; }
 # transparent_hugepage= on its boot command line ("" for none). Only h2.
 host_cpufreq()     { if (($1 == 2)); then echo emulated; else echo none; fi; }
 host_cmdline_thp() { if (($1 == 2)); then echo never; fi; }
+# Which Docker engine host $1 runs: "current" (built from the Go module proxy
+# into .tools/bin) on h2, "distribution" (docker.io, 20.10) elsewhere.
+host_docker_engine() { if (($1 == 2)); then echo current; else echo distribution; fi; }
+host_docker_sock() { echo "$(host_dir "$1")/run/docker.sock"; }
 
 # Indexes of the hosts that exist now, from netns names and leftover veths, so
 # that `down` also cleans up after a run that died half way (no hosts.json).
@@ -94,6 +121,9 @@ ensure_packages() {
     [/usr/bin/openssl]=openssl    # SHA-512 password hashes for the private shadow
     [/usr/bin/unshare]=util-linux
     [/usr/bin/flock]=util-linux
+    [/usr/bin/nsenter]=util-linux
+    [/usr/bin/curl]=curl          # the hosts' Docker Engine API, from the machine
+    [/usr/bin/jq]=jq
   )
   local missing=() bin
   for bin in "${!need[@]}"; do
@@ -140,6 +170,27 @@ ensure_machine_prereqs() {
   # machine does not run, and an empty drop-in folder means the same to
   # systemd as none; so making it, and leaving it after `down`, is harmless.
   mkdir -p /etc/tmpfiles.d /etc/security/limits.d /etc/systemd/system.conf.d
+
+  # Docker: scripts/install-docker.sh installs and builds it (`make sandbox`
+  # runs it first). The engines are never started on the machine itself.
+  local f
+  for f in /usr/sbin/dockerd /usr/bin/docker /usr/bin/docker-init /usr/bin/containerd /usr/sbin/runc /etc/init.d/docker \
+    "$TOOLS_BIN/dockerd" "$TOOLS_BIN/runc"; do
+    [[ -x $f ]] || die "$f is missing: run scripts/install-docker.sh first"
+  done
+  [[ -d /etc/docker ]] || die "/etc/docker is missing (it comes with docker.io): run scripts/install-docker.sh"
+  getent group docker >/dev/null || die "no 'docker' group (docker.io makes it): run scripts/install-docker.sh"
+  # The mount points for the hosts' /var/lib/docker and /var/lib/containerd,
+  # which docker.io does not ship (dockerd would make them on first start).
+  # The ones made here are listed in $SB/mountpoints; `down` removes them.
+  mkdir -p "$SB"
+  local dir
+  for dir in /var/lib/docker /var/lib/containerd; do
+    if [[ ! -e $dir ]]; then
+      mkdir -m 710 "$dir"
+      echo "$dir" >>"$SB/mountpoints"
+    fi
+  done
 }
 
 # ---------------------------------------------------------------------------
@@ -182,20 +233,59 @@ host_healthy() {
   ip netns exec "$ns" ss -Hltn "sport = :22" | grep -q .
 }
 
-# Kill every process of host $1 (sshd, sessions, anything tests started in
-# it), which also drops its private mount namespace and so all its bind
-# mounts, then delete the netns and the veth. Safe when nothing exists.
-host_teardown() {
-  local i=$1 ns veth dir pids=() pid
-  ns=$(host_ns "$i"); veth=$(host_veth "$i"); dir=$(host_dir "$i")
+# The ids of the containers host $1's dockerd knows (from its private
+# /var/lib/docker, as the machine sees it).
+host_container_ids() {
+  local d
+  d="$(host_dir "$1")/lib/docker/containers"
+  if [[ -d $d ]]; then find "$d" -mindepth 1 -maxdepth 1 -type d -printf '%f\n'; fi
+}
+
+# Every process of host $1: those in its netns (sshd, sessions, dockerd,
+# containerd, containerd-shim, docker-proxy, ...), the given extra pids, and
+# all their descendants: containers run in network namespaces of their own,
+# as children of their containerd-shim. Also whatever is still in one of its
+# containers' cgroups, in case a shim died and left a container behind.
+host_pids() {
+  local i=$1 ns id roots=()
+  shift
+  ns=$(host_ns "$i")
+  roots=("$@")
   if [[ -e /run/netns/$ns ]]; then
-    mapfile -t pids < <(ip netns pids "$ns" 2>/dev/null || true)
+    mapfile -t -O "${#roots[@]}" roots < <(ip netns pids "$ns" 2>/dev/null || true)
   fi
+  for id in $(host_container_ids "$i"); do
+    [[ $id =~ ^[0-9a-f]{64}$ ]] || continue
+    mapfile -t -O "${#roots[@]}" roots < <(cat /sys/fs/cgroup/*/docker/"$id"/cgroup.procs 2>/dev/null || true)
+  done
+  ((${#roots[@]})) || return 0
+  ps -e -o pid=,ppid= | awk -v roots="${roots[*]}" '
+    { kids[$2] = kids[$2] " " $1 }
+    END {
+      n = split(roots, q, " ")
+      for (h = 1; h <= n; h++) seen[q[h]] = 1
+      for (h = 1; h <= n; h++) {
+        m = split(kids[q[h]], k, " ")
+        for (j = 1; j <= m; j++) if (!(k[j] in seen)) { seen[k[j]] = 1; q[++n] = k[j] }
+      }
+      for (p in seen) print p
+    }'
+}
+
+# Kill every process of host $1 (sshd, sessions, dockerd and its containers,
+# anything tests started in it), which also drops its private mount
+# namespace and so all its bind mounts, then delete the netns and the veth,
+# and the cgroups its containers left in the machine's (shared) cgroup
+# hierarchies. Safe when nothing exists.
+host_teardown() {
+  local i=$1 ns veth dir pids=() pid extra=()
+  ns=$(host_ns "$i"); veth=$(host_veth "$i"); dir=$(host_dir "$i")
   # The sshd from the pid file too, in case its netns was deleted under it.
   pid=$(cat "$dir/sshd.pid" 2>/dev/null || true)
   if [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null || true) == sshd ]]; then
-    pids+=("$pid")
+    extra+=("$pid")
   fi
+  mapfile -t pids < <(host_pids "$i" "${extra[@]}")
   if ((${#pids[@]})); then
     kill -TERM "${pids[@]}" 2>/dev/null || true
     # Up to 3 s for a clean exit. A zombie counts as gone: this machine's
@@ -215,6 +305,19 @@ host_teardown() {
   # veth left behind by a run that died before moving eth0 into the netns.
   if ip link show "$veth" &>/dev/null; then ip link del "$veth"; fi
   rm -f "$dir/sshd.pid"
+  # A killed container's cgroups stay behind (empty) in the machine's
+  # hierarchies: /sys/fs/cgroup/<controller>/docker/<id>. rmdir removes only
+  # empty ones; the docker/ parent goes too once no host uses it.
+  local id c
+  for id in $(host_container_ids "$i"); do
+    [[ $id =~ ^[0-9a-f]{64}$ ]] || continue
+    for c in /sys/fs/cgroup/*/docker/"$id"; do
+      if [[ -d $c ]]; then rmdir "$c" 2>/dev/null || true; fi
+    done
+  done
+  for c in /sys/fs/cgroup/*/docker; do
+    if [[ -d $c ]]; then rmdir "$c" 2>/dev/null || true; fi
+  done
 }
 
 # Private copies of the files the host sees in place of the machine's.
@@ -226,15 +329,45 @@ write_host_files() {
   mkdir -p "$dir"
   find "$dir" -mindepth 1 -maxdepth 1 \
     ! -name 'ssh_host_*_key*' ! -name sshd.log -exec rm -rf {} +
-  mkdir -p "$dir/etc" "$dir/sysctl.d" "$dir/root/.ssh" "$dir/home" "$dir/lock" "$dir/log"
+  mkdir -p "$dir/etc" "$dir/sysctl.d" "$dir/root/.ssh" "$dir/home" "$dir/log"
   # <etc_dir> in hosts.json is $dir/etc: these are read as <etc_dir>/tmpfiles.d
   # etc. straight from the machine. All start empty (tests rely on it).
   mkdir -p "$dir/etc/tmpfiles.d" "$dir/etc/security/limits.d" "$dir/etc/systemd/system.conf.d"
   chmod 755 "$dir/etc" "$dir/etc/tmpfiles.d" "$dir/etc/security" "$dir/etc/security/limits.d" \
     "$dir/etc/systemd" "$dir/etc/systemd/system.conf.d"
   chmod 700 "$dir/root"
-  chmod 1777 "$dir/lock"            # like the real /run/lock
+  chmod 755 "$dir/log"
   touch "$dir/sshd.log"
+
+  # The host's /run: what sshd (its privilege-separation dir) and sudo (time
+  # stamps, in /run/lock: see sudoers.d below) need; dockerd and containerd
+  # make the rest. Also the machine-wide /run/mcpai.lock becomes per host.
+  mkdir -p "$dir/run/sshd" "$dir/run/lock"
+  chmod 755 "$dir/run" "$dir/run/sshd"
+  chmod 1777 "$dir/run/lock"        # like the real /run/lock
+
+  # Docker: private /etc/docker (<etc_dir>/docker, empty: no daemon.json),
+  # /var/lib/docker, /var/lib/containerd, and /var/log/docker.log (the init
+  # script appends the daemon's output there).
+  mkdir -p "$dir/etc/docker" "$dir/lib/docker" "$dir/lib/containerd"
+  chmod 755 "$dir/etc/docker" "$dir/lib"
+  chmod 710 "$dir/lib/docker" "$dir/lib/containerd"
+  install -m 640 -g docker /dev/null "$dir/log/docker.log"
+  write_docker_init "$dir/docker.init"
+  if [[ $(host_docker_engine "$i") == current ]]; then
+    # Exactly the current dockerd and runc, for HOST_INIT to lay over
+    # /usr/sbin (hard links where possible: no copy of 140 MB).
+    mkdir -p "$dir/sbin"
+    ln -f "$TOOLS_BIN/dockerd" "$TOOLS_BIN/runc" "$dir/sbin/" 2>/dev/null ||
+      cp "$TOOLS_BIN/dockerd" "$TOOLS_BIN/runc" "$dir/sbin/"
+  fi
+  # The machine's cgroup mounts, which HOST_INIT repeats: `ip netns exec`
+  # mounts a fresh /sys without them, and dockerd needs them.
+  findmnt -rn -R -o TARGET,FSTYPE,FS-OPTIONS /sys/fs/cgroup | awk '
+    $1 == "/sys/fs/cgroup" && $2 == "tmpfs" { print "tmpfs . mode=0755"; next }
+    $1 == "/sys/fs/cgroup" { print $2, ".", $3; next }
+    $2 == "cgroup" || $2 == "cgroup2" { sub("^/sys/fs/cgroup/", "", $1); print $2, $1, $3 }' >"$dir/cgroups"
+  [[ -s $dir/cgroups ]] || die "h$i: the machine has no cgroup mounts under /sys/fs/cgroup"
 
   [[ -f $dir/ssh_host_ed25519_key ]] ||
     ssh-keygen -q -t ed25519 -N '' -C "mcpai-sandbox-h$i" -f "$dir/ssh_host_ed25519_key"
@@ -322,7 +455,8 @@ EOF
     chmod 444 "$dir/cmdline"
   fi
 
-  # sshd writes wtmp/btmp/lastlog for pty sessions: private empty copies.
+  # sshd writes wtmp/btmp/lastlog for pty sessions: private empty copies
+  # in the host's private /var/log.
   local f
   for f in wtmp btmp lastlog; do
     if [[ -f /var/log/$f ]]; then install -m 664 /dev/null "$dir/log/$f"; fi
@@ -361,9 +495,28 @@ EOF
   echo "$LAYOUT" >"$dir/layout"
 }
 
+# The machine's /etc/init.d/docker as the hosts run it: `ulimit -n 1048576`
+# (and -u/-p unlimited) exceed this machine's hard limits and would stop the
+# script under `set -e`, so they may fail; and cgroupfs_mount is skipped,
+# because it would mount every enabled controller (net_cls, perf_event,
+# hugetlb, ...) as new v1 hierarchies, which are machine-wide: HOST_INIT has
+# mounted what the machine mounts.
+write_docker_init() {
+  local out=$1 src=/etc/init.d/docker
+  sed -E -e 's/^([[:space:]]*)(ulimit -[npu] [0-9a-z]+)[[:space:]]*$/\1\2 2>\/dev\/null || true/' \
+    -e 's/^([[:space:]]*)cgroupfs_mount[[:space:]]*$/\1: # cgroupfs_mount: the sandbox host has its cgroups mounted already/' \
+    "$src" >"$out"
+  chmod 755 "$out"
+  # The package's script changed if these did not apply: better to stop here.
+  [[ $(grep -c '^[[:space:]]*ulimit -[npu] .* || true$' "$out") -eq 3 &&
+     $(grep -c '^[[:space:]]*: # cgroupfs_mount' "$out") -eq 1 ]] ||
+    die "$src is not the script sandbox.sh knows (ulimit/cgroupfs_mount lines): check write_docker_init"
+}
+
 # Runs as root inside the host's netns and a fresh private mount namespace:
-# bind the private copies, then exec sshd. sshd daemonizes and its process
-# keeps the mount namespace (and so these mounts) alive; they vanish with it.
+# bind the private copies, then start sshd (under tini, see the end). Its
+# processes and dockerd's keep the mount namespace (and so these mounts)
+# alive; they vanish with them.
 # shellcheck disable=SC2016
 HOST_INIT='
 set -eu
@@ -379,10 +532,34 @@ mount -n --bind "$d/etc/systemd/system.conf.d" /etc/systemd/system.conf.d
 if [ -f "$d/etc/sysctl.conf" ]; then mount -n --bind "$d/etc/sysctl.conf" /etc/sysctl.conf; fi
 mount -n --bind "$d/root"           /root
 mount -n --bind "$d/home"           /home
-mount -n --bind "$d/lock"           /run/lock
-for f in wtmp btmp lastlog; do
-  if [ -f "$d/log/$f" ]; then mount -n --bind "$d/log/$f" "/var/log/$f"; fi
-done
+# /run and /var/log: $d/run holds /run/sshd and /run/lock, $d/log the login
+# records; dockerd adds docker.sock, docker.pid, ... and docker.log.
+mount -n --bind "$d/run"            /run
+mount -n --bind "$d/log"            /var/log
+# Docker: private state and configuration, and the patched init script.
+mount -n --bind "$d/etc/docker"     /etc/docker
+mount -n --bind "$d/lib/docker"     /var/lib/docker
+mount -n --bind "$d/lib/containerd" /var/lib/containerd
+mount -n --bind "$d/docker.init"    /etc/init.d/docker
+# The current engine (h2): its dockerd and runc in place of those of the
+# distribution (/usr/bin/runc is a link to /usr/sbin/runc), through a
+# read-only overlay on /usr/sbin rather than bind mounts on the two files:
+# runc 1.2+ runs "runc init" from an overlayfs whose lower layer is the
+# folder of its own path, which would show the file under a bind mount, i.e.
+# the runc of the distribution ("can not get final child PID from pipe").
+if [ -d "$d/sbin" ]; then
+  mount -n -t overlay -o "ro,lowerdir=$d/sbin:/usr/sbin" mcpai-engine /usr/sbin
+fi
+# The cgroup mounts of the machine (the same hierarchies), which the fresh
+# /sys of `ip netns exec` lacks: "<fstype> <path under /sys/fs/cgroup> <options>".
+while read -r type rel opts; do
+  if [ "$rel" = . ]; then
+    mount -n -t "$type" -o "$opts" "mcpai-$type" /sys/fs/cgroup
+  else
+    mkdir -p "/sys/fs/cgroup/$rel"
+    mount -n -t "$type" -o "$opts" "mcpai-$type" "/sys/fs/cgroup/$rel"
+  fi
+done <"$d/cgroups"
 # Emulated cpufreq: a tmpfs in place of /sys/devices/system/cpu. /sys here is
 # the sysfs that `ip netns exec` mounted for this netns, and this mount
 # namespace is private, so neither the machine nor other hosts see it.
@@ -406,8 +583,103 @@ if [ -f "$d/cmdline" ]; then
   mount -n --bind "$d/cmdline" /proc/cmdline
   mount -n -o remount,bind,ro /proc/cmdline
 fi
-exec /usr/sbin/sshd -f "$d/sshd_config" -E "$d/sshd.log"
+# sshd in the foreground under tini (docker-init) as a child subreaper: the
+# daemons started over SSH (dockerd, by `service docker start|restart`) are
+# re-parented to it, and it reaps them as soon as they exit. The pid 1 of
+# this machine reaps orphans only after a second or so, and the init
+# script (start-stop-daemon --stop) waits for that on every stop.
+setsid /usr/bin/docker-init -s -- /usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/sshd.log" \
+  </dev/null >>"$d/sshd.log" 2>&1 &
 '
+
+# ---------------------------------------------------------------------------
+# Docker in a host
+# ---------------------------------------------------------------------------
+
+# The Engine API of host $1's dockerd, from the machine through its
+# docker.sock: docker_api <i> [curl options...] <path>. Unversioned paths get
+# the engine's own API version, so the same calls work on both engines.
+docker_api() {
+  local i=$1 path=${*: -1}
+  curl -sS --fail-with-body --max-time 120 --unix-socket "$(host_docker_sock "$i")" \
+    "${@:2:$#-2}" "http://localhost$path"
+}
+
+docker_ping() {
+  [[ $(curl -s --max-time 2 --unix-socket "$(host_docker_sock "$1")" http://localhost/_ping 2>/dev/null) == OK ]]
+}
+
+docker_log_tail() {
+  local log
+  log="$(host_dir "$1")/log/docker.log"
+  printf '%s ends with:\n' "$log"
+  tail -n 30 "$log" 2>/dev/null || true
+}
+
+# `service docker start` in host $1 as root over SSH, as an admin would (so
+# that dockerd, like the ones tests restart, lives under the host's reaper),
+# then wait up to 30 s for the Engine API; check that the right engine
+# answers.
+docker_start() {
+  local i=$1 out version want
+  ssh_base
+  out=$("${SSH[@]}" -o BatchMode=yes -i "$SB/id_ed25519" "root@$(host_addr "$i")" \
+        'service docker start' </dev/null 9<&- 2>&1) ||
+    die "h$i: 'service docker start' failed: $out
+$(docker_log_tail "$i")"
+  for _ in $(seq 300); do
+    docker_ping "$i" && break
+    sleep 0.1
+  done
+  docker_ping "$i" || die "h$i: dockerd does not answer on $(host_docker_sock "$i") after 30 s
+$(docker_log_tail "$i")"
+  version=$(docker_api "$i" /version | jq -r .Version) || die "h$i: GET /version failed: $version"
+  if [[ $(host_docker_engine "$i") == current ]]; then want="library-import"; else want="20.10.*"; fi
+  # shellcheck disable=SC2053  # $want is a pattern
+  [[ $version == $want ]] || die "h$i: dockerd is version '$version', expected '$want' ($(host_docker_engine "$i") engine)"
+}
+
+# The build context of the test image: the sleeper program, built static.
+build_image_context() {
+  local ctx=$SB/image src=$REPO/internal/acctest/testdata/sleeper
+  mkdir -p "$ctx"
+  if [[ ! -x $ctx/sleeper || $src/main.go -nt $ctx/sleeper ]]; then
+    command -v go >/dev/null || die "go is needed to build $src for the test image"
+    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+      go build -trimpath -ldflags='-s -w' -o "$ctx/sleeper" ./internal/acctest/testdata/sleeper) ||
+      die "building $src failed"
+  fi
+  printf 'FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT ["/sleeper"]\n' >"$ctx/Dockerfile"
+}
+
+# $IMAGE in host $1's engine, built there (classic builder, through the API)
+# unless it is there already (tests may have removed it).
+ensure_image() {
+  local i=$1 out
+  docker_api "$i" "/images/$IMAGE/json" >/dev/null 2>&1 && return 0
+  out=$(tar -C "$SB/image" -cf - Dockerfile sleeper |
+        docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
+          "/build?t=${IMAGE//:/%3A}&rm=1&forcerm=1" 2>&1) ||
+    die "h$i: building $IMAGE failed: $out"
+  # A failed build still answers 200, with the error in the JSON stream.
+  ! grep -q '"error' <<<"$out" || die "h$i: building $IMAGE failed: $out"
+  docker_api "$i" "/images/$IMAGE/json" >/dev/null || die "h$i: $IMAGE is missing after its build: $out"
+}
+
+# A container of $IMAGE starts and runs in host $1; then it is removed.
+probe_container() {
+  local i=$1 name=mcpai-sandbox-probe out state
+  docker_api "$i" -X DELETE "/containers/$name?force=1" >/dev/null 2>&1 || true
+  out=$(docker_api "$i" -X POST -H 'Content-Type: application/json' -d "{\"Image\":\"$IMAGE\"}" \
+        "/containers/create?name=$name" 2>&1) || die "h$i: creating a container of $IMAGE failed: $out"
+  out=$(docker_api "$i" -X POST "/containers/$name/start" 2>&1) ||
+    die "h$i: starting a container of $IMAGE failed: $out
+$(docker_log_tail "$i")"
+  state=$(docker_api "$i" "/containers/$name/json" | jq -r .State.Status) || state="unknown"
+  out=$(docker_api "$i" -X DELETE "/containers/$name?force=1" 2>&1) ||
+    die "h$i: removing the probe container failed: $out"
+  [[ $state == running ]] || die "h$i: the probe container is '$state', not running"
+}
 
 host_up() {
   local i=$1 ns veth dir addr gw
@@ -416,6 +688,10 @@ host_up() {
 
   if host_healthy "$i" && [[ $(cat "$dir/layout" 2>/dev/null) != "$LAYOUT" ]]; then
     log "h$i: built by an older sandbox.sh; rebuilding"
+  elif host_healthy "$i" && ! docker_ping "$i"; then
+    # E.g. a test left a daemon.json that dockerd refuses: start over with
+    # an empty /etc/docker.
+    log "h$i: its dockerd does not answer; rebuilding"
   elif host_healthy "$i"; then
     # Leave it running (tests may be using it); only refresh authorized_keys
     # in case the client keys were regenerated since it was built.
@@ -423,7 +699,8 @@ host_up() {
     for f in "$dir/root/.ssh/authorized_keys" "$dir/home"/*/.ssh/authorized_keys; do
       if [[ -f $f ]]; then cat "$SB/authorized_keys" >"$f"; fi
     done
-    log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"))"
+    ensure_image "$i"
+    log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null))"
     return 0
   fi
   # Half-built or dead: start over from nothing.
@@ -445,8 +722,9 @@ host_up() {
   ip -n "$ns" link set eth0 up
   # Deliberately no default route inside: the host can reach only the machine.
 
+  # 9<&-: the lock on this script must not live on in the host's daemons.
   ip netns exec "$ns" unshare --mount --propagation private \
-    /bin/sh -c "$HOST_INIT" sh "$dir" ||
+    /bin/sh -c "$HOST_INIT" sh "$dir" 9<&- ||
     die "h$i: sshd failed to start; see $dir/sshd.log"
 
   for _ in $(seq 50); do             # up to 5 s for the listener
@@ -454,7 +732,18 @@ host_up() {
     sleep 0.1
   done
   host_healthy "$i" || die "h$i: sshd is not listening on $addr:22; see $dir/sshd.log"
+  FRESH+=("$i")
   log "h$i: started at $addr (sshd pid $(cat "$dir/sshd.pid"))"
+}
+
+# Docker in a freshly started host $1 (after write_outputs: over SSH).
+host_docker_up() {
+  local i=$1 dir
+  dir=$(host_dir "$i")
+  docker_start "$i"
+  ensure_image "$i"
+  probe_container "$i"
+  log "h$i: dockerd pid $(cat "$dir/run/docker.pid") ($(host_docker_engine "$i") engine) runs $IMAGE"
 }
 
 # ---------------------------------------------------------------------------
@@ -502,7 +791,12 @@ write_outputs() {
       printf '"sysctl_dir":%s,' "$(json_str "$(host_dir "$i")/sysctl.d")"
       printf '"etc_dir":%s,' "$(json_str "$(host_dir "$i")/etc")"
       printf '"cpufreq":%s,' "$(json_str "$(host_cpufreq "$i")")"
-      printf '"cmdline_thp":%s' "$(json_str "$(host_cmdline_thp "$i")")"
+      printf '"cmdline_thp":%s,' "$(json_str "$(host_cmdline_thp "$i")")"
+      printf '"docker_engine":%s,' "$(json_str "$(host_docker_engine "$i")")"
+      printf '"docker_socket":%s,' "$(json_str "$(host_docker_sock "$i")")"
+      printf '"docker_log":%s,' "$(json_str "$(host_dir "$i")/log/docker.log")"
+      printf '"docker_etc":%s,' "$(json_str "$(host_dir "$i")/etc/docker")"
+      printf '"docker_image":%s' "$(json_str "$IMAGE")"
       printf '}'
       sep=","
     done
@@ -540,7 +834,9 @@ verify_host() {
            echo "governor=$(cat $c/scaling_governor)"
            echo "available=$(cat $c/scaling_available_governors)"
          else echo cpufreq=none; fi
-         echo "thp=$(sed "s/ -- .*//" /proc/cmdline | tr " " "\n" | sed -n "s/^transparent_hugepage=//p")"') ||
+         echo "thp=$(sed "s/ -- .*//" /proc/cmdline | tr " " "\n" | sed -n "s/^transparent_hugepage=//p")"
+         [ -S /var/run/docker.sock ] && echo "docker_pid=$(cat /var/run/docker.pid)"
+         ls -A /etc/docker | sed "s/^/etc_docker: /"') ||
     die "h$i: root login with $key failed"
   [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
   grep -qx "home=/root" <<<"$out" || die "h$i: root's home is not /root: $out"
@@ -555,6 +851,15 @@ verify_host() {
   fi
   grep -qx "thp=$(host_cmdline_thp "$i")" <<<"$out" ||
     die "h$i: /proc/cmdline transparent_hugepage= is not '$(host_cmdline_thp "$i")': $out"
+  # The docker.sock and /etc/docker seen over SSH are those hosts.json names.
+  local docker_pid
+  docker_pid=$(cat "$(host_dir "$i")/run/docker.pid" 2>/dev/null || echo none)
+  grep -qx "docker_pid=$docker_pid" <<<"$out" ||
+    die "h$i: /var/run/docker.pid inside is not $(host_dir "$i")/run/docker.pid ($docker_pid): $out"
+  [[ $(sed -n 's/^etc_docker: //p' <<<"$out" | sort) == \
+     "$(find "$(host_dir "$i")/etc/docker" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)" ]] ||
+    die "h$i: /etc/docker inside is not $(host_dir "$i")/etc/docker: $out"
+  docker_ping "$i" || die "h$i: dockerd does not answer on $(host_docker_sock "$i")"
 
   out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "$SUDO_USER_NAME@$addr" \
         'sudo -n true && echo sudo-ok') ||
@@ -621,10 +926,17 @@ cmd_up() {
     fi
   done
 
+  build_image_context
+  FRESH=()
   for ((i = 1; i <= count; i++)); do host_up "$i"; done
   write_outputs "$count"
-  # Each check is a fresh connection (~0.2 s here); hosts go in parallel.
+  # Docker in the hosts started just now, in parallel.
   local pids=() failed=0
+  for i in "${FRESH[@]}"; do host_docker_up "$i" & pids+=($!); done
+  for i in "${pids[@]}"; do wait "$i" || failed=1; done
+  ((failed == 0)) || die "starting Docker failed (see above)"
+  # Each check is a fresh connection (~0.2 s here); hosts go in parallel.
+  pids=()
   for ((i = 1; i <= count; i++)); do verify_host "$i" & pids+=($!); done
   for i in "${pids[@]}"; do wait "$i" || failed=1; done
   ((failed == 0)) || die "verification failed (see above)"
@@ -635,6 +947,8 @@ cmd_up() {
   for ((i = 1; i <= count; i++)); do
     printf '  h%d  %s:22  netns %s  users root, %s, %s  log %s\n' "$i" "$(host_addr "$i")" \
       "$(host_ns "$i")" "$SUDO_USER_NAME" "$NOPRIV_USER_NAME" "$(host_dir "$i")/sshd.log"
+    printf '      docker (%s engine)  %s  log %s\n' "$(host_docker_engine "$i")" \
+      "$(host_docker_sock "$i")" "$(host_dir "$i")/log/docker.log"
   done
 }
 
@@ -646,6 +960,13 @@ cmd_down() {
     log "h$i: removed"
     any=1
   done
+  # The mount points `up` made on the machine, if still empty.
+  local dir
+  if [[ -f $SB/mountpoints ]]; then
+    while read -r dir; do
+      if [[ -n $dir && -d $dir ]]; then rmdir "$dir" 2>/dev/null || log "left $dir (not empty)"; fi
+    done <"$SB/mountpoints"
+  fi
   rm -rf "$SB"
   # `ip netns add` made /run/netns (a bind mount onto itself); undo that too
   # when no other namespace lives there, so the machine is as it was.
@@ -665,8 +986,12 @@ cmd_status() {
     pid=$(cat "$dir/sshd.pid" 2>/dev/null || echo -)
     accepted=$(grep -c 'Accepted ' "$dir/sshd.log" 2>/dev/null || true)
     if host_healthy "$i"; then state=up; else state=BROKEN; fi
-    printf 'h%d  %-6s  %s:22  netns %s  sshd pid %s  accepted %s\n' "$i" "$state" \
-      "$(host_addr "$i")" "$(host_ns "$i")" "$pid" "${accepted:-0}"
+    local docker="dockerd DOWN"
+    if docker_ping "$i"; then
+      docker="dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null) ($(host_docker_engine "$i"))"
+    fi
+    printf 'h%d  %-6s  %s:22  netns %s  sshd pid %s  accepted %s  %s\n' "$i" "$state" \
+      "$(host_addr "$i")" "$(host_ns "$i")" "$pid" "${accepted:-0}" "$docker"
   done
   ((any)) || { echo "no hosts"; return 0; }
   if [[ -f $SB/hosts.json ]]; then echo "hosts.json: $SB/hosts.json"; fi

@@ -43,6 +43,27 @@ type Host struct {
 	// CmdlineTHP is the transparent_hugepage= value on the host's
 	// /proc/cmdline ("never"), or "" where it has none.
 	CmdlineTHP string `json:"cmdline_thp"`
+	// DockerEngine is which dockerd the host runs: "distribution" (Debian's
+	// Docker 20.10, no `dockerd --validate`) or "current" (built from the Go
+	// module proxy; its version reads "library-import"). Either is started
+	// and restarted with `service docker start|restart` inside the host
+	// (/etc/init.d/docker; no systemd), which returns before the Engine API
+	// answers, and reloaded with SIGHUP to the pid in /var/run/docker.pid.
+	DockerEngine string `json:"docker_engine"`
+	// DockerSocket is the machine-side path of the host's
+	// /var/run/docker.sock, for assertions through the Engine API.
+	DockerSocket string `json:"docker_socket"`
+	// DockerLog is the machine-side path of the host's /var/log/docker.log,
+	// where the init script appends the daemon's output (the reason it did
+	// not start, among others).
+	DockerLog string `json:"docker_log"`
+	// DockerEtc is the machine-side path of the host's private /etc/docker.
+	// It holds no daemon.json at start; Docker 20.10 adds key.json there
+	// when it first starts.
+	DockerEtc string `json:"docker_etc"`
+	// DockerImage is an image every host's engine has: a static program
+	// FROM scratch that runs until SIGTERM (internal/acctest/testdata/sleeper).
+	DockerImage string `json:"docker_image"`
 }
 
 // HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or

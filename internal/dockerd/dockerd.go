@@ -175,6 +175,22 @@ func NeedRestart(changed []string) []string {
 	return out
 }
 
+// RestartKeys returns the keys that make moving from old to next (plus the
+// extra keys written earlier but not yet in effect) need a restart: those a
+// reload does not apply, and every key next no longer sets. A reload only
+// changes what the new file sets; a removed key keeps its running value
+// until the daemon restarts.
+func RestartKeys(old, next Document, extra []string) []string {
+	out := NeedRestart(slices.Concat(Changed(old, next), extra))
+	for k := range old {
+		if _, kept := next[k]; !kept {
+			out = append(out, k)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // knownKeys are the daemon.json keys of Docker Engine 20.10 and later on
 // Linux. Engines without `dockerd --validate` are checked against it: a key
 // outside it stops dockerd from starting ("the following directives don't

@@ -2,6 +2,7 @@ package dockerd
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -836,5 +837,36 @@ func TestConstants(t *testing.T) {
 		if !strings.HasPrefix(p, "/") {
 			t.Errorf("%q is not absolute", p)
 		}
+	}
+}
+
+func TestRestartKeys(t *testing.T) {
+	doc := func(s string) Document {
+		d, err := Parse([]byte(s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	cases := []struct {
+		name        string
+		old, next   string
+		extra, want []string
+	}{
+		{"reloadable change", `{"debug":false}`, `{"debug":true}`, nil, nil},
+		{"reloadable added", `{}`, `{"live-restore":true}`, nil, nil},
+		{"reloadable removed needs a restart", `{"live-restore":true}`, `{}`, nil, []string{"live-restore"}},
+		{"non-reloadable change", `{"log-level":"info"}`, `{"log-level":"warn"}`, nil, []string{"log-level"}},
+		{"pending non-reloadable", `{"storage-driver":"vfs"}`, `{"storage-driver":"vfs"}`, []string{"storage-driver"}, []string{"storage-driver"}},
+		{"pending reloadable", `{"live-restore":true}`, `{"live-restore":true}`, []string{"live-restore"}, nil},
+		{"nothing", `{"debug":true}`, `{"debug":true}`, nil, nil},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := RestartKeys(doc(tc.old), doc(tc.next), tc.extra)
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("RestartKeys = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

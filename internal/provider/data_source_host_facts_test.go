@@ -22,6 +22,8 @@ func TestAccHostFacts(t *testing.T) {
 	want := strings.Fields(h.InHost(t, "getconf _NPROCESSORS_ONLN; awk '/^MemTotal:/ {print $2}' /proc/meminfo; uname -r; uname -m; . /etc/os-release; echo $ID $VERSION_ID"))
 	cpus, _ := strconv.ParseInt(want[0], 10, 64)
 	memKiB, _ := strconv.ParseInt(want[1], 10, 64)
+	// The sandbox host's dockerd, asked through its socket.
+	engine := dockerCLI(t, h, "info", "--format", "{{.ServerVersion}} {{.DefaultRuntime}}")
 	addr := "data.mcpai_host_facts.this"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -40,9 +42,10 @@ output "has_gpu" { value = length(data.mcpai_host_facts.this.gpus) > 0 }
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("os_id"), knownvalue.StringExact(want[4])),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("os_version"), knownvalue.StringExact(want[5])),
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("numa_nodes"), knownvalue.Int64Exact(1)),
-				// No NVIDIA driver and no Docker engine in a sandbox host.
+				// No NVIDIA driver in a sandbox host; its own dockerd.
 				statecheck.ExpectKnownValue(addr, tfjsonpath.New("gpus"), knownvalue.ListExact([]knownvalue.Check{})),
-				statecheck.ExpectKnownValue(addr, tfjsonpath.New("docker"), knownvalue.Null()),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("docker").AtMapKey("server_version"), knownvalue.StringExact(strings.Fields(engine)[0])),
+				statecheck.ExpectKnownValue(addr, tfjsonpath.New("docker").AtMapKey("default_runtime"), knownvalue.StringExact(strings.Fields(engine)[1])),
 				statecheck.ExpectKnownOutputValue("has_gpu", knownvalue.Bool(false)),
 			},
 		}},

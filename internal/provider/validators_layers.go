@@ -5,6 +5,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
+	"github.com/mcpai/terraform-provider-mcpai/internal/dockerd"
 	"github.com/mcpai/terraform-provider-mcpai/internal/kernel"
 )
 
@@ -24,3 +25,12 @@ var (
 		}}
 	}
 )
+
+// daemonJSONValidator checks that a configuration is one JSON object
+// without repeated keys, before any host is contacted.
+func daemonJSONValidator() validator.String {
+	return stringCheck{"Invalid Docker Configuration", "must be a JSON object, e.g. jsonencode({...})", func(s string) error {
+		_, err := dockerd.Parse([]byte(s))
+		return err
+	}}
+}

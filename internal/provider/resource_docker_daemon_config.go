@@ -1,0 +1,788 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/dockerd"
+	"github.com/mcpai/terraform-provider-mcpai/internal/engine"
+	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
+)
+
+var (
+	_ resource.Resource                   = (*dockerDaemonConfigResource)(nil)
+	_ resource.ResourceWithConfigure      = (*dockerDaemonConfigResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*dockerDaemonConfigResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*dockerDaemonConfigResource)(nil)
+	_ resource.ResourceWithImportState    = (*dockerDaemonConfigResource)(nil)
+)
+
+const (
+	restartAuto       = "auto"
+	restartReloadOnly = "reload_only"
+	restartNever      = "never"
+
+	defaultHealthTimeout = "60s"
+	dockerFileMode       = 0o644
+)
+
+// dockerConfigPathPattern: an absolute .json path without "..", so a typo
+// cannot point the resource at an unrelated file.
+var dockerConfigPathPattern = regexp.MustCompile(`^/[A-Za-z0-9_.@+/-]+\.json$`)
+
+type dockerDaemonConfigResource struct {
+	data *providerData
+}
+
+func newDockerDaemonConfigResource() resource.Resource { return &dockerDaemonConfigResource{} }
+
+type dockerDaemonConfigModel struct {
+	ID              types.String         `tfsdk:"id"`
+	SSH             types.Object         `tfsdk:"ssh"`
+	Path            types.String         `tfsdk:"path"`
+	Config          jsontypes.Normalized `tfsdk:"config"`
+	Restart         types.String         `tfsdk:"restart"`
+	RestartCommand  types.List           `tfsdk:"restart_command"`
+	HealthTimeout   types.String         `tfsdk:"health_timeout"`
+	PreviousContent types.String         `tfsdk:"previous_content"`
+	PendingRestart  types.List           `tfsdk:"pending_restart"`
+	Validation      types.String         `tfsdk:"validation"`
+	Effective       types.Object         `tfsdk:"effective"`
+	Timeouts        timeouts.Value       `tfsdk:"timeouts"`
+}
+
+var effectiveAttrTypes = map[string]attr.Type{
+	"server_version":  types.StringType,
+	"storage_driver":  types.StringType,
+	"logging_driver":  types.StringType,
+	"cgroup_driver":   types.StringType,
+	"live_restore":    types.BoolType,
+	"root_dir":        types.StringType,
+	"default_runtime": types.StringType,
+	"runtimes":        types.ListType{ElemType: types.StringType},
+}
+
+func (r *dockerDaemonConfigResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_docker_daemon_config"
+}
+
+func (r *dockerDaemonConfigResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	computedString := func(desc string) schema.StringAttribute {
+		return schema.StringAttribute{MarkdownDescription: desc, Computed: true}
+	}
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "Docker's `daemon.json`, applied safely: validated before it is written (`dockerd --validate` where the engine has it, a check of known keys otherwise), " +
+			"refused when a key is also passed as a flag by the service, written atomically, applied by a reload (SIGHUP) when every changed key allows it and a restart otherwise, " +
+			"and verified through the Engine API over an SSH tunnel to the daemon's socket. If the daemon does not come back healthy, the old file is put back and the daemon restarted on it, " +
+			"and the error quotes the daemon's own log lines. `terraform plan` shows an edited file, and a file the running daemon has not applied yet.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "`host:path`; also the import ID.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"ssh": resourceSSHAttribute(),
+			"path": schema.StringAttribute{
+				MarkdownDescription: "The daemon's configuration file. Defaults to `" + dockerd.DefaultPath + "`. Changing it replaces the resource.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(dockerd.DefaultPath),
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.RequiresReplace()},
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(dockerConfigPathPattern, "must be an absolute path to a .json file, e.g. "+dockerd.DefaultPath),
+					noDotDotValidator(),
+				},
+			},
+			"config": schema.StringAttribute{
+				MarkdownDescription: "The configuration as a JSON object, usually `jsonencode({...})`. Compared semantically: key order and whitespace never show as a change. The file is written with sorted keys and two-space indentation.",
+				Required:            true,
+				CustomType:          jsontypes.NormalizedType{},
+				Validators:          []validator.String{daemonJSONValidator()},
+			},
+			"restart": schema.StringAttribute{
+				MarkdownDescription: "How a change takes effect: `auto` (default) reloads (SIGHUP) when every changed key is one Docker reloads and restarts otherwise; `reload_only` fails, before writing anything, when a restart would be needed; `never` only writes the file and reports what is pending in `pending_restart`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(restartAuto),
+				Validators:          []validator.String{stringvalidator.OneOf(restartAuto, restartReloadOnly, restartNever)},
+			},
+			"restart_command": schema.ListAttribute{
+				MarkdownDescription: "The command that restarts the daemon, as arguments (no shell), e.g. `[\"rc-service\", \"docker\", \"restart\"]`. By default `systemctl restart docker.service` on systemd hosts and `service docker restart` elsewhere.",
+				Optional:            true,
+				ElementType:         types.StringType,
+				Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+			},
+			"health_timeout": schema.StringAttribute{
+				MarkdownDescription: "How long to wait for the daemon to answer `/_ping` and `/info` after a reload or restart, as a Go duration. Defaults to `" + defaultHealthTimeout + "`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(defaultHealthTimeout),
+				Validators:          []validator.String{durationValidator{}},
+			},
+			"previous_content": schema.StringAttribute{
+				MarkdownDescription: "The file as it was before this resource first wrote it, put back on destroy; null when there was none (destroy then removes the file). For an imported resource, the file at import, so destroy leaves it.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"pending_restart": schema.ListAttribute{
+				MarkdownDescription: "Keys the file sets that the running daemon does not show yet (it was written but not restarted). With `restart = \"never\"` this is the expected state; otherwise a non-empty list plans a restart.",
+				Computed:            true,
+				ElementType:         types.StringType,
+			},
+			"validation": computedString("How the last applied file was validated: `dockerd --validate`, or `known keys` on engines older than Docker 23 (a partial check)."),
+			"effective": schema.SingleNestedAttribute{
+				MarkdownDescription: "What the running daemon reports (`GET /info`).",
+				Computed:            true,
+				Attributes: map[string]schema.Attribute{
+					"server_version":  computedString("Engine version."),
+					"storage_driver":  computedString("Storage driver in use."),
+					"logging_driver":  computedString("Default logging driver."),
+					"cgroup_driver":   computedString("Cgroup driver."),
+					"live_restore":    schema.BoolAttribute{MarkdownDescription: "Whether containers survive a daemon restart.", Computed: true},
+					"root_dir":        computedString("Data root."),
+					"default_runtime": computedString("Default OCI runtime."),
+					"runtimes":        schema.ListAttribute{MarkdownDescription: "Configured OCI runtimes, sorted.", Computed: true, ElementType: types.StringType},
+				},
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *dockerDaemonConfigResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *dockerDaemonConfigResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
+}
+
+// ModifyPlan plans a restart when the running daemon has not applied the
+// file yet, unless the resource was told to leave that pending, and keeps
+// the computed values stable when nothing changes.
+func (r *dockerDaemonConfigResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state dockerDaemonConfigModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() || plan.Restart.IsUnknown() {
+		return
+	}
+	same, diags := plan.Config.StringSemanticEquals(ctx, state.Config)
+	resp.Diagnostics.Append(diags...)
+	pending := len(state.PendingRestart.Elements()) > 0
+	switch {
+	case plan.Restart.ValueString() == restartNever && same:
+		plan.PendingRestart, plan.Effective, plan.Validation = state.PendingRestart, state.Effective, state.Validation
+	case plan.Restart.ValueString() != restartNever && pending:
+		// The apply restarts the daemon, so nothing stays pending.
+		plan.PendingRestart = types.ListValueMust(types.StringType, nil)
+	case same:
+		plan.PendingRestart, plan.Effective, plan.Validation = state.PendingRestart, state.Effective, state.Validation
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+}
+
+func (r *dockerDaemonConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan dockerDaemonConfigModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	op, diags := dockerOperationFrom(ctx, plan)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	res, diags := applyDockerConfig(ctx, client, op)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	plan.PreviousContent = types.StringNull()
+	if res.before.Exists {
+		plan.PreviousContent = types.StringValue(string(res.before.Data))
+	}
+	setDockerResult(&plan, client, res, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *dockerDaemonConfigResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state dockerDaemonConfigModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	marker, diags := req.Private.GetKey(ctx, importMarker)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	file := state.Path.ValueString()
+	files, err := client.ReadFiles(ctx, file)
+	if err != nil {
+		resp.Diagnostics.Append(hostError("Unable to Read Docker Configuration", "Reading "+file, client, err))
+		return
+	}
+	content := files[0]
+	if len(marker) > 0 {
+		if !content.Exists {
+			resp.Diagnostics.AddError("Unable to Import Docker Configuration", fmt.Sprintf("%s does not exist on %s: there is nothing to import. Create the resource instead.", file, client.Config()))
+			return
+		}
+		// Destroying an imported resource leaves the file as it was found.
+		state.PreviousContent = types.StringValue(string(content.Data))
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, nil)...)
+	}
+	doc := dockerd.Document{}
+	if content.Exists {
+		// Canonical compact JSON, as jsonencode writes it: an imported
+		// file then matches its configuration text, and the framework keeps
+		// the configured spelling whenever the two are semantically equal.
+		if doc, err = dockerd.Parse(content.Data); err == nil {
+			state.Config = jsontypes.NewNormalizedValue(doc.String())
+		} else {
+			resp.Diagnostics.AddAttributeWarning(path.Root("config"), "Docker Configuration Is Not Valid JSON",
+				fmt.Sprintf("%s on %s: %v. The next apply rewrites it.", file, client.Config(), err))
+			state.Config = jsontypes.NewNormalizedValue(`{"mcpai-unparseable-file":true}`)
+		}
+	} else {
+		state.Config = jsontypes.NewNormalizedNull()
+	}
+	eff, err := dockerEffective(ctx, client, doc)
+	if err != nil {
+		resp.Diagnostics.AddWarning("Docker Daemon Not Answering",
+			fmt.Sprintf("The Engine API on %s did not answer (%v), so the running configuration could not be compared with %s.", client.Config(), err, file))
+		state.Effective = types.ObjectNull(effectiveAttrTypes)
+	} else {
+		state.Effective = effectiveObject(eff, &resp.Diagnostics)
+		state.PendingRestart = stringList(dockerd.Pending(doc, eff), &resp.Diagnostics)
+	}
+	state.ID = types.StringValue(sysctlID(client.Config(), file))
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *dockerDaemonConfigResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state dockerDaemonConfigModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	op, diags := dockerOperationFrom(ctx, plan)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	res, diags := applyDockerConfig(ctx, client, op)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	plan.PreviousContent = state.PreviousContent
+	setDockerResult(&plan, client, res, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+}
+
+func (r *dockerDaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state dockerDaemonConfigModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	op, diags := dockerOperationFrom(ctx, state)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	op.target = remote.FileState{}
+	if !state.PreviousContent.IsNull() {
+		op.target = remote.FileState{Exists: true, Data: []byte(state.PreviousContent.ValueString())}
+	}
+	op.restoring = true
+	_, diags = applyDockerConfig(ctx, client, op)
+	resp.Diagnostics.Append(diags...)
+}
+
+func (r *dockerDaemonConfigResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	i := strings.LastIndex(req.ID, ":/")
+	file := ""
+	if i > 0 {
+		file = req.ID[i+1:]
+	}
+	if i <= 0 || !dockerConfigPathPattern.MatchString(file) || strings.Contains(file, "..") {
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host:path: use e.g. 10.0.0.5:/etc/docker/daemon.json (or host:port:path). Credentials come from the provider's ssh block or MCPAI_SSH_* variables.", req.ID))
+		return
+	}
+	sshObj, diags := sshObjectForHost(ctx, req.ID[:i])
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ssh"), sshObj)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("path"), file)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("restart"), restartAuto)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("health_timeout"), defaultHealthTimeout)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("pending_restart"), types.ListValueMust(types.StringType, nil))...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, []byte(`{"importing":true}`))...)
+}
+
+// dockerOperation is one move of the file to a target, and how to apply it.
+type dockerOperation struct {
+	path           string
+	target         remote.FileState
+	restart        string
+	restartCommand []string
+	healthTimeout  time.Duration
+	restoring      bool // destroy: no validation of the old content, never refused
+}
+
+func dockerOperationFrom(ctx context.Context, m dockerDaemonConfigModel) (dockerOperation, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	op := dockerOperation{path: m.Path.ValueString(), restart: m.Restart.ValueString()}
+	if !m.Config.IsNull() {
+		doc, err := dockerd.Parse([]byte(m.Config.ValueString()))
+		if err != nil {
+			diags.AddAttributeError(path.Root("config"), "Invalid Docker Configuration", err.Error())
+			return op, diags
+		}
+		op.target = remote.FileState{Exists: true, Data: doc.Indent()}
+	}
+	if !m.RestartCommand.IsNull() {
+		diags.Append(m.RestartCommand.ElementsAs(ctx, &op.restartCommand, false)...)
+	}
+	var err error
+	if op.healthTimeout, err = time.ParseDuration(m.HealthTimeout.ValueString()); err != nil {
+		diags.AddAttributeError(path.Root("health_timeout"), "Invalid Duration", err.Error())
+	}
+	return op, diags
+}
+
+func setDockerResult(m *dockerDaemonConfigModel, client *remote.Client, res dockerResult, diags *diag.Diagnostics) {
+	m.ID = types.StringValue(sysctlID(client.Config(), m.Path.ValueString()))
+	m.Validation = types.StringValue(res.validation)
+	m.PendingRestart = stringList(res.pending, diags)
+	m.Effective = effectiveObject(res.effective, diags)
+}
+
+func stringList(items []string, diags *diag.Diagnostics) types.List {
+	if items == nil {
+		items = []string{}
+	}
+	v, d := types.ListValueFrom(context.Background(), types.StringType, items)
+	diags.Append(d...)
+	return v
+}
+
+func effectiveObject(e dockerd.Effective, diags *diag.Diagnostics) types.Object {
+	v, d := types.ObjectValue(effectiveAttrTypes, map[string]attr.Value{
+		"server_version":  types.StringValue(e.ServerVersion),
+		"storage_driver":  types.StringValue(e.StorageDriver),
+		"logging_driver":  types.StringValue(e.LoggingDriver),
+		"cgroup_driver":   types.StringValue(e.CgroupDriver),
+		"live_restore":    types.BoolValue(e.LiveRestore),
+		"root_dir":        types.StringValue(e.RootDir),
+		"default_runtime": types.StringValue(e.DefaultRuntime),
+		"runtimes":        stringList(e.Runtimes, diags),
+	})
+	diags.Append(d...)
+	return v
+}
+
+// dockerEffective asks the daemon serving doc's socket what it runs.
+func dockerEffective(ctx context.Context, client *remote.Client, doc dockerd.Document) (dockerd.Effective, error) {
+	eng, err := engine.New(client.Dial, doc.Socket())
+	if err != nil {
+		return dockerd.Effective{}, err
+	}
+	defer eng.Close() //nolint:errcheck // idle connections only
+	return eng.Effective(ctx)
+}
+
+type dockerResult struct {
+	before     remote.FileState
+	validation string
+	pending    []string
+	effective  dockerd.Effective
+}
+
+// dockerHostScript reports how the host runs dockerd, in sections: the
+// init system, then (systemd) the unit's ExecStart, or (otherwise) whether
+// the distribution's init script exists; then the daemon's pid. Constant:
+// the pid file path is its only argument.
+const dockerHostScript = `if [ -d /run/systemd/system ]; then
+  echo systemd
+  systemctl show -p ExecStart docker.service 2>/dev/null
+elif [ -x /etc/init.d/docker ]; then
+  echo service
+else
+  echo none
+fi
+echo --pid
+if [ -r "$1" ]; then cat "$1"; fi`
+
+type dockerHost struct {
+	init    string   // systemd, service or none
+	flags   []string // the arguments the service passes to dockerd
+	flagSrc string   // where they come from, for messages
+	pid     string   // running daemon's pid, "" when none
+}
+
+func probeDockerHost(ctx context.Context, client *remote.Client, pidFile string) (dockerHost, error) {
+	out, err := client.Output(ctx, []string{"sh", "-c", dockerHostScript, "sh", pidFile}, nil)
+	if err != nil {
+		return dockerHost{}, err
+	}
+	head, pid, _ := strings.Cut(string(out), "--pid\n")
+	first, rest, _ := strings.Cut(head, "\n")
+	h := dockerHost{init: strings.TrimSpace(first), pid: strings.TrimSpace(pid)}
+	switch h.init {
+	case "systemd":
+		argv, err := dockerd.ParseExecStart(rest)
+		if err != nil {
+			return h, fmt.Errorf("reading docker.service's ExecStart: %w", err)
+		}
+		if len(argv) > 0 {
+			h.flags, h.flagSrc = argv[1:], "docker.service (ExecStart)"
+		}
+	case "service":
+		files, err := client.ReadFiles(ctx, "/etc/default/docker")
+		if err != nil {
+			return h, err
+		}
+		h.flags, h.flagSrc = dockerd.ParseDefaultOpts(string(files[0].Data)), "/etc/default/docker (DOCKER_OPTS)"
+	}
+	return h, nil
+}
+
+func (h dockerHost) restartArgv(custom []string) []string {
+	switch {
+	case len(custom) > 0:
+		return custom
+	case h.init == "systemd":
+		return []string{"systemctl", "restart", "docker.service"}
+	default:
+		return []string{"service", "docker", "restart"}
+	}
+}
+
+// dockerValidateScript runs dockerd --validate on the candidate from
+// stdin, in a private temporary file. "unsupported" means this dockerd is
+// older than the flag.
+const dockerValidateScript = `t=$(mktemp) || exit 1
+trap 'rm -f "$t"' EXIT
+cat >"$t"
+out=$(dockerd --validate --config-file "$t" 2>&1); rc=$?
+case $out in *"unknown flag: --validate"*) echo unsupported; exit 0;; esac
+printf '%s\n' "$out"
+exit $rc`
+
+// dockerLogScript prints the daemon's recent log: the journal on systemd
+// hosts, the init script's log file elsewhere.
+const dockerLogScript = `if [ -d /run/systemd/system ]; then journalctl -u docker.service -n 60 --no-pager -o cat 2>&1
+elif [ -r /var/log/docker.log ]; then tail -n 60 /var/log/docker.log; fi; true`
+
+// dockerReloadScript sends SIGHUP to the daemon in the pid file.
+const dockerReloadScript = `pid=$(cat -- "$1") && kill -HUP "$pid"`
+
+// applyDockerConfig moves the file to op.target under the host lock:
+// validate, write atomically, reload or restart, wait for a healthy
+// daemon that shows the new values; on failure put the old file back,
+// restart on it, and report the daemon's own error lines.
+func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOperation) (dockerResult, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	const summary = "Unable to Apply Docker Configuration"
+	host := client.Config().String()
+	unlock, err := client.Lock(ctx)
+	if err != nil {
+		diags.Append(hostError(summary, "Taking the host lock", client, err))
+		return dockerResult{}, diags
+	}
+	defer unlock()
+
+	files, err := client.ReadFiles(ctx, op.path)
+	if err != nil {
+		diags.Append(hostError(summary, "Reading "+op.path, client, err))
+		return dockerResult{}, diags
+	}
+	before := remote.FileState{Exists: files[0].Exists, Data: files[0].Data}
+	current, curErr := dockerd.Parse(before.Data)
+	if curErr != nil {
+		current = dockerd.Document{} // a broken file: every key is a change
+	}
+	next, err := dockerd.Parse(op.target.Data)
+	if err != nil {
+		diags.AddAttributeError(path.Root("config"), summary, err.Error())
+		return dockerResult{}, diags
+	}
+	dh, err := probeDockerHost(ctx, client, current.PidFile())
+	if err != nil {
+		diags.Append(hostError(summary, "Finding how dockerd runs", client, err))
+		return dockerResult{}, diags
+	}
+	res := dockerResult{before: before}
+
+	// Validate everything before writing anything.
+	if !op.restoring {
+		if conflicts := dockerd.Conflicts(next, dockerd.FlagKeys(dh.flags)); len(conflicts) > 0 {
+			var parts []string
+			for _, c := range conflicts {
+				parts = append(parts, fmt.Sprintf("%q (already passed as %q)", c.Key, c.Flag))
+			}
+			diags.AddAttributeError(path.Root("config"), summary, fmt.Sprintf(
+				"%s on %s sets %s: dockerd refuses to start when a setting is both a flag and in %s. Remove the key from config, or the flag from the service. Nothing was changed.",
+				dh.flagSrc, host, strings.Join(parts, ", "), op.path))
+			return res, diags
+		}
+		if res.validation, diags = validateDockerConfig(ctx, client, next, op.target.Data); diags.HasError() {
+			return res, diags
+		}
+	}
+
+	changed := dockerd.Changed(current, next)
+	var pendingBefore []string
+	var eff dockerd.Effective
+	eng, err := engine.New(client.Dial, next.Socket())
+	if err != nil {
+		diags.AddError(summary, err.Error())
+		return res, diags
+	}
+	defer eng.Close() //nolint:errcheck // idle connections only
+	if e, err := eng.Effective(ctx); err == nil {
+		eff = e
+		// Written earlier but never applied: applying now includes them.
+		pendingBefore = dockerd.Pending(current, eff)
+		changed = union(changed, pendingBefore)
+	}
+	restartKeys := dockerd.RestartKeys(current, next, pendingBefore)
+	action := "none"
+	switch {
+	case len(changed) == 0:
+	case op.restart == restartNever:
+		action = "none"
+	case len(restartKeys) > 0 && op.restart == restartReloadOnly && !op.restoring:
+		diags.AddAttributeError(path.Root("restart"), summary, fmt.Sprintf(
+			"%s cannot be applied by a reload, and restart = %q. Set restart = \"auto\" to allow a restart of dockerd on %s, or \"never\" to write the file only. Nothing was changed.",
+			strings.Join(restartKeys, ", "), restartReloadOnly, host))
+		return res, diags
+	case len(restartKeys) > 0:
+		action = "restart"
+	default:
+		action = "reload"
+	}
+
+	if bytesEqual(before, op.target) && action == "none" {
+		res.pending, res.effective = dockerd.Pending(next, eff), eff
+		return res, diags
+	}
+	if err := client.SetFile(ctx, op.path, op.target, dockerFileMode); err != nil {
+		msg := rollbackDockerFile(ctx, client, op.path, before)
+		diags.Append(hostError(summary, "Writing "+op.path, client, fmt.Errorf("%w. %s", err, msg)))
+		return res, diags
+	}
+	tflog.Info(ctx, "docker configuration written", map[string]any{"host": host, "path": op.path, "changed": changed, "action": action})
+
+	if action == "none" {
+		res.pending, res.effective = dockerd.Pending(next, eff), eff
+		return res, diags
+	}
+	healthy, failure := applyDockerAction(ctx, client, eng, dh, op, action, next)
+	if failure == nil {
+		res.effective = healthy
+		res.pending = dockerd.Pending(next, healthy)
+		return res, diags
+	}
+
+	// Roll back: the daemon's complaint first, then the old file, and a
+	// restart on it.
+	logOut, _ := client.Output(context.WithoutCancel(ctx), []string{"sh", "-c", dockerLogScript}, nil)
+	lines := dockerd.ErrorLines(string(logOut), 8)
+	rollback := rollbackDockerFile(ctx, client, op.path, before)
+	if !strings.HasPrefix(rollback, "Rolling back also failed") {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		if _, err := restartAndWait(rctx, client, eng, dh, op, current); err != nil {
+			rollback += fmt.Sprintf(" The daemon did not come back on the old file either: %v.", err)
+		} else {
+			rollback += " dockerd runs again on the old file."
+		}
+	}
+	detail := fmt.Sprintf("After the %s, dockerd on %s %v.", action, host, failure)
+	if len(lines) > 0 {
+		detail += "\n\nThe daemon said:\n  " + strings.Join(lines, "\n  ")
+	}
+	diags.AddAttributeError(path.Root("config"), summary, detail+"\n\n"+rollback+" Fix the configuration and apply again.")
+	return res, diags
+}
+
+// validateDockerConfig checks the candidate with the engine's own
+// validation where it exists, and against the known keys otherwise.
+func validateDockerConfig(ctx context.Context, client *remote.Client, next dockerd.Document, data []byte) (string, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	const summary = "Invalid Docker Configuration"
+	host := client.Config().String()
+	res, err := client.Run(ctx, []string{"sh", "-c", dockerValidateScript}, data)
+	if err != nil {
+		diags.Append(hostError(summary, "Running dockerd --validate", client, err))
+		return "", diags
+	}
+	out := strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
+	switch {
+	case res.ExitCode == 0 && out != "unsupported":
+		return "dockerd --validate", diags
+	case res.ExitCode != 0:
+		diags.AddAttributeError(path.Root("config"), summary, fmt.Sprintf(
+			"dockerd --validate on %s refused it: %s. Nothing was changed.", host, out))
+		return "", diags
+	}
+	if unknown := dockerd.UnknownKeys(next); len(unknown) > 0 {
+		var parts []string
+		for _, u := range unknown {
+			p := fmt.Sprintf("%q", u.Key)
+			if u.Suggestion != "" {
+				p += fmt.Sprintf(" (did you mean %q?)", u.Suggestion)
+			}
+			parts = append(parts, p)
+		}
+		diags.AddAttributeError(path.Root("config"), summary, fmt.Sprintf(
+			"%s: not a daemon.json key, so dockerd would refuse to start. Nothing was changed.", strings.Join(parts, ", ")))
+		return "", diags
+	}
+	diags.AddAttributeWarning(path.Root("config"), "Docker Configuration Only Partly Validated", fmt.Sprintf(
+		"dockerd on %s is older than Docker 23 and has no --validate: only the key names were checked, not their values. A bad value is caught when the daemon restarts, and the old file is then put back.", host))
+	return "known keys", diags
+}
+
+// applyDockerAction reloads or restarts the daemon and waits until it
+// answers and shows next's values.
+func applyDockerAction(ctx context.Context, client *remote.Client, eng *engine.Engine, dh dockerHost, op dockerOperation, action string, next dockerd.Document) (dockerd.Effective, error) {
+	if action == "restart" {
+		return restartAndWait(ctx, client, eng, dh, op, next)
+	}
+	if _, err := client.Output(ctx, []string{"sh", "-c", dockerReloadScript, "sh", next.PidFile()}, nil); err != nil {
+		return dockerd.Effective{}, fmt.Errorf("could not be sent SIGHUP: %w", err)
+	}
+	return waitHealthy(ctx, client, eng, op.healthTimeout, next, "")
+}
+
+func restartAndWait(ctx context.Context, client *remote.Client, eng *engine.Engine, dh dockerHost, op dockerOperation, doc dockerd.Document) (dockerd.Effective, error) {
+	argv := dh.restartArgv(op.restartCommand)
+	if res, err := client.Run(ctx, argv, nil); err != nil {
+		return dockerd.Effective{}, fmt.Errorf("could not be restarted with %q: %w", strings.Join(argv, " "), err)
+	} else if res.ExitCode != 0 {
+		return dockerd.Effective{}, fmt.Errorf("failed to restart: %q exited %d: %s", strings.Join(argv, " "), res.ExitCode, strings.TrimSpace(string(res.Stdout)+string(res.Stderr)))
+	}
+	return waitHealthy(ctx, client, eng, op.healthTimeout, doc, dh.pid)
+}
+
+// waitHealthy polls the Engine API until the daemon answers with doc's
+// values in effect, from a process other than oldPid when that is set
+// (a restart). It gives up early when no daemon process is left.
+func waitHealthy(ctx context.Context, client *remote.Client, eng *engine.Engine, timeout time.Duration, doc dockerd.Document, oldPid string) (dockerd.Effective, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	gone := 0
+	for {
+		pid, alive := daemonPid(ctx, client, doc.PidFile())
+		switch {
+		case !alive:
+			gone++
+			last = errors.New("is not running")
+		case oldPid != "" && pid == oldPid:
+			last = errors.New("is still the old process")
+		default:
+			gone = 0
+			eff, err := eng.Effective(ctx)
+			if err == nil {
+				if pending := dockerd.Pending(doc, eff); len(pending) > 0 {
+					last = fmt.Errorf("answers but does not show %s from the file", strings.Join(pending, ", "))
+				} else {
+					return eff, nil
+				}
+			} else {
+				last = err
+			}
+		}
+		// Six checks in a row without a daemon process: it exited.
+		if gone >= 6 {
+			return dockerd.Effective{}, fmt.Errorf("exited instead of starting (%v)", last)
+		}
+		select {
+		case <-ctx.Done():
+			return dockerd.Effective{}, fmt.Errorf("was not healthy within %s: %v", timeout, last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// daemonPid reads the pid file and whether that process lives.
+func daemonPid(ctx context.Context, client *remote.Client, pidFile string) (string, bool) {
+	files, err := client.ReadFiles(ctx, pidFile)
+	if err != nil || !files[0].Exists {
+		return "", false
+	}
+	pid := strings.TrimSpace(string(files[0].Data))
+	if pid == "" || strings.ContainsAny(pid, "/.") {
+		return "", false
+	}
+	proc, err := client.ReadFiles(ctx, "/proc/"+pid+"/comm")
+	return pid, err == nil && proc[0].Exists
+}
+
+func rollbackDockerFile(ctx context.Context, client *remote.Client, file string, before remote.FileState) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+	defer cancel()
+	if err := client.SetFile(ctx, file, before, dockerFileMode); err != nil {
+		return fmt.Sprintf("Rolling back also failed, so %s may hold the new configuration: %v.", file, err)
+	}
+	return file + " was put back as it was."
+}
+
+func bytesEqual(a, b remote.FileState) bool {
+	return a.Exists == b.Exists && string(a.Data) == string(b.Data)
+}
+
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
