@@ -219,3 +219,42 @@ func writeAnsible(b *testing.B, h acctest.Host, gatherFacts bool) string {
 	}
 	return dir
 }
+
+// BenchmarkDockerDaemonApply: one `terraform apply` of a daemon.json
+// change on each sandbox engine, end to end: validation, atomic write,
+// then a restart (log-opts, which Docker cannot reload) or a reload
+// (debug, by SIGHUP), and the wait until the Engine API answers with the
+// new values. Each operation flips the value, so each is a real change.
+func BenchmarkDockerDaemonApply(b *testing.B) {
+	for _, h := range acctest.Hosts(b) {
+		if h.DockerEngine == "" {
+			continue
+		}
+		for _, action := range []struct{ name, a, b string }{
+			{"restart", `"log-opts" = { "max-size" = "10m" }`, `"log-opts" = { "max-size" = "20m" }`},
+			{"reload", `"debug" = true`, `"debug" = false`},
+		} {
+			b.Run("engine="+h.DockerEngine+"/action="+action.name, func(b *testing.B) {
+				config := func(body string) string {
+					return acctest.ProviderBlock(b) + fmt.Sprintf("resource \"mcpai_docker_daemon_config\" \"bench\" {\n  ssh    = { host = %q }\n  config = jsonencode({ %s })\n}\n", h.Address, body)
+				}
+				w := acctest.NewWorkspace(b, config(action.a))
+				w.Run([]int{0}, "apply", "-auto-approve")
+				b.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					b.StopTimer()
+					body := action.b
+					if i%2 == 1 {
+						body = action.a
+					}
+					if err := os.WriteFile(filepath.Join(w.Dir, "main.tf"), []byte(config(body)), 0o600); err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					w.Run([]int{0}, "apply", "-auto-approve")
+				}
+			})
+		}
+	}
+}

@@ -744,11 +744,11 @@ func waitHealthy(ctx context.Context, client *remote.Client, eng *engine.Engine,
 		}
 		// Six checks in a row without a daemon process: it exited.
 		if gone >= 6 {
-			return dockerd.Effective{}, fmt.Errorf("exited instead of starting (%v)", last)
+			return dockerd.Effective{}, fmt.Errorf("exited instead of starting (%w)", last)
 		}
 		select {
 		case <-ctx.Done():
-			return dockerd.Effective{}, fmt.Errorf("was not healthy within %s: %v", timeout, last)
+			return dockerd.Effective{}, fmt.Errorf("was not healthy within %s: %w", timeout, last)
 		case <-time.After(500 * time.Millisecond):
 		}
 	}

@@ -349,7 +349,7 @@ func TestAccDockerDaemonConfig_rollback(t *testing.T) {
 			Steps: []resource.TestStep{
 				{Config: dockerConfig(t, h, "", `{ "live-restore" = true }`)},
 				{
-					PreConfig: func() { before = dockerState(t, h) },
+					PreConfig:   func() { before = dockerState(t, h) },
 					Config:      dockerConfig(t, h, "", `{ "live-restore" = true, "storage-driver" = "zfs" }`),
 					ExpectError: regexp.MustCompile(`After\s+the\s+restart,\s+dockerd\s+on\s+[\s\S]*(exited|was\s+not\s+healthy)[\s\S]*The\s+daemon\s+said:[\s\S]*(zfs|graphdriver)[\s\S]*was\s+put\s+back[\s\S]*dockerd\s+runs\s+again\s+on\s+the\s+old\s+file`),
 				},
