@@ -418,6 +418,11 @@ type Effective struct {
 	RootDir        string
 	DefaultRuntime string
 	Runtimes       []string
+	// For reloadable keys: whether a reload took (dockerd logs a refused
+	// reload and keeps running on the old values).
+	Debug           bool
+	Labels          []string
+	RegistryMirrors []string
 }
 
 // Pending returns the document's keys whose value the running daemon does
@@ -447,6 +452,18 @@ func Pending(d Document, e Effective) []string {
 			out = append(out, "live-restore")
 		}
 	}
+	if raw, ok := d["debug"]; ok {
+		var want bool
+		if json.Unmarshal([]byte(raw), &want) == nil && want != e.Debug {
+			out = append(out, "debug")
+		}
+	}
+	for key, got := range map[string][]string{"labels": e.Labels, "registry-mirrors": e.RegistryMirrors} {
+		var want []string
+		if raw, ok := d[key]; ok && json.Unmarshal([]byte(raw), &want) == nil && !sameSet(want, got) {
+			out = append(out, key)
+		}
+	}
 	if raw, ok := d["exec-opts"]; ok {
 		var opts []string
 		if json.Unmarshal([]byte(raw), &opts) == nil {
@@ -470,6 +487,20 @@ func Pending(d Document, e Effective) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// sameSet reports whether a and b hold the same strings, ignoring order
+// and a trailing slash (dockerd normalises mirror URLs to end in one).
+func sameSet(a, b []string) bool {
+	norm := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = strings.TrimSuffix(s, "/")
+		}
+		slices.Sort(out)
+		return slices.Compact(out)
+	}
+	return slices.Equal(norm(a), norm(b))
 }
 
 // PidFile is the daemon's pid file under this document.

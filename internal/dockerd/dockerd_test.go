@@ -678,7 +678,12 @@ func TestPending(t *testing.T) {
 	}{
 		{name: "guide in effect", in: guideConfig, eff: running},
 		{name: "empty document", in: ``, eff: Effective{}},
-		{name: "absent keys never pending", in: `{"debug":true}`, eff: Effective{}},
+		{name: "keys /info does not show never pending", in: `{"max-concurrent-downloads":9,"log-opts":{"max-size":"1m"}}`, eff: Effective{}},
+		{name: "debug", in: `{"debug":true}`, eff: Effective{}, want: []string{"debug"}},
+		{name: "debug in effect", in: `{"debug":true}`, eff: Effective{Debug: true}},
+		{name: "labels any order", in: `{"labels":["b=2","a=1"]}`, eff: Effective{Labels: []string{"a=1", "b=2"}}},
+		{name: "labels missing one", in: `{"labels":["b=2","a=1"]}`, eff: Effective{Labels: []string{"a=1"}}, want: []string{"labels"}},
+		{name: "mirrors normalised", in: `{"registry-mirrors":["https://m.example"]}`, eff: Effective{RegistryMirrors: []string{"https://m.example/"}}},
 		{name: "storage-driver", in: `{"storage-driver":"vfs"}`, eff: running, want: []string{"storage-driver"}},
 		{name: "log-driver", in: `{"log-driver":"journald"}`, eff: running, want: []string{"log-driver"}},
 		{name: "data-root", in: `{"data-root":"/srv/docker"}`, eff: running, want: []string{"data-root"}},
@@ -701,7 +706,7 @@ func TestPending(t *testing.T) {
 		{name: "live-restore null is false", in: `{"live-restore":null}`, eff: running, want: []string{"live-restore"}},
 		{name: "wrong types not compared", in: `{"storage-driver":1,"live-restore":"yes","exec-opts":"native.cgroupdriver=x","runtimes":["nvidia"],"data-root":null}`, eff: running},
 		{name: "all pending sorted", in: `{"storage-driver":"vfs","log-driver":"local","data-root":"/d","default-runtime":"crun","live-restore":false,"exec-opts":["native.cgroupdriver=cgroupfs"],"runtimes":{"crun":{}},"debug":true}`,
-			eff: running, want: []string{"data-root", "default-runtime", "exec-opts", "live-restore", "log-driver", "runtimes", "storage-driver"}},
+			eff: running, want: []string{"data-root", "debug", "default-runtime", "exec-opts", "live-restore", "log-driver", "runtimes", "storage-driver"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			doc, err := Parse([]byte(tc.in))

@@ -60,6 +60,11 @@ func (e *Engine) Effective(ctx context.Context) (dockerd.Effective, error) {
 		LiveRestore:    i.LiveRestoreEnabled,
 		RootDir:        i.DockerRootDir,
 		DefaultRuntime: i.DefaultRuntime,
+		Debug:          i.Debug,
+		Labels:         i.Labels,
+	}
+	if i.RegistryConfig != nil {
+		eff.RegistryMirrors = i.RegistryConfig.Mirrors
 	}
 	for name := range i.Runtimes {
 		eff.Runtimes = append(eff.Runtimes, name)

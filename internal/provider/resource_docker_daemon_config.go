@@ -179,8 +179,9 @@ func (r *dockerDaemonConfigResource) ValidateConfig(ctx context.Context, req res
 }
 
 // ModifyPlan plans a restart when the running daemon has not applied the
-// file yet, unless the resource was told to leave that pending, and keeps
-// the computed values stable when nothing changes.
+// file yet, unless the resource was told to leave that pending. Otherwise
+// the framework's own rule stands: unchanged configuration keeps the
+// computed values, a change makes them unknown until the apply.
 func (r *dockerDaemonConfigResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
 		return
@@ -191,19 +192,14 @@ func (r *dockerDaemonConfigResource) ModifyPlan(ctx context.Context, req resourc
 	if resp.Diagnostics.HasError() || plan.Restart.IsUnknown() {
 		return
 	}
-	same, diags := plan.Config.StringSemanticEquals(ctx, state.Config)
-	resp.Diagnostics.Append(diags...)
-	pending := len(state.PendingRestart.Elements()) > 0
-	switch {
-	case plan.Restart.ValueString() == restartNever && same:
-		plan.PendingRestart, plan.Effective, plan.Validation = state.PendingRestart, state.Effective, state.Validation
-	case plan.Restart.ValueString() != restartNever && pending:
-		// The apply restarts the daemon, so nothing stays pending.
+	if plan.Restart.ValueString() != restartNever && len(state.PendingRestart.Elements()) > 0 {
+		// The apply restarts or reloads the daemon, so nothing stays
+		// pending; what it then reports is known only after.
 		plan.PendingRestart = types.ListValueMust(types.StringType, nil)
-	case same:
-		plan.PendingRestart, plan.Effective, plan.Validation = state.PendingRestart, state.Effective, state.Validation
+		plan.Effective = types.ObjectUnknown(effectiveAttrTypes)
+		plan.Validation = types.StringUnknown()
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 	}
-	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
 func (r *dockerDaemonConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -493,15 +489,23 @@ func probeDockerHost(ctx context.Context, client *remote.Client, pidFile string)
 	return h, nil
 }
 
+// systemdRestartScript restarts docker.service, clearing a failed state
+// first: failed starts (a rolled-back configuration) count towards the
+// unit's start limit, and a rollback must not be refused for it.
+const systemdRestartScript = `systemctl reset-failed docker.service 2>/dev/null; exec systemctl restart docker.service`
+
+// restartArgv is how this host restarts dockerd; nil when it has no way
+// the resource knows and the user gave none.
 func (h dockerHost) restartArgv(custom []string) []string {
 	switch {
 	case len(custom) > 0:
 		return custom
 	case h.init == "systemd":
-		return []string{"systemctl", "restart", "docker.service"}
-	default:
+		return []string{"sh", "-c", systemdRestartScript}
+	case h.init == "service":
 		return []string{"service", "docker", "restart"}
 	}
+	return nil
 }
 
 // dockerValidateScript runs dockerd --validate on the candidate from
@@ -515,13 +519,19 @@ case $out in *"unknown flag: --validate"*) echo unsupported; exit 0;; esac
 printf '%s\n' "$out"
 exit $rc`
 
-// dockerLogScript prints the daemon's recent log: the journal on systemd
-// hosts, the init script's log file elsewhere.
-const dockerLogScript = `if [ -d /run/systemd/system ]; then journalctl -u docker.service -n 60 --no-pager -o cat 2>&1
+// dockerLogScript prints the daemon's recent log: the journal since $1
+// (an @epoch time) on systemd hosts, the end of the init script's log file
+// elsewhere.
+const dockerLogScript = `if [ -d /run/systemd/system ]; then journalctl -u docker.service --since "$1" --no-pager -o cat 2>&1
 elif [ -r /var/log/docker.log ]; then tail -n 60 /var/log/docker.log; fi; true`
 
-// dockerReloadScript sends SIGHUP to the daemon in the pid file.
-const dockerReloadScript = `pid=$(cat -- "$1") && kill -HUP "$pid"`
+// dockerReloadScript sends SIGHUP to the daemon in the pid file, only if
+// that pid is a number and its process is dockerd: a stale pid file must
+// not signal (and so kill) an unrelated process.
+const dockerReloadScript = `pid=$(cat -- "$1") || exit 1
+case $pid in '' | *[!0-9]*) echo "$1 does not hold a pid" >&2; exit 1 ;; esac
+if [ "$(cat "/proc/$pid/comm" 2>/dev/null)" != dockerd ]; then echo "process $pid of $1 is not dockerd" >&2; exit 1; fi
+kill -HUP "$pid"`
 
 // applyDockerConfig moves the file to op.target under the host lock:
 // validate, write atomically, reload or restart, wait for a healthy
@@ -549,7 +559,12 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		current = dockerd.Document{} // a broken file: every key is a change
 	}
 	next, err := dockerd.Parse(op.target.Data)
-	if err != nil {
+	switch {
+	case err != nil && op.restoring:
+		// The file found before the resource was broken: put it back as it
+		// was all the same, and judge the daemon by defaults.
+		next = dockerd.Document{}
+	case err != nil:
 		diags.AddAttributeError(path.Root("config"), summary, err.Error())
 		return dockerResult{}, diags
 	}
@@ -578,19 +593,27 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 	}
 
 	changed := dockerd.Changed(current, next)
-	var pendingBefore []string
-	var eff dockerd.Effective
-	eng, err := engine.New(client.Dial, next.Socket())
+	// The daemon as it runs now, through the socket it serves now. A live
+	// dockerd that the tunnel cannot reach is a connection problem, found
+	// before anything is written; no dockerd at all is fine: a restart
+	// starts it.
+	eng, err := engine.New(client.Dial, current.Socket())
 	if err != nil {
 		diags.AddError(summary, err.Error())
 		return res, diags
 	}
 	defer eng.Close() //nolint:errcheck // idle connections only
-	if e, err := eng.Effective(ctx); err == nil {
-		eff = e
+	var pendingBefore []string
+	eff, err := eng.Effective(ctx)
+	if err == nil {
 		// Written earlier but never applied: applying now includes them.
 		pendingBefore = dockerd.Pending(current, eff)
 		changed = union(changed, pendingBefore)
+	} else if _, alive := daemonPid(ctx, client, current.PidFile()); alive {
+		diags.AddError(summary, fmt.Sprintf(
+			"dockerd runs on %s but its Engine API at %s did not answer through the SSH tunnel: %v. The login user must be able to open the socket (root, or a member of the docker group) and sshd must allow stream-local forwarding. Nothing was changed.",
+			host, current.Socket(), err))
+		return res, diags
 	}
 	restartKeys := dockerd.RestartKeys(current, next, pendingBefore)
 	action := "none"
@@ -608,6 +631,12 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 	default:
 		action = "reload"
 	}
+	if action == "restart" && dh.restartArgv(op.restartCommand) == nil {
+		diags.AddAttributeError(path.Root("restart_command"), summary, fmt.Sprintf(
+			"%s needs a restart of dockerd, and %s runs neither systemd nor /etc/init.d/docker. Set restart_command to the command that restarts it, or restart = \"never\". Nothing was changed.",
+			strings.Join(restartKeys, ", "), host))
+		return res, diags
+	}
 
 	if bytesEqual(before, op.target) && action == "none" {
 		res.pending, res.effective = dockerd.Pending(next, eff), eff
@@ -624,22 +653,23 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		res.pending, res.effective = dockerd.Pending(next, eff), eff
 		return res, diags
 	}
-	healthy, failure := applyDockerAction(ctx, client, eng, dh, op, action, next)
+	started := time.Now()
+	healthy, failure := applyDockerAction(ctx, client, dh, op, action, next)
 	if failure == nil {
 		res.effective = healthy
 		res.pending = dockerd.Pending(next, healthy)
 		return res, diags
 	}
 
-	// Roll back: the daemon's complaint first, then the old file, and a
-	// restart on it.
-	logOut, _ := client.Output(context.WithoutCancel(ctx), []string{"sh", "-c", dockerLogScript}, nil)
-	lines := dockerd.ErrorLines(string(logOut), 8)
-	rollback := rollbackDockerFile(ctx, client, op.path, before)
+	// Roll back: the daemon's complaint first, then the old file, applied
+	// the way the new one was (a failed reload is undone by a reload, so
+	// containers are not restarted for it).
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(rollbackTimeout, op.healthTimeout+time.Minute))
+	defer cancel()
+	lines := daemonErrorLines(rctx, client, started)
+	rollback := rollbackDockerFile(rctx, client, op.path, before)
 	if !strings.HasPrefix(rollback, "Rolling back also failed") {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
-		defer cancel()
-		if _, err := restartAndWait(rctx, client, eng, dh, op, current); err != nil {
+		if _, err := applyDockerAction(rctx, client, dh, op, action, current); err != nil {
 			rollback += fmt.Sprintf(" The daemon did not come back on the old file either: %v.", err)
 		} else {
 			rollback += " dockerd runs again on the old file."
@@ -651,6 +681,19 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 	}
 	diags.AddAttributeError(path.Root("config"), summary, detail+"\n\n"+rollback+" Fix the configuration and apply again.")
 	return res, diags
+}
+
+// daemonErrorLines returns the daemon's error lines logged since a time:
+// from the journal on systemd hosts, else from the end of the init
+// script's log file.
+func daemonErrorLines(ctx context.Context, client *remote.Client, since time.Time) []string {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := client.Output(ctx, []string{"sh", "-c", dockerLogScript, "sh", fmt.Sprintf("@%d", since.Add(-2*time.Second).Unix())}, nil)
+	if err != nil {
+		return nil
+	}
+	return dockerd.ErrorLines(string(out), 8)
 }
 
 // validateDockerConfig checks the candidate with the engine's own
@@ -666,6 +709,9 @@ func validateDockerConfig(ctx context.Context, client *remote.Client, next docke
 	}
 	out := strings.TrimSpace(string(res.Stdout) + string(res.Stderr))
 	switch {
+	case res.ExitCode == 127:
+		diags.AddError(summary, fmt.Sprintf("dockerd is not installed on %s (or not on the login user's PATH): %s. Nothing was changed.", host, out))
+		return "", diags
 	case res.ExitCode == 0 && out != "unsupported":
 		return "dockerd --validate", diags
 	case res.ExitCode != 0:
@@ -691,26 +737,29 @@ func validateDockerConfig(ctx context.Context, client *remote.Client, next docke
 	return "known keys", diags
 }
 
-// applyDockerAction reloads or restarts the daemon and waits until it
-// answers and shows next's values.
-func applyDockerAction(ctx context.Context, client *remote.Client, eng *engine.Engine, dh dockerHost, op dockerOperation, action string, next dockerd.Document) (dockerd.Effective, error) {
-	if action == "restart" {
-		return restartAndWait(ctx, client, eng, dh, op, next)
+// applyDockerAction reloads or restarts the daemon for doc and waits
+// until it answers, on doc's socket, with doc's values in effect.
+func applyDockerAction(ctx context.Context, client *remote.Client, dh dockerHost, op dockerOperation, action string, doc dockerd.Document) (dockerd.Effective, error) {
+	eng, err := engine.New(client.Dial, doc.Socket())
+	if err != nil {
+		return dockerd.Effective{}, err
 	}
-	if _, err := client.Output(ctx, []string{"sh", "-c", dockerReloadScript, "sh", next.PidFile()}, nil); err != nil {
+	defer eng.Close() //nolint:errcheck // idle connections only
+	oldPid := ""
+	if action == "restart" {
+		argv := dh.restartArgv(op.restartCommand)
+		res, err := client.Run(ctx, argv, nil)
+		switch {
+		case err != nil:
+			return dockerd.Effective{}, fmt.Errorf("could not be restarted with %q: %w", strings.Join(argv, " "), err)
+		case res.ExitCode != 0:
+			return dockerd.Effective{}, fmt.Errorf("failed to restart: %q exited %d: %s", strings.Join(argv, " "), res.ExitCode, strings.TrimSpace(string(res.Stdout)+string(res.Stderr)))
+		}
+		oldPid = dh.pid
+	} else if _, err := client.Output(ctx, []string{"sh", "-c", dockerReloadScript, "sh", doc.PidFile()}, nil); err != nil {
 		return dockerd.Effective{}, fmt.Errorf("could not be sent SIGHUP: %w", err)
 	}
-	return waitHealthy(ctx, client, eng, op.healthTimeout, next, "")
-}
-
-func restartAndWait(ctx context.Context, client *remote.Client, eng *engine.Engine, dh dockerHost, op dockerOperation, doc dockerd.Document) (dockerd.Effective, error) {
-	argv := dh.restartArgv(op.restartCommand)
-	if res, err := client.Run(ctx, argv, nil); err != nil {
-		return dockerd.Effective{}, fmt.Errorf("could not be restarted with %q: %w", strings.Join(argv, " "), err)
-	} else if res.ExitCode != 0 {
-		return dockerd.Effective{}, fmt.Errorf("failed to restart: %q exited %d: %s", strings.Join(argv, " "), res.ExitCode, strings.TrimSpace(string(res.Stdout)+string(res.Stderr)))
-	}
-	return waitHealthy(ctx, client, eng, op.healthTimeout, doc, dh.pid)
+	return waitHealthy(ctx, client, eng, op.healthTimeout, doc, oldPid)
 }
 
 // waitHealthy polls the Engine API until the daemon answers with doc's
@@ -761,11 +810,12 @@ func daemonPid(ctx context.Context, client *remote.Client, pidFile string) (stri
 		return "", false
 	}
 	pid := strings.TrimSpace(string(files[0].Data))
-	if pid == "" || strings.ContainsAny(pid, "/.") {
+	if pid == "" || strings.Trim(pid, "0123456789") != "" {
 		return "", false
 	}
+	// A pid file left by a crash may name a reused pid: only dockerd counts.
 	proc, err := client.ReadFiles(ctx, "/proc/"+pid+"/comm")
-	return pid, err == nil && proc[0].Exists
+	return pid, err == nil && proc[0].Exists && strings.TrimSpace(string(proc[0].Data)) == "dockerd"
 }
 
 func rollbackDockerFile(ctx context.Context, client *remote.Client, file string, before remote.FileState) string {

@@ -424,3 +424,41 @@ func inHostMountNS(t *testing.T, h acctest.Host, script string) {
 		t.Fatalf("nsenter: %v: %s", err, out)
 	}
 }
+
+// A daemon.json removed behind Terraform's back is drift that plans, and
+// the next apply writes it again.
+func TestAccDockerDaemonConfig_fileRemoved(t *testing.T) {
+	hosts := dockerHosts(t)
+	h := hosts[len(hosts)-1]
+	resetDocker(t, h)
+	t.Cleanup(func() { resetDocker(t, h) })
+	config := dockerConfig(t, h, "", `{ "debug" = true }`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig: func() {
+					if err := os.Remove(filepath.Join(h.DockerEtc, "daemon.json")); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					if content, ok := daemonJSON(t, h); !ok || !strings.Contains(content, `"debug": true`) {
+						return fmt.Errorf("daemon.json not written again: %q", content)
+					}
+					return nil
+				},
+			},
+		},
+	})
+}
