@@ -16,6 +16,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 )
 
 // DefaultPath is where dockerd reads its configuration on Linux.
@@ -235,47 +237,11 @@ func UnknownKeys(d Document) []Unknown {
 
 // suggest returns the known key closest to key, within a few edits.
 func suggest(key string) string {
-	const limit = 4 // more edits than this is not a typo
-	best, bestDist := "", limit
+	keys := make([]string, 0, len(knownKeys))
 	for k := range knownKeys {
-		if d := distance(key, k, limit); d < bestDist || (d == bestDist && d < limit && k < best) {
-			best, bestDist = k, d
-		}
+		keys = append(keys, k)
 	}
-	return best
-}
-
-// distance is the Damerau–Levenshtein (optimal string alignment) distance
-// of a and b, giving up at limit: a swapped pair of letters ("drvier")
-// counts as one edit.
-func distance(a, b string, limit int) int { //nolint:unparam // the limit is part of its contract; tests vary it
-	if len(a) > 64 || len(b) > 64 {
-		return limit
-	}
-	if d := len(a) - len(b); d >= limit || -d >= limit {
-		return limit
-	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return min(prev[len(b)], limit)
+	return similar.Closest(key, keys)
 }
 
 // flagKeys maps dockerd flags whose daemon.json key is not the flag's own

@@ -1,6 +1,7 @@
 package dockerd
 
 import (
+	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 	"reflect"
 	"slices"
 	"strings"
@@ -457,11 +458,11 @@ var distanceCases = []distanceCase{
 func TestDistance(t *testing.T) {
 	for _, tc := range distanceCases {
 		t.Run(tc.a+"|"+tc.b, func(t *testing.T) {
-			if got := distance(tc.a, tc.b, 4); got != tc.want {
-				t.Fatalf("distance(%q, %q, 4) = %d; want %d", tc.a, tc.b, got, tc.want)
+			if got := similar.Distance(tc.a, tc.b, 4); got != tc.want {
+				t.Fatalf("similar.Distance(%q, %q, 4) = %d; want %d", tc.a, tc.b, got, tc.want)
 			}
-			if got := distance(tc.b, tc.a, 4); got != tc.want {
-				t.Fatalf("distance(%q, %q, 4) = %d; want %d", tc.b, tc.a, got, tc.want)
+			if got := similar.Distance(tc.b, tc.a, 4); got != tc.want {
+				t.Fatalf("similar.Distance(%q, %q, 4) = %d; want %d", tc.b, tc.a, got, tc.want)
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package dockerd
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 	"reflect"
 	"slices"
 	"strings"
@@ -301,19 +302,19 @@ func FuzzDistance(f *testing.F) {
 	f.Add("\xff\xfe", "\xfe\xff")
 	f.Fuzz(func(t *testing.T, a, b string) {
 		const limit = 4
-		d := distance(a, b, limit)
-		if d != distance(b, a, limit) {
-			t.Fatalf("distance(%q, %q) = %d but distance(%q, %q) = %d", a, b, d, b, a, distance(b, a, limit))
+		d := similar.Distance(a, b, limit)
+		if d != similar.Distance(b, a, limit) {
+			t.Fatalf("similar.Distance(%q, %q) = %d but similar.Distance(%q, %q) = %d", a, b, d, b, a, similar.Distance(b, a, limit))
 		}
 		if d < 0 || d > limit {
-			t.Fatalf("distance(%q, %q) = %d, outside [0, %d]", a, b, d, limit)
+			t.Fatalf("similar.Distance(%q, %q) = %d, outside [0, %d]", a, b, d, limit)
 		}
 		if len(a) <= 64 && len(b) <= 64 {
 			if want := min(osa(a, b), limit); d != want {
-				t.Fatalf("distance(%q, %q) = %d; want %d", a, b, d, want)
+				t.Fatalf("similar.Distance(%q, %q) = %d; want %d", a, b, d, want)
 			}
 			if (d == 0) != (a == b) {
-				t.Fatalf("distance(%q, %q) = %d", a, b, d)
+				t.Fatalf("similar.Distance(%q, %q) = %d", a, b, d)
 			}
 		}
 
@@ -331,7 +332,7 @@ func FuzzDistance(f *testing.F) {
 			}
 			if s == "" {
 				for k := range knownKeys {
-					if distance(key, k, limit) < limit {
+					if similar.Distance(key, k, limit) < limit {
 						t.Fatalf("no suggestion for %q, but %q is close", key, k)
 					}
 				}
@@ -340,9 +341,9 @@ func FuzzDistance(f *testing.F) {
 			if !knownKeys[s] || s == key {
 				t.Fatalf("suggest(%q) = %q", key, s)
 			}
-			ds := distance(key, s, limit)
+			ds := similar.Distance(key, s, limit)
 			for k := range knownKeys {
-				if dk := distance(key, k, limit); dk < ds || (dk == ds && k < s) {
+				if dk := similar.Distance(key, k, limit); dk < ds || (dk == ds && k < s) {
 					t.Fatalf("suggest(%q) = %q at %d, but %q is at %d", key, s, ds, k, dk)
 				}
 			}
