@@ -102,6 +102,7 @@ func (p *mcpaiProvider) Resources(context.Context) []func() resource.Resource {
 		newHostSysctlResource,
 		newHostKernelResource,
 		newDockerDaemonConfigResource,
+		newPostgresTuningResource,
 	}
 }
 
@@ -112,5 +113,7 @@ func (p *mcpaiProvider) DataSources(context.Context) []func() datasource.DataSou
 }
 
 func (p *mcpaiProvider) Functions(context.Context) []func() function.Function {
-	return nil
+	return []func() function.Function{
+		newPgtuneFunction,
+	}
 }

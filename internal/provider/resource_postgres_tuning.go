@@ -1,0 +1,696 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/postgres"
+	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
+)
+
+var (
+	_ resource.Resource                   = (*postgresTuningResource)(nil)
+	_ resource.ResourceWithConfigure      = (*postgresTuningResource)(nil)
+	_ resource.ResourceWithValidateConfig = (*postgresTuningResource)(nil)
+	_ resource.ResourceWithModifyPlan     = (*postgresTuningResource)(nil)
+	_ resource.ResourceWithImportState    = (*postgresTuningResource)(nil)
+)
+
+const (
+	pgRestartNever   = "never"
+	pgRestartAllowed = "allowed"
+	pgRestartWait    = 90 * time.Second
+)
+
+type postgresTuningResource struct {
+	data *providerData
+}
+
+func newPostgresTuningResource() resource.Resource { return &postgresTuningResource{} }
+
+type postgresTuningModel struct {
+	ID             types.String   `tfsdk:"id"`
+	Postgres       types.Object   `tfsdk:"postgres"`
+	SSH            types.Object   `tfsdk:"ssh"`
+	Settings       types.Map      `tfsdk:"settings"`
+	Restart        types.String   `tfsdk:"restart"`
+	RestartCommand types.List     `tfsdk:"restart_command"`
+	PendingRestart types.Set      `tfsdk:"pending_restart"`
+	Effective      types.Map      `tfsdk:"effective"`
+	Timeouts       timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *postgresTuningResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_postgres_tuning"
+}
+
+func (r *postgresTuningResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "PostgreSQL server settings through `ALTER SYSTEM`, e.g. the sizes `provider::mcpai::pgtune` computes. " +
+			"Every name is checked against `pg_settings` (an unknown one gets the nearest known name) and every value against its type, unit and range before anything is written; " +
+			"a setting the server refuses puts back the ones already set. Values compare unit-aware (`4096MB` equals `4GB`). " +
+			"Settings that need a restart are listed in `pending_restart`; with `restart = \"allowed\"` and `ssh`, the server is restarted, checked, and rolled back (previous `postgresql.auto.conf`, started again, the server's own log lines in the error) if it does not come back.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "`host:port/database`.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"postgres": postgresAttribute(),
+			"ssh":      optionalSSHAttribute("Optional: the server's host over SSH. The connection then goes through an SSH tunnel, and restarts become possible."),
+			"settings": schema.MapAttribute{
+				MarkdownDescription: "Settings to set, name to value as `postgresql.conf` takes them, e.g. `shared_buffers = \"4GB\"`.",
+				Required:            true,
+				ElementType:         types.StringType,
+				Validators: []validator.Map{
+					mapvalidator.SizeAtLeast(1),
+					mapvalidator.KeysAre(stringCheck{"Invalid Setting Name", "must be a PostgreSQL setting name", postgres.ValidateName}),
+				},
+			},
+			"restart": schema.StringAttribute{
+				MarkdownDescription: "`never` (default): apply what a reload applies and list the rest in `pending_restart`. `allowed`: restart the server through `ssh` when a setting needs it (`pg_ctlcluster` on Debian-style hosts, which uses systemd where it runs, or `restart_command`), wait until it accepts connections and check the values.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString(pgRestartNever),
+				Validators:          []validator.String{stringvalidator.OneOf(pgRestartNever, pgRestartAllowed)},
+			},
+			"restart_command": schema.ListAttribute{
+				MarkdownDescription: "The command that restarts the server on the SSH host, as arguments (no shell), e.g. `[\"systemctl\", \"restart\", \"postgresql@15-main\"]`. By default `pg_ctlcluster <version> <cluster> restart`, from the server's `cluster_name`.",
+				Optional:            true,
+				ElementType:         types.StringType,
+				Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
+			},
+			"pending_restart": schema.SetAttribute{
+				MarkdownDescription: "Managed settings whose new value waits for a server restart.",
+				Computed:            true,
+				ElementType:         types.StringType,
+			},
+			"effective": schema.MapAttribute{
+				MarkdownDescription: "The live value of each managed setting, as `SHOW` prints it.",
+				Computed:            true,
+				ElementType:         types.StringType,
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *postgresTuningResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *postgresTuningResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m postgresTuningModel
+	if resp.Diagnostics.Append(req.Config.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	if !m.SSH.IsNull() {
+		resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
+	}
+	if m.Restart.ValueString() == pgRestartAllowed && m.SSH.IsNull() {
+		resp.Diagnostics.AddAttributeError(path.Root("restart"), "Restart Needs SSH",
+			"restart = \"allowed\" restarts the server on its host, which needs the ssh block. Add ssh, or set restart = \"never\".")
+	}
+}
+
+// ModifyPlan keeps pending_restart and effective while the settings stay
+// the same (unless a restart is now allowed and something is pending).
+func (r *postgresTuningResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || req.State.Raw.IsNull() {
+		return
+	}
+	var plan, state postgresTuningModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	if plan.Restart.ValueString() == pgRestartAllowed && len(state.PendingRestart.Elements()) > 0 {
+		plan.PendingRestart = types.SetValueMust(types.StringType, nil)
+		plan.Effective = types.MapUnknown(types.StringType)
+		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	}
+}
+
+func (r *postgresTuningResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan postgresTuningModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
+	resp.Diagnostics.Append(diags...)
+	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
+	r.apply(ctx, timeout, &plan, nil, next, &resp.Diagnostics)
+	if !resp.Diagnostics.HasError() {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+}
+
+func (r *postgresTuningResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var state postgresTuningModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, _, pm, diags := r.data.connectPostgres(ctx, state.Postgres, state.SSH)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // closing a connection we only read on
+	managed, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
+	snap, err := readPgSettings(ctx, conn, postgres.SortedNames(managed))
+	if err != nil {
+		resp.Diagnostics.Append(postgresError("Unable to Read PostgreSQL Settings", pm, nil, err))
+		return
+	}
+	observed := map[string]string{}
+	for name, want := range managed {
+		row, ok := snap[name]
+		if !ok {
+			continue // no longer known to the server: the plan sets it again
+		}
+		// A setting waiting for a restart is judged by what is configured.
+		got := row.meta.Setting
+		if row.pending && row.configured != nil {
+			got = *row.configured
+		}
+		if postgres.Equal(row.meta, got, want) {
+			observed[name] = want
+		} else if row.pending && row.configured != nil {
+			observed[name] = *row.configured
+		} else {
+			observed[name] = row.display
+		}
+	}
+	state.Settings = mapValue(observed, &resp.Diagnostics)
+	state.PendingRestart, state.Effective = snap.status(managed, &resp.Diagnostics)
+	state.ID = types.StringValue(pm.target())
+	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
+}
+
+func (r *postgresTuningResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state postgresTuningModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
+	resp.Diagnostics.Append(diags...)
+	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
+	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
+	r.apply(ctx, timeout, &plan, old, next, &resp.Diagnostics)
+	if !resp.Diagnostics.HasError() {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
+	}
+}
+
+func (r *postgresTuningResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var state postgresTuningModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
+	resp.Diagnostics.Append(diags...)
+	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
+	r.apply(ctx, timeout, &state, old, nil, &resp.Diagnostics)
+}
+
+func (r *postgresTuningResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	// host:port/database/name,name — credentials from PGUSER and PGPASSWORD.
+	i := strings.LastIndex(req.ID, "/")
+	j := strings.Index(req.ID, "/")
+	if i <= 0 || i == j {
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host:port/database/name,name: use e.g. 10.0.0.5:5432/postgres/shared_buffers,work_mem. The user and password come from PGUSER and PGPASSWORD.", req.ID))
+		return
+	}
+	hostPort, database, names := req.ID[:j], req.ID[j+1:i], strings.Split(req.ID[i+1:], ",")
+	host, port := hostPort, 5432
+	if h, p, ok := splitHostPort(hostPort); ok {
+		host, port = h, p
+	}
+	settings := map[string]string{}
+	for _, n := range names {
+		if err := postgres.ValidateName(n); err != nil {
+			resp.Diagnostics.AddError("Invalid Import ID", err.Error())
+			return
+		}
+		settings[n] = "" // Read fills in the live value
+	}
+	user := os.Getenv("PGUSER")
+	if user == "" {
+		user = "postgres"
+	}
+	pg := postgresModel{Host: types.StringValue(host), Port: types.Int64Value(int64(port)), User: types.StringValue(user),
+		Password: types.StringNull(), Database: types.StringValue(database), SSLMode: types.StringNull(),
+		SSLRootCert: types.StringNull(), SSLCert: types.StringNull(), SSLKey: types.StringNull()}
+	if pw, ok := os.LookupEnv("PGPASSWORD"); ok {
+		pg.Password = types.StringValue(pw)
+	}
+	pgObj, diags := types.ObjectValueFrom(ctx, postgresAttrTypes, pg)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("postgres"), pgObj)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("settings"), mapValue(settings, &resp.Diagnostics))...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("restart"), pgRestartNever)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), hostPort+"/"+database)...)
+}
+
+// pgRow is what the server says of one setting.
+type pgRow struct {
+	meta       postgres.Setting
+	display    string  // current_setting(): "4GB"
+	pending    bool    // configured value waits for a restart
+	configured *string // last value in the configuration files
+	auto       *string // value in postgresql.auto.conf, if any
+	fileError  string  // the server's complaint about the configured value
+}
+
+type pgSnapshot map[string]pgRow
+
+// pgSettingsQuery reads every named setting in one round trip: its
+// metadata and live value, whether it waits for a restart, and what the
+// configuration files (postgresql.auto.conf last) set it to.
+const pgSettingsQuery = `SELECT s.name, s.setting, coalesce(s.unit, ''), s.vartype, s.context,
+  coalesce(s.min_val, ''), coalesce(s.max_val, ''), coalesce(s.enumvals, '{}'::text[]),
+  s.pending_restart, current_setting(s.name),
+  (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name ORDER BY f.seqno DESC LIMIT 1),
+  (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name AND f.sourcefile LIKE '%/postgresql.auto.conf' ORDER BY f.seqno DESC LIMIT 1),
+  coalesce((SELECT f.error FROM pg_file_settings f WHERE f.name = s.name AND f.error IS NOT NULL AND f.error <> 'setting could not be applied' ORDER BY f.seqno DESC LIMIT 1), '')
+FROM pg_settings s WHERE s.name = ANY($1)`
+
+func readPgSettings(ctx context.Context, conn *pgx.Conn, names []string) (pgSnapshot, error) {
+	rows, err := conn.Query(ctx, pgSettingsQuery, names)
+	if err != nil {
+		return nil, err
+	}
+	snap := pgSnapshot{}
+	for rows.Next() {
+		var r pgRow
+		if err := rows.Scan(&r.meta.Name, &r.meta.Setting, &r.meta.Unit, &r.meta.VarType, &r.meta.Context,
+			&r.meta.MinVal, &r.meta.MaxVal, &r.meta.EnumVals, &r.pending, &r.display, &r.configured, &r.auto, &r.fileError); err != nil {
+			return nil, err
+		}
+		snap[r.meta.Name] = r
+	}
+	return snap, rows.Err()
+}
+
+// status returns the pending_restart set and the effective values of the
+// managed names.
+func (s pgSnapshot) status(managed map[string]string, diags *diag.Diagnostics) (types.Set, types.Map) {
+	pending := []string{}
+	effective := map[string]string{}
+	for name := range managed {
+		if row, ok := s[name]; ok {
+			effective[name] = row.display
+			if row.pending {
+				pending = append(pending, name)
+			}
+		}
+	}
+	slices.Sort(pending)
+	set, d := types.SetValueFrom(context.Background(), types.StringType, pending)
+	diags.Append(d...)
+	return set, mapValue(effective, diags)
+}
+
+// apply moves the server from the old settings to next (nil: reset them
+// all, for destroy), and records the outcome in m.
+func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duration, m *postgresTuningModel, old, next map[string]string, diags *diag.Diagnostics) {
+	const summary = "Unable to Apply PostgreSQL Settings"
+	if diags.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	conn, tunnel, pm, d := r.data.connectPostgres(ctx, m.Postgres, m.SSH)
+	if diags.Append(d...); diags.HasError() {
+		return
+	}
+	defer func() { conn.Close(context.WithoutCancel(ctx)) }() //nolint:errcheck // best effort
+	var restartCmd []string
+	if !m.RestartCommand.IsNull() {
+		diags.Append(m.RestartCommand.ElementsAs(ctx, &restartCmd, false)...)
+	}
+	allowRestart := m.Restart.ValueString() == pgRestartAllowed && tunnel != nil
+
+	names := postgres.SortedNames(next)
+	for _, n := range postgres.SortedNames(old) {
+		if _, ok := next[n]; !ok {
+			names = append(names, n)
+		}
+	}
+	before, err := readPgSettings(ctx, conn, names)
+	if err != nil {
+		diags.Append(postgresError(summary, pm, tunnel, err))
+		return
+	}
+
+	// Validate everything before writing anything.
+	for _, name := range postgres.SortedNames(next) {
+		row, ok := before[name]
+		if !ok {
+			if postgres.IsCustom(name) {
+				continue // an extension's setting, known once it is loaded
+			}
+			diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, unknownSettingDetail(ctx, conn, name, pm))
+			continue
+		}
+		if _, err := postgres.Canonical(row.meta, next[name]); err != nil {
+			diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, fmt.Sprintf("%v (server %s). Nothing was changed.", err, pm.target()))
+		}
+	}
+	if diags.HasError() {
+		return
+	}
+
+	// What postgresql.auto.conf holds now, to put back on failure.
+	type step struct{ name, value string } // value "" resets
+	var done []step
+	undo := func() string {
+		uctx, ucancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer ucancel()
+		var problems []string
+		for _, s := range slices.Backward(done) {
+			prev := ""
+			if row, ok := before[s.name]; ok && row.auto != nil {
+				prev = *row.auto
+			}
+			if err := alterSystem(uctx, conn, s.name, prev); err != nil {
+				problems = append(problems, fmt.Sprintf("%s: %v", s.name, err))
+			}
+		}
+		if _, err := conn.Exec(uctx, "SELECT pg_reload_conf()"); err != nil {
+			problems = append(problems, err.Error())
+		}
+		if len(problems) > 0 {
+			return "Putting back the previous values also failed, so the server may be half-applied: " + strings.Join(problems, "; ") + "."
+		}
+		return "The settings already changed were put back; nothing was changed."
+	}
+
+	var autoConf remote.FileState
+	var dataDir string
+	if allowRestart {
+		// The whole file, for a restart that does not come back.
+		if err := conn.QueryRow(ctx, "SELECT current_setting('data_directory')").Scan(&dataDir); err != nil {
+			diags.Append(postgresError(summary, pm, tunnel, err))
+			return
+		}
+		files, err := tunnel.ReadFiles(ctx, dataDir+"/postgresql.auto.conf")
+		if err != nil {
+			diags.Append(hostError(summary, "Reading postgresql.auto.conf", tunnel, err))
+			return
+		}
+		autoConf = remote.FileState{Exists: files[0].Exists, Data: files[0].Data}
+	}
+
+	for _, name := range names {
+		value, keep := next[name]
+		if row, ok := before[name]; ok && keep && row.auto != nil && *row.auto == value {
+			continue
+		}
+		if err := alterSystem(ctx, conn, name, value); err != nil {
+			msg := undo()
+			diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, fmt.Sprintf(
+				"Setting %s = %q on %s failed: the server said: %v. %s", name, value, pm.target(), err, msg))
+			return
+		}
+		done = append(done, step{name, value})
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		msg := undo()
+		diags.Append(postgresError(summary, pm, tunnel, fmt.Errorf("%w. %s", err, msg)))
+		return
+	}
+	after, err := waitReloaded(ctx, conn, next)
+	if err != nil {
+		msg := undo()
+		diags.AddError(summary, fmt.Sprintf("%v on %s. %s", err, pm.target(), msg))
+		return
+	}
+	for _, name := range postgres.SortedNames(next) {
+		if row, ok := after[name]; ok && row.fileError != "" {
+			msg := undo()
+			diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, fmt.Sprintf(
+				"The server reloaded its configuration but reports for %s: %s. %s", name, row.fileError, msg))
+			return
+		}
+	}
+
+	var pending []string
+	for _, name := range names {
+		if row, ok := after[name]; ok && row.pending {
+			pending = append(pending, name)
+		}
+	}
+	if len(pending) > 0 && allowRestart {
+		conn2, err := restartPostgres(ctx, conn, tunnel, pm, restartCmd)
+		if err == nil {
+			conn.Close(ctx) //nolint:errcheck,gosec // replaced by the new connection
+			conn = conn2
+			after, err = readPgSettings(ctx, conn, names)
+		}
+		if err == nil {
+			for _, name := range pending {
+				row := after[name]
+				if row.pending || (next[name] != "" && !postgres.Equal(row.meta, row.meta.Setting, next[name])) {
+					err = fmt.Errorf("after the restart %s is %s, not %s", name, row.display, next[name])
+					break
+				}
+			}
+		}
+		if err != nil {
+			msg := rollbackPostgresRestart(ctx, tunnel, pm, restartCmd, dataDir, autoConf)
+			lines := postgresLogLines(ctx, tunnel, conn)
+			detail := fmt.Sprintf("Restarting PostgreSQL on %s for %s failed: %v.", tunnel.Config(), strings.Join(pending, ", "), err)
+			if len(lines) > 0 {
+				detail += "\n\nThe server said:\n  " + strings.Join(lines, "\n  ")
+			}
+			diags.AddAttributeError(path.Root("settings"), summary, detail+"\n\n"+msg+" Use values this host can run with.")
+			return
+		}
+	}
+	tflog.Info(ctx, "postgres settings applied", map[string]any{"server": pm.target(), "changed": len(done), "pending_restart": pending})
+	if next != nil {
+		m.ID = types.StringValue(pm.target())
+		m.PendingRestart, m.Effective = after.status(next, diags)
+	}
+}
+
+// alterSystem sets (or, for "", resets) one setting. ALTER SYSTEM takes no
+// parameters: the name is quoted as an identifier and the value as a
+// literal, both by the driver.
+func alterSystem(ctx context.Context, conn *pgx.Conn, name, value string) error {
+	ident := pgx.Identifier{name}.Sanitize()
+	if value == "" {
+		_, err := conn.Exec(ctx, "ALTER SYSTEM RESET "+ident)
+		return err
+	}
+	lit, err := conn.PgConn().EscapeString(value)
+	if err != nil {
+		return err
+	}
+	_, err = conn.Exec(ctx, "ALTER SYSTEM SET "+ident+" = '"+lit+"'")
+	return err
+}
+
+// waitReloaded waits until the reload has reached this session: every
+// setting that does not wait for a restart shows its new value.
+func waitReloaded(ctx context.Context, conn *pgx.Conn, next map[string]string) (pgSnapshot, error) {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		snap, err := readPgSettings(ctx, conn, postgres.SortedNames(next))
+		if err != nil {
+			return nil, err
+		}
+		var lagging []string
+		for name, want := range next {
+			row, ok := snap[name]
+			if ok && !row.pending && row.meta.Context != "postmaster" && !postgres.Equal(row.meta, row.meta.Setting, want) {
+				lagging = append(lagging, name)
+			}
+		}
+		if len(lagging) == 0 {
+			return snap, nil
+		}
+		if time.Now().After(deadline) {
+			slices.Sort(lagging)
+			return nil, fmt.Errorf("after pg_reload_conf() the server still does not show the new value of %s", strings.Join(lagging, ", "))
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+var clusterNamePattern = regexp.MustCompile(`^([0-9]+)/([A-Za-z0-9_.-]+)$`)
+
+// restartArgv is how the server is restarted: the user's command, or
+// pg_ctlcluster for a Debian-style cluster ("15/main").
+func restartArgv(ctx context.Context, conn *pgx.Conn, custom []string) ([]string, string, error) {
+	var cluster string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('cluster_name')").Scan(&cluster); err != nil {
+		return nil, "", err
+	}
+	m := clusterNamePattern.FindStringSubmatch(cluster)
+	logFile := ""
+	if m != nil {
+		logFile = fmt.Sprintf("/var/log/postgresql/postgresql-%s-%s.log", m[1], m[2])
+	}
+	switch {
+	case len(custom) > 0:
+		return custom, logFile, nil
+	case m != nil:
+		return []string{"pg_ctlcluster", m[1], m[2], "restart"}, logFile, nil
+	}
+	return nil, "", fmt.Errorf("the server's cluster_name %q is not a Debian cluster (version/name), so it is not known how to restart it: set restart_command", cluster)
+}
+
+// restartPostgres restarts the server and returns a new connection once it
+// accepts one.
+func restartPostgres(ctx context.Context, conn *pgx.Conn, tunnel *remote.Client, pm postgresModel, custom []string) (*pgx.Conn, error) {
+	argv, _, err := restartArgv(ctx, conn, custom)
+	if err != nil {
+		return nil, err
+	}
+	res, err := tunnel.Run(ctx, argv, nil)
+	if err != nil {
+		return nil, fmt.Errorf("running %q: %w", strings.Join(argv, " "), err)
+	}
+	if res.ExitCode != 0 {
+		return nil, fmt.Errorf("%q exited %d: %s", strings.Join(argv, " "), res.ExitCode, strings.TrimSpace(string(res.Stdout)+string(res.Stderr)))
+	}
+	return waitAccepting(ctx, pm, tunnel)
+}
+
+// waitAccepting connects until the server accepts, for pgRestartWait.
+func waitAccepting(ctx context.Context, pm postgresModel, tunnel *remote.Client) (*pgx.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, pgRestartWait)
+	defer cancel()
+	var last error
+	for {
+		cfg, err := pm.pgConfig(tunnel, 5*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err == nil {
+			return conn, nil
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("the server did not accept connections within %s: %w", pgRestartWait, last)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// rollbackPostgresRestart puts postgresql.auto.conf back as it was before
+// the apply and starts the server on it.
+func rollbackPostgresRestart(ctx context.Context, tunnel *remote.Client, pm postgresModel, custom []string, dataDir string, autoConf remote.FileState) string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout+pgRestartWait)
+	defer cancel()
+	file := dataDir + "/postgresql.auto.conf"
+	if err := tunnel.SetFile(ctx, file, autoConf, 0o600); err != nil {
+		return fmt.Sprintf("Putting back %s also failed, so the server may not start: %v.", file, err)
+	}
+	argv := custom
+	if len(argv) == 0 {
+		// The cluster is down, so its name comes from the data directory
+		// layout Debian uses: /var/lib/postgresql/<version>/<cluster>.
+		parts := strings.Split(strings.TrimSuffix(dataDir, "/"), "/")
+		if len(parts) < 2 {
+			return file + " was put back, but it is not known how to start the server: start it by hand."
+		}
+		argv = []string{"pg_ctlcluster", parts[len(parts)-2], parts[len(parts)-1], "restart"}
+	}
+	if res, err := tunnel.Run(ctx, argv, nil); err != nil || res.ExitCode != 0 {
+		return fmt.Sprintf("%s was put back, but %q did not start the server: %v", file, strings.Join(argv, " "), errors.Join(err, exitErr(res)))
+	}
+	conn, err := waitAccepting(ctx, pm, tunnel)
+	if err != nil {
+		return fmt.Sprintf("%s was put back, but the server did not come back: %v.", file, err)
+	}
+	conn.Close(ctx) //nolint:errcheck,gosec // only a check
+	return file + " was put back and the server runs on it again."
+}
+
+func exitErr(res *remote.Result) error {
+	if res == nil || res.ExitCode == 0 {
+		return nil
+	}
+	return fmt.Errorf("exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
+}
+
+// postgresLogLines returns the server's complaints from the end of its log
+// (Debian's per-cluster log file).
+func postgresLogLines(ctx context.Context, tunnel *remote.Client, conn *pgx.Conn) []string {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	var logFile string
+	if conn != nil && !conn.IsClosed() {
+		_, logFile, _ = restartArgv(ctx, conn, nil)
+	}
+	if logFile == "" {
+		out, err := tunnel.Output(ctx, []string{"sh", "-c", `ls -t /var/log/postgresql/*.log 2>/dev/null | head -n 1`}, nil)
+		if err != nil {
+			return nil
+		}
+		logFile = strings.TrimSpace(string(out))
+	}
+	if logFile == "" {
+		return nil
+	}
+	out, err := tunnel.Output(ctx, []string{"tail", "-n", "80", "--", logFile}, nil)
+	if err != nil {
+		return nil
+	}
+	return postgres.LogErrors(string(out), 6)
+}
+
+// unknownSettingDetail says a name is unknown, with the nearest known one.
+func unknownSettingDetail(ctx context.Context, conn *pgx.Conn, name string, pm postgresModel) string {
+	detail := fmt.Sprintf("%q is not a setting of the server at %s.", name, pm.target())
+	rows, err := conn.Query(ctx, "SELECT name FROM pg_settings")
+	if err == nil {
+		known, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err == nil {
+			if s := postgres.Suggest(name, known); s != "" {
+				detail += fmt.Sprintf(" Did you mean %q?", s)
+			}
+		}
+	}
+	return detail + " Nothing was changed."
+}
+
