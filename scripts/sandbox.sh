@@ -44,6 +44,21 @@
 # among the kernel parameters (before any " -- ").
 # hosts.json says which host has what ("cpufreq", "cmdline_thp").
 #
+# Every host also runs its own PostgreSQL 15 cluster "15 main" in the Debian
+# layout (postgresql-common): made by `pg_createcluster 15 main` and started
+# by `pg_ctlcluster 15 main start` inside it as root over SSH after sshd (no
+# systemd, so pg_ctlcluster runs pg_ctl itself), with private
+# /etc/postgresql (<etc_dir>/postgresql), /var/lib/postgresql (data and the
+# postgres user's home), /var/run/postgresql (in its private /run) and
+# /var/log/postgresql (in its private /var/log). It listens on 127.0.0.1:5432
+# and <address>:5432; the superuser role "mcpai" (password = the users'
+# password, scram-sha-256) owns database "mcpai"; local socket logins are
+# peer (`runuser -u postgres -- psql`). pg_stat_statements is installed but
+# not preloaded. Re-`up` starts a stopped cluster, and if it does not start,
+# empties postgresql.auto.conf (ALTER SYSTEM's file) and starts it again;
+# failing that, rebuilds the host. The machine's own PostgreSQL (installed,
+# not running) is never touched: the hosts' bind mounts hide its folders.
+#
 # State lives in <repo>/.sandbox/; tests read <repo>/.sandbox/hosts.json.
 # The hosts have no default route: they can talk to the machine (10.213.<i>.1)
 # and nothing else, so no test traffic can leave the machine.
@@ -62,10 +77,17 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=4
+LAYOUT=5
 # The image every host's dockerd has (see build_image).
 IMAGE="mcpai-sleeper:test"
 TOOLS_BIN="$REPO/.tools/bin"   # scripts/install-docker.sh builds the current engine here
+# Each host's PostgreSQL cluster (Debian's postgresql-15 and postgresql-common).
+PG_VERSION=15
+PG_CLUSTER=main
+PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin  # the machine side uses these, not pg_wrapper
+PG_PORT=5432
+PG_ROLE="mcpai"                # superuser, password $PASSWORD
+PG_DATABASE="mcpai"
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -88,6 +110,11 @@ host_cmdline_thp() { if (($1 == 2)); then echo never; fi; }
 # into .tools/bin) on h2, "distribution" (docker.io, 20.10) elsewhere.
 host_docker_engine() { if (($1 == 2)); then echo current; else echo distribution; fi; }
 host_docker_sock() { echo "$(host_dir "$1")/run/docker.sock"; }
+# Machine-side paths of host $1's cluster: its /etc/postgresql/15/main,
+# /var/lib/postgresql/15/main (PGDATA) and server log.
+host_pg_conf_dir() { echo "$(host_dir "$1")/etc/postgresql/$PG_VERSION/$PG_CLUSTER"; }
+host_pg_data_dir() { echo "$(host_dir "$1")/lib/postgresql/$PG_VERSION/$PG_CLUSTER"; }
+host_pg_log()      { echo "$(host_dir "$1")/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"; }
 
 # Indexes of the hosts that exist now, from netns names and leftover veths, so
 # that `down` also cleans up after a run that died half way (no hosts.json).
@@ -124,6 +151,9 @@ ensure_packages() {
     [/usr/bin/nsenter]=util-linux
     [/usr/bin/curl]=curl          # the hosts' Docker Engine API, from the machine
     [/usr/bin/jq]=jq
+    ["$PG_BIN/postgres"]=postgresql-$PG_VERSION   # contrib (pg_stat_statements) included
+    ["$PG_BIN/psql"]=postgresql-client-$PG_VERSION
+    [/usr/bin/pg_createcluster]=postgresql-common
   )
   local missing=() bin
   for bin in "${!need[@]}"; do
@@ -180,14 +210,29 @@ ensure_machine_prereqs() {
   done
   [[ -d /etc/docker ]] || die "/etc/docker is missing (it comes with docker.io): run scripts/install-docker.sh"
   getent group docker >/dev/null || die "no 'docker' group (docker.io makes it): run scripts/install-docker.sh"
-  # The mount points for the hosts' /var/lib/docker and /var/lib/containerd,
-  # which docker.io does not ship (dockerd would make them on first start).
-  # The ones made here are listed in $SB/mountpoints; `down` removes them.
+
+  # PostgreSQL: the hosts' clusters run as the machine's postgres user (the
+  # hosts' /etc/passwd is a copy of the machine's), from its binaries.
+  getent passwd postgres >/dev/null || die "no 'postgres' user on the machine (postgresql-common makes it)"
+  for f in "$PG_BIN/postgres" "$PG_BIN/initdb" "$PG_BIN/pg_ctl" "$PG_BIN/pg_isready" "$PG_BIN/psql" \
+    /usr/bin/pg_createcluster /usr/bin/pg_ctlcluster /usr/bin/pg_lsclusters; do
+    [[ -x $f ]] || die "$f is missing (postgresql-$PG_VERSION, postgresql-common)"
+  done
+  [[ -f /usr/share/postgresql/$PG_VERSION/extension/pg_stat_statements.control ]] ||
+    die "pg_stat_statements is missing from postgresql-$PG_VERSION"
+
   mkdir -p "$SB"
-  local dir
-  for dir in /var/lib/docker /var/lib/containerd; do
+  # Mount points: the hosts' /var/lib/docker, /var/lib/containerd (which
+  # docker.io does not ship; dockerd would make them on first start),
+  # /etc/postgresql and /var/lib/postgresql (postgresql-common ships these,
+  # so here they normally exist, and are left exactly as they are). The
+  # ones made here are listed in $SB/mountpoints; `down` removes them.
+  local dir mode
+  for dir in /var/lib/docker /var/lib/containerd /etc/postgresql /var/lib/postgresql; do
     if [[ ! -e $dir ]]; then
-      mkdir -m 710 "$dir"
+      mode=755
+      if [[ $dir == */docker || $dir == */containerd ]]; then mode=710; fi
+      mkdir -m "$mode" "$dir"
       echo "$dir" >>"$SB/mountpoints"
     fi
   done
@@ -285,6 +330,22 @@ host_teardown() {
   if [[ $pid =~ ^[0-9]+$ && $(cat "/proc/$pid/comm" 2>/dev/null || true) == sshd ]]; then
     extra+=("$pid")
   fi
+  # PostgreSQL first, with a fast shutdown (SIGINT to the postmaster): a
+  # killed postmaster would leave its shared memory behind (SysV segments and
+  # /dev/shm are the machine's). Its pid file may be stale: it is ours only
+  # if its working directory is this host's data directory.
+  local pm data
+  data=$(host_pg_data_dir "$i")
+  pm=$(head -n1 "$data/postmaster.pid" 2>/dev/null || true)
+  if [[ $pm =~ ^[0-9]+$ && $(cat "/proc/$pm/comm" 2>/dev/null || true) == postgres &&
+        $(stat -L -c %d:%i "/proc/$pm/cwd" 2>/dev/null || true) == $(stat -c %d:%i "$data") ]]; then
+    extra+=("$pm")
+    kill -INT "$pm" 2>/dev/null || true
+    for _ in $(seq 100); do          # up to 10 s for the shutdown checkpoint
+      [[ $(awk '{print $3}' "/proc/$pm/stat" 2>/dev/null || echo Z) != Z ]] || break
+      sleep 0.1
+    done
+  fi
   mapfile -t pids < <(host_pids "$i" "${extra[@]}")
   if ((${#pids[@]})); then
     kill -TERM "${pids[@]}" 2>/dev/null || true
@@ -353,6 +414,12 @@ write_host_files() {
   chmod 755 "$dir/etc/docker" "$dir/lib"
   chmod 710 "$dir/lib/docker" "$dir/lib/containerd"
   install -m 640 -g docker /dev/null "$dir/log/docker.log"
+  # PostgreSQL: private /etc/postgresql (<etc_dir>/postgresql),
+  # /var/lib/postgresql, /var/run/postgresql and /var/log/postgresql, empty
+  # and owned as postgresql-common makes them; pg_createcluster fills them.
+  install -d -m 755 -o postgres -g postgres "$dir/etc/postgresql" "$dir/lib/postgresql"
+  install -d -m 2775 -o postgres -g postgres "$dir/run/postgresql"
+  install -d -m 1775 -o root -g postgres "$dir/log/postgresql"
   write_docker_init "$dir/docker.init"
   if [[ $(host_docker_engine "$i") == current ]]; then
     # Exactly the current dockerd and runc, for HOST_INIT to lay over
@@ -541,6 +608,11 @@ mount -n --bind "$d/etc/docker"     /etc/docker
 mount -n --bind "$d/lib/docker"     /var/lib/docker
 mount -n --bind "$d/lib/containerd" /var/lib/containerd
 mount -n --bind "$d/docker.init"    /etc/init.d/docker
+# PostgreSQL: the cluster "15 main" (configuration, data, and the home of
+# the postgres user); /var/run/postgresql and /var/log/postgresql are in the
+# private /run and /var/log already.
+mount -n --bind "$d/etc/postgresql" /etc/postgresql
+mount -n --bind "$d/lib/postgresql" /var/lib/postgresql
 # The current engine (h2): its dockerd and runc in place of those of the
 # distribution (/usr/bin/runc is a link to /usr/sbin/runc), through a
 # read-only overlay on /usr/sbin rather than bind mounts on the two files:
@@ -681,6 +753,119 @@ $(docker_log_tail "$i")"
   [[ $state == running ]] || die "h$i: the probe container is '$state', not running"
 }
 
+# ---------------------------------------------------------------------------
+# PostgreSQL in a host
+# ---------------------------------------------------------------------------
+
+# A shell command run as root in host $1 over SSH, as an admin would (daemons
+# it starts live under the host's reaper); stdout and stderr together.
+host_root_sh() {
+  ssh_base
+  "${SSH[@]}" -o BatchMode=yes -i "$SB/id_ed25519" "root@$(host_addr "$1")" "$2" </dev/null 9<&- 2>&1
+}
+
+# SQL from the machine to host $1's cluster over TCP (<address>:5432), as
+# the tests connect: pg_sql <i> <sql>. No ~/.psqlrc, never a prompt.
+pg_sql() {
+  PGPASSWORD=$PASSWORD PGCONNECT_TIMEOUT=5 "$PG_BIN/psql" -X -w -qAt -v ON_ERROR_STOP=1 \
+    -h "$(host_addr "$1")" -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DATABASE" -c "$2"
+}
+
+# Host $1's cluster accepts connections on <address>:5432 and the password
+# login of $PG_ROLE, and listens where hosts.json says (127.0.0.1 too, for
+# tunnels: a test may have changed listen_addresses).
+pg_ok() {
+  "$PG_BIN/pg_isready" -q -t 3 -h "$(host_addr "$1")" -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DATABASE" &&
+    [[ $(pg_sql "$1" "select current_setting('listen_addresses')" 2>/dev/null) == "127.0.0.1,$(host_addr "$1")" ]]
+}
+
+# pg_ok within $2 seconds.
+pg_wait() {
+  local i=$1 n
+  for ((n = $2 * 10; n > 0; n--)); do
+    pg_ok "$i" && return 0
+    sleep 0.1
+  done
+  pg_ok "$i"
+}
+
+pg_log_tail() {
+  local log
+  log=$(host_pg_log "$1")
+  printf '%s ends with:\n' "$log"
+  tail -n 30 "$log" 2>/dev/null || true
+}
+
+pg_postmaster_pid() {
+  head -n1 "$(host_pg_data_dir "$1")/postmaster.pid" 2>/dev/null || echo none
+}
+
+# The cluster of a freshly started host $1 (after write_outputs: over SSH),
+# made and started inside it the Debian way: pg_createcluster (initdb
+# without fsync: the sandbox is disposable), listening on 127.0.0.1 and the
+# host's address, password (scram-sha-256) logins from the machine's side of
+# the veth, then pg_ctlcluster start and the role and database, as postgres
+# over the local socket (peer).
+host_postgres_up() {
+  local i=$1 addr out pw
+  addr=$(host_addr "$i")
+  pw=${PASSWORD//"'"/"''"}          # as an SQL string literal
+  out=$(host_root_sh "$i" "set -eu
+cd /                                 # psql as postgres cannot read /root
+pg_createcluster --locale C.UTF-8 -p $PG_PORT -o listen_addresses=127.0.0.1,$addr \
+  $PG_VERSION $PG_CLUSTER -- --no-sync
+printf '%s\n' '' '# The machine (scripts/sandbox.sh, tests), from its end of the veth.' \
+  'host all all ${NET_PREFIX}.$i.0/24 scram-sha-256' >>/etc/postgresql/$PG_VERSION/$PG_CLUSTER/pg_hba.conf
+pg_ctlcluster $PG_VERSION $PG_CLUSTER start
+runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 \
+  -c \"CREATE ROLE $PG_ROLE LOGIN SUPERUSER PASSWORD '$pw'\" \
+  -c 'CREATE DATABASE $PG_DATABASE OWNER $PG_ROLE'") ||
+    die "h$i: creating and starting PostgreSQL $PG_VERSION $PG_CLUSTER failed: $out
+$(pg_log_tail "$i")"
+  pg_wait "$i" 30 || die "h$i: PostgreSQL does not take the password login of $PG_ROLE on $addr:$PG_PORT
+$(pg_log_tail "$i")"
+  log "h$i: PostgreSQL $PG_VERSION $PG_CLUSTER pid $(pg_postmaster_pid "$i") on $addr:$PG_PORT and 127.0.0.1:$PG_PORT"
+}
+
+# Host $1 was kept, but its cluster does not answer: a test may have stopped
+# it, or left a setting it refuses (in postgresql.auto.conf, ALTER SYSTEM's
+# file). Start it (restart it if it runs), and if that does not do, empty
+# postgresql.auto.conf and start it again. Fails if it still does not answer.
+pg_repair() {
+  local i=$1 out auto
+  auto="$(host_pg_data_dir "$i")/postgresql.auto.conf"
+  # pg_ctlcluster waits until the server takes connections, or fails.
+  if out=$(host_root_sh "$i" "if pg_ctlcluster $PG_VERSION $PG_CLUSTER status >/dev/null 2>&1; then
+  pg_ctlcluster $PG_VERSION $PG_CLUSTER restart
+else
+  pg_ctlcluster $PG_VERSION $PG_CLUSTER start
+fi"); then
+    if pg_wait "$i" 2; then
+      log "h$i: PostgreSQL did not answer; (re)started it (pid $(pg_postmaster_pid "$i"))"
+      return 0
+    fi
+    log "h$i: PostgreSQL runs, but not as promised (listen_addresses 127.0.0.1,$(host_addr "$i"), password login of $PG_ROLE to $PG_DATABASE)"
+  else
+    log "h$i: PostgreSQL does not start: $out"
+  fi
+  if [[ -f $auto ]]; then
+    log "h$i: emptying postgresql.auto.conf, which held:"
+    grep -v '^#' "$auto" | sed 's/^/    /' >&2 || true
+  fi
+  if out=$(host_root_sh "$i" "pg_ctlcluster $PG_VERSION $PG_CLUSTER stop -m fast >/dev/null 2>&1 ||
+  pg_ctlcluster $PG_VERSION $PG_CLUSTER stop -m immediate >/dev/null 2>&1 || true
+a=/var/lib/postgresql/$PG_VERSION/$PG_CLUSTER/postgresql.auto.conf
+printf '%s\n' '# Do not edit this file manually!' '# It will be overwritten by the ALTER SYSTEM command.' >\$a
+chown postgres:postgres \$a && chmod 600 \$a
+pg_ctlcluster $PG_VERSION $PG_CLUSTER start") && pg_wait "$i" 2; then
+    log "h$i: PostgreSQL started with an empty postgresql.auto.conf (pid $(pg_postmaster_pid "$i"))"
+    return 0
+  fi
+  log "h$i: PostgreSQL still does not start: $out"
+  pg_log_tail "$i" >&2
+  return 1
+}
+
 host_up() {
   local i=$1 ns veth dir addr gw
   ns=$(host_ns "$i"); veth=$(host_veth "$i"); dir=$(host_dir "$i")
@@ -692,6 +877,9 @@ host_up() {
     # E.g. a test left a daemon.json that dockerd refuses: start over with
     # an empty /etc/docker.
     log "h$i: its dockerd does not answer; rebuilding"
+  elif host_healthy "$i" && ! pg_ok "$i" && ! pg_repair "$i"; then
+    # E.g. a broken postgresql.conf or pg_hba.conf, or a dropped role.
+    log "h$i: its PostgreSQL does not start even with an empty postgresql.auto.conf; rebuilding"
   elif host_healthy "$i"; then
     # Leave it running (tests may be using it); only refresh authorized_keys
     # in case the client keys were regenerated since it was built.
@@ -700,7 +888,7 @@ host_up() {
       if [[ -f $f ]]; then cat "$SB/authorized_keys" >"$f"; fi
     done
     ensure_image "$i"
-    log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null))"
+    log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null), postgres pid $(pg_postmaster_pid "$i"))"
     return 0
   fi
   # Half-built or dead: start over from nothing.
@@ -761,13 +949,22 @@ host_key_line() {  # "ssh-ed25519 AAAA..." without the comment
   awk '{print $1" "$2}' "$(host_dir "$1")/ssh_host_ed25519_key.pub"
 }
 
-write_outputs() {
-  local count=$1 i sep=""
+# known_hosts for hosts 1..$1 that have a host key (all, after host_up;
+# before it, those kept from an earlier `up`, which host_up may reach).
+write_known_hosts() {
+  local count=$1 i
   : >"$SB/known_hosts.tmp"
   for ((i = 1; i <= count; i++)); do
-    echo "$(host_addr "$i") $(host_key_line "$i")" >>"$SB/known_hosts.tmp"
+    if [[ -f "$(host_dir "$i")/ssh_host_ed25519_key.pub" ]]; then
+      echo "$(host_addr "$i") $(host_key_line "$i")" >>"$SB/known_hosts.tmp"
+    fi
   done
   mv "$SB/known_hosts.tmp" "$SB/known_hosts"
+}
+
+write_outputs() {
+  local count=$1 i sep=""
+  write_known_hosts "$count"
 
   {
     printf '{"hosts":['
@@ -796,7 +993,14 @@ write_outputs() {
       printf '"docker_socket":%s,' "$(json_str "$(host_docker_sock "$i")")"
       printf '"docker_log":%s,' "$(json_str "$(host_dir "$i")/log/docker.log")"
       printf '"docker_etc":%s,' "$(json_str "$(host_dir "$i")/etc/docker")"
-      printf '"docker_image":%s' "$(json_str "$IMAGE")"
+      printf '"docker_image":%s,' "$(json_str "$IMAGE")"
+      printf '"postgres_port":%d,' "$PG_PORT"
+      printf '"postgres_user":%s,' "$(json_str "$PG_ROLE")"
+      printf '"postgres_password":%s,' "$(json_str "$PASSWORD")"
+      printf '"postgres_database":%s,' "$(json_str "$PG_DATABASE")"
+      printf '"postgres_log":%s,' "$(json_str "$(host_pg_log "$i")")"
+      printf '"postgres_conf_dir":%s,' "$(json_str "$(host_pg_conf_dir "$i")")"
+      printf '"postgres_data_dir":%s' "$(json_str "$(host_pg_data_dir "$i")")"
       printf '}'
       sep=","
     done
@@ -836,7 +1040,11 @@ verify_host() {
          else echo cpufreq=none; fi
          echo "thp=$(sed "s/ -- .*//" /proc/cmdline | tr " " "\n" | sed -n "s/^transparent_hugepage=//p")"
          [ -S /var/run/docker.sock ] && echo "docker_pid=$(cat /var/run/docker.pid)"
-         ls -A /etc/docker | sed "s/^/etc_docker: /"') ||
+         ls -A /etc/docker | sed "s/^/etc_docker: /"
+         pg_lsclusters -h | sed "s/^/pg_ls: /"
+         echo "pg_tcp_local=$(PGPASSWORD='"$PASSWORD"' psql -X -w -qAt -h 127.0.0.1 -p '"$PG_PORT"' \
+           -U '"$PG_ROLE"' -d '"$PG_DATABASE"' -c "select current_user" 2>&1)"
+         echo "pg_socket=$(cd / && runuser -u postgres -- psql -X -qAt -c "select current_user" 2>&1)"') ||
     die "h$i: root login with $key failed"
   [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
   grep -qx "home=/root" <<<"$out" || die "h$i: root's home is not /root: $out"
@@ -860,6 +1068,27 @@ verify_host() {
      "$(find "$(host_dir "$i")/etc/docker" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)" ]] ||
     die "h$i: /etc/docker inside is not $(host_dir "$i")/etc/docker: $out"
   docker_ping "$i" || die "h$i: dockerd does not answer on $(host_docker_sock "$i")"
+  # PostgreSQL: online for pg_lsclusters, password login over TCP inside the
+  # host (what an SSH tunnel reaches) and peer login of postgres on its
+  # socket; from the machine, the cluster whose files hosts.json names
+  # (same system identifier), with pg_stat_statements available.
+  local data sysid
+  data=$(host_pg_data_dir "$i")
+  awk '$1 == "pg_ls:" && $2 == v && $3 == c && $4 == p && $5 == "online"' \
+    v="$PG_VERSION" c="$PG_CLUSTER" p="$PG_PORT" <<<"$out" | grep -q . ||
+    die "h$i: pg_lsclusters does not show $PG_VERSION $PG_CLUSTER online on port $PG_PORT: $out"
+  grep -qx "pg_tcp_local=$PG_ROLE" <<<"$out" ||
+    die "h$i: password login to 127.0.0.1:$PG_PORT inside the host failed: $out"
+  grep -qx "pg_socket=postgres" <<<"$out" || die "h$i: peer login of postgres on the socket failed: $out"
+  out=$(pg_sql "$i" "select current_setting('data_directory'), current_setting('config_file'),
+                            (select system_identifier from pg_control_system()),
+                            (select count(*) from pg_available_extensions where name = 'pg_stat_statements')" 2>&1) ||
+    die "h$i: password login as $PG_ROLE to $(host_addr "$i"):$PG_PORT failed: $out"
+  sysid=$("$PG_BIN/pg_controldata" "$data" 2>/dev/null | sed -n 's/^Database system identifier: *//p')
+  [[ $out == "/var/lib/postgresql/$PG_VERSION/$PG_CLUSTER|/etc/postgresql/$PG_VERSION/$PG_CLUSTER/postgresql.conf|$sysid|1" ]] ||
+    die "h$i: PostgreSQL: expected the cluster in $data (system identifier '$sysid') with pg_stat_statements available, got: $out"
+  [[ -f $(host_pg_conf_dir "$i")/postgresql.conf && -s $(host_pg_log "$i") ]] ||
+    die "h$i: $(host_pg_conf_dir "$i")/postgresql.conf or $(host_pg_log "$i") is missing"
 
   out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "$SUDO_USER_NAME@$addr" \
         'sudo -n true && echo sudo-ok') ||
@@ -928,13 +1157,17 @@ cmd_up() {
 
   build_image_context
   FRESH=()
+  write_known_hosts "$count"         # host_up repairs kept hosts over SSH
   for ((i = 1; i <= count; i++)); do host_up "$i"; done
   write_outputs "$count"
-  # Docker in the hosts started just now, in parallel.
+  # Docker and PostgreSQL in the hosts started just now, all in parallel.
   local pids=() failed=0
-  for i in "${FRESH[@]}"; do host_docker_up "$i" & pids+=($!); done
+  for i in "${FRESH[@]}"; do
+    host_docker_up "$i" & pids+=($!)
+    host_postgres_up "$i" & pids+=($!)
+  done
   for i in "${pids[@]}"; do wait "$i" || failed=1; done
-  ((failed == 0)) || die "starting Docker failed (see above)"
+  ((failed == 0)) || die "starting Docker or PostgreSQL failed (see above)"
   # Each check is a fresh connection (~0.2 s here); hosts go in parallel.
   pids=()
   for ((i = 1; i <= count; i++)); do verify_host "$i" & pids+=($!); done
@@ -949,6 +1182,8 @@ cmd_up() {
       "$(host_ns "$i")" "$SUDO_USER_NAME" "$NOPRIV_USER_NAME" "$(host_dir "$i")/sshd.log"
     printf '      docker (%s engine)  %s  log %s\n' "$(host_docker_engine "$i")" \
       "$(host_docker_sock "$i")" "$(host_dir "$i")/log/docker.log"
+    printf '      postgres %s %s  %s:%d  role/db %s/%s  log %s\n' "$PG_VERSION" "$PG_CLUSTER" \
+      "$(host_addr "$i")" "$PG_PORT" "$PG_ROLE" "$PG_DATABASE" "$(host_pg_log "$i")"
   done
 }
 
@@ -990,8 +1225,12 @@ cmd_status() {
     if docker_ping "$i"; then
       docker="dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null) ($(host_docker_engine "$i"))"
     fi
-    printf 'h%d  %-6s  %s:22  netns %s  sshd pid %s  accepted %s  %s\n' "$i" "$state" \
-      "$(host_addr "$i")" "$(host_ns "$i")" "$pid" "${accepted:-0}" "$docker"
+    local postgres="postgres DOWN"
+    if "$PG_BIN/pg_isready" -q -t 2 -h "$(host_addr "$i")" -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DATABASE"; then
+      postgres="postgres pid $(pg_postmaster_pid "$i")"
+    fi
+    printf 'h%d  %-6s  %s:22  netns %s  sshd pid %s  accepted %s  %s  %s\n' "$i" "$state" \
+      "$(host_addr "$i")" "$(host_ns "$i")" "$pid" "${accepted:-0}" "$docker" "$postgres"
   done
   ((any)) || { echo "no hosts"; return 0; }
   if [[ -f $SB/hosts.json ]]; then echo "hosts.json: $SB/hosts.json"; fi

@@ -64,6 +64,36 @@ type Host struct {
 	// DockerImage is an image every host's engine has: a static program
 	// FROM scratch that runs until SIGTERM (internal/acctest/testdata/sleeper).
 	DockerImage string `json:"docker_image"`
+	// PostgresPort is where the host's PostgreSQL 15 cluster ("15 main",
+	// Debian layout) listens: on Address (reachable from the machine) and on
+	// 127.0.0.1 inside the host (for an SSH tunnel), both 5432. It runs
+	// without systemd: restart it inside the host as root with
+	// `pg_ctlcluster 15 main restart` (or start|stop|reload, or
+	// `service postgresql restart`); `pg_lsclusters` shows its state. The
+	// hosts share the machine's pid namespace, so processes named postgres
+	// may belong to another host: go by the postmaster.pid in
+	// PostgresDataDir. pg_stat_statements is available but not preloaded.
+	PostgresPort int `json:"postgres_port"`
+	// PostgresUser is a superuser role that logs in with PostgresPassword
+	// (scram-sha-256) over TCP, from the machine and from inside the host.
+	// Inside the host the postgres user logs in on the local socket (peer).
+	PostgresUser     string `json:"postgres_user"`
+	PostgresPassword string `json:"postgres_password"`
+	// PostgresDatabase is a database owned by PostgresUser.
+	PostgresDatabase string `json:"postgres_database"`
+	// PostgresLog is the machine-side path of the host's
+	// /var/log/postgresql/postgresql-15-main.log, where the server (started
+	// by pg_ctlcluster) writes, including why it did not start.
+	PostgresLog string `json:"postgres_log"`
+	// PostgresConfDir is the machine-side path of the host's
+	// /etc/postgresql/15/main (postgresql.conf, pg_hba.conf, conf.d/).
+	PostgresConfDir string `json:"postgres_conf_dir"`
+	// PostgresDataDir is the machine-side path of the host's data directory,
+	// /var/lib/postgresql/15/main, where ALTER SYSTEM writes
+	// postgresql.auto.conf. `scripts/sandbox.sh up` starts a cluster that a
+	// test left stopped, emptying postgresql.auto.conf if it does not start
+	// otherwise.
+	PostgresDataDir string `json:"postgres_data_dir"`
 }
 
 // HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or
