@@ -197,15 +197,13 @@ func (r *postgresTuningResource) Read(ctx context.Context, req resource.ReadRequ
 			continue // no longer known to the server: the plan sets it again
 		}
 		// A setting waiting for a restart is judged by what is configured.
-		got := row.meta.Setting
-		if row.pending && row.configured != nil {
-			got = *row.configured
-		}
-		if postgres.Equal(row.meta, got, want) {
+		got, configured := row.live()
+		switch {
+		case postgres.Equal(row.meta, got, want):
 			observed[name] = want
-		} else if row.pending && row.configured != nil {
-			observed[name] = *row.configured
-		} else {
+		case configured:
+			observed[name] = got
+		default:
 			observed[name] = row.display
 		}
 	}
@@ -290,6 +288,21 @@ type pgRow struct {
 	configured *string // last value in the configuration files
 	auto       *string // value in postgresql.auto.conf, if any
 	fileError  string  // the server's complaint about the configured value
+	source     string  // where the live value comes from (pg_settings.source)
+}
+
+// sessionOwned reports whether this connection's own value hides the
+// configured one (application_name, set by every client): then the
+// configured value is what the resource manages.
+func (r pgRow) sessionOwned() bool { return r.source == "client" || r.source == "session" }
+
+// live is the value to judge the setting by: the configured one while it
+// waits for a restart or the session overrides it, else the running one.
+func (r pgRow) live() (value string, configured bool) {
+	if (r.pending || r.sessionOwned()) && r.configured != nil {
+		return *r.configured, true
+	}
+	return r.meta.Setting, false
 }
 
 type pgSnapshot map[string]pgRow
@@ -302,7 +315,8 @@ const pgSettingsQuery = `SELECT s.name, s.setting, coalesce(s.unit, ''), s.varty
   s.pending_restart, current_setting(s.name),
   (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name ORDER BY f.seqno DESC LIMIT 1),
   (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name AND f.sourcefile LIKE '%/postgresql.auto.conf' ORDER BY f.seqno DESC LIMIT 1),
-  coalesce((SELECT f.error FROM pg_file_settings f WHERE f.name = s.name AND f.error IS NOT NULL AND f.error <> 'setting could not be applied' ORDER BY f.seqno DESC LIMIT 1), '')
+  coalesce((SELECT f.error FROM pg_file_settings f WHERE f.name = s.name AND f.error IS NOT NULL AND f.error <> 'setting could not be applied' ORDER BY f.seqno DESC LIMIT 1), ''),
+  s.source
 FROM pg_settings s WHERE s.name = ANY($1)`
 
 func readPgSettings(ctx context.Context, conn *pgx.Conn, names []string) (pgSnapshot, error) {
@@ -314,7 +328,7 @@ func readPgSettings(ctx context.Context, conn *pgx.Conn, names []string) (pgSnap
 	for rows.Next() {
 		var r pgRow
 		if err := rows.Scan(&r.meta.Name, &r.meta.Setting, &r.meta.Unit, &r.meta.VarType, &r.meta.Context,
-			&r.meta.MinVal, &r.meta.MaxVal, &r.meta.EnumVals, &r.pending, &r.display, &r.configured, &r.auto, &r.fileError); err != nil {
+			&r.meta.MinVal, &r.meta.MaxVal, &r.meta.EnumVals, &r.pending, &r.display, &r.configured, &r.auto, &r.fileError, &r.source); err != nil {
 			return nil, err
 		}
 		snap[r.meta.Name] = r
@@ -488,8 +502,10 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 			}
 		}
 		if err != nil {
+			// The server's complaint first: the rollback's restart adds
+			// lines of its own.
+			lines := postgresLogLines(ctx, tunnel, dataDir)
 			msg := rollbackPostgresRestart(ctx, tunnel, pm, restartCmd, dataDir, autoConf)
-			lines := postgresLogLines(ctx, tunnel, conn)
 			detail := fmt.Sprintf("Restarting PostgreSQL on %s for %s failed: %v.", tunnel.Config(), strings.Join(pending, ", "), err)
 			if len(lines) > 0 {
 				detail += "\n\nThe server said:\n  " + strings.Join(lines, "\n  ")
@@ -533,8 +549,10 @@ func waitReloaded(ctx context.Context, conn *pgx.Conn, next map[string]string) (
 		}
 		var lagging []string
 		for name, want := range next {
+			// Every setting must show its new value, or (needing a restart)
+			// be marked as waiting for one.
 			row, ok := snap[name]
-			if ok && !row.pending && row.meta.Context != "postmaster" && !postgres.Equal(row.meta, row.meta.Setting, want) {
+			if got, _ := row.live(); ok && !row.pending && !postgres.Equal(row.meta, got, want) {
 				lagging = append(lagging, name)
 			}
 		}
@@ -557,29 +575,24 @@ var clusterNamePattern = regexp.MustCompile(`^([0-9]+)/([A-Za-z0-9_.-]+)$`)
 
 // restartArgv is how the server is restarted: the user's command, or
 // pg_ctlcluster for a Debian-style cluster ("15/main").
-func restartArgv(ctx context.Context, conn *pgx.Conn, custom []string) ([]string, string, error) {
+func restartArgv(ctx context.Context, conn *pgx.Conn, custom []string) ([]string, error) {
+	if len(custom) > 0 {
+		return custom, nil
+	}
 	var cluster string
 	if err := conn.QueryRow(ctx, "SELECT current_setting('cluster_name')").Scan(&cluster); err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	m := clusterNamePattern.FindStringSubmatch(cluster)
-	logFile := ""
-	if m != nil {
-		logFile = fmt.Sprintf("/var/log/postgresql/postgresql-%s-%s.log", m[1], m[2])
+	if m := clusterNamePattern.FindStringSubmatch(cluster); m != nil {
+		return []string{"pg_ctlcluster", m[1], m[2], "restart"}, nil
 	}
-	switch {
-	case len(custom) > 0:
-		return custom, logFile, nil
-	case m != nil:
-		return []string{"pg_ctlcluster", m[1], m[2], "restart"}, logFile, nil
-	}
-	return nil, "", fmt.Errorf("the server's cluster_name %q is not a Debian cluster (version/name), so it is not known how to restart it: set restart_command", cluster)
+	return nil, fmt.Errorf("the server's cluster_name %q is not a Debian cluster (version/name), so it is not known how to restart it: set restart_command", cluster)
 }
 
 // restartPostgres restarts the server and returns a new connection once it
 // accepts one.
 func restartPostgres(ctx context.Context, conn *pgx.Conn, tunnel *remote.Client, pm postgresModel, custom []string) (*pgx.Conn, error) {
-	argv, _, err := restartArgv(ctx, conn, custom)
+	argv, err := restartArgv(ctx, conn, custom)
 	if err != nil {
 		return nil, err
 	}
@@ -653,25 +666,17 @@ func exitErr(res *remote.Result) error {
 	return fmt.Errorf("exit %d: %s", res.ExitCode, strings.TrimSpace(string(res.Stderr)))
 }
 
-// postgresLogLines returns the server's complaints from the end of its log
-// (Debian's per-cluster log file).
-func postgresLogLines(ctx context.Context, tunnel *remote.Client, conn *pgx.Conn) []string {
+// postgresLogLines returns the server's complaints from the end of its
+// log: Debian's per-cluster file, named after the data directory
+// (/var/lib/postgresql/15/main logs to /var/log/postgresql/postgresql-15-main.log).
+func postgresLogLines(ctx context.Context, tunnel *remote.Client, dataDir string) []string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	var logFile string
-	if conn != nil && !conn.IsClosed() {
-		_, logFile, _ = restartArgv(ctx, conn, nil)
-	}
-	if logFile == "" {
-		out, err := tunnel.Output(ctx, []string{"sh", "-c", `ls -t /var/log/postgresql/*.log 2>/dev/null | head -n 1`}, nil)
-		if err != nil {
-			return nil
-		}
-		logFile = strings.TrimSpace(string(out))
-	}
-	if logFile == "" {
+	parts := strings.Split(strings.TrimSuffix(dataDir, "/"), "/")
+	if len(parts) < 2 {
 		return nil
 	}
+	logFile := fmt.Sprintf("/var/log/postgresql/postgresql-%s-%s.log", parts[len(parts)-2], parts[len(parts)-1])
 	out, err := tunnel.Output(ctx, []string{"tail", "-n", "80", "--", logFile}, nil)
 	if err != nil {
 		return nil

@@ -1,0 +1,342 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+)
+
+const accPgAddr = "mcpai_postgres_tuning.test"
+
+// pgHost is the sandbox host whose PostgreSQL the tuning tests use.
+func pgHost(t *testing.T) acctest.Host {
+	t.Helper()
+	h := acctest.FirstHost(t)
+	if h.PostgresPort == 0 {
+		t.Fatal("the sandbox hosts run no PostgreSQL; run scripts/sandbox.sh up 2")
+	}
+	return h
+}
+
+// pgConn connects straight to a sandbox host's server, as the tests'
+// independent view of it.
+func pgConn(t *testing.T, h acctest.Host) *pgx.Conn {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", h.PostgresUser, h.Address, h.PostgresPort, h.PostgresDatabase))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Password = h.PostgresPassword
+	conn, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) }) //nolint:errcheck // test cleanup
+	return conn
+}
+
+func pgShow(t *testing.T, h acctest.Host, name string) string {
+	t.Helper()
+	var v string
+	if err := pgConn(t, h).QueryRow(context.Background(), "SELECT current_setting($1)", name).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// pgAutoConf is what postgresql.auto.conf sets, as the server reads it.
+func pgAutoConf(t *testing.T, h acctest.Host) string {
+	t.Helper()
+	rows, err := pgConn(t, h).Query(context.Background(),
+		"SELECT name || '=' || setting FROM pg_file_settings WHERE sourcefile LIKE '%/postgresql.auto.conf' ORDER BY seqno")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// resetPostgres empties postgresql.auto.conf and reloads, whatever a test
+// left; a pending shared_buffers needs the restart the sandbox does on up.
+func resetPostgres(t *testing.T, h acctest.Host) {
+	t.Helper()
+	conn := pgConn(t, h)
+	for _, q := range []string{"ALTER SYSTEM RESET ALL", "SELECT pg_reload_conf()"} {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func pgBlock(h acctest.Host, host string) string {
+	return fmt.Sprintf(`{ host = %q, port = %d, user = %q, password = %q, database = %q, sslmode = "disable" }`,
+		host, h.PostgresPort, h.PostgresUser, h.PostgresPassword, h.PostgresDatabase)
+}
+
+func pgTuningConfig(t *testing.T, h acctest.Host, extra, settings string) string {
+	return acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "mcpai_postgres_tuning" "test" {
+  postgres = %s
+  %s
+  settings = {
+%s
+  }
+}
+`, pgBlock(h, h.Address), extra, settings)
+}
+
+const pgGuideSettings = `
+    work_mem                 = "64MB"
+    maintenance_work_mem     = "512MB"
+    random_page_cost         = "1.1"
+    effective_io_concurrency = "200"
+    checkpoint_timeout       = "15min"
+    shared_buffers           = "256MB"`
+
+func TestAccPostgresTuning_lifecycle(t *testing.T) {
+	h := pgHost(t)
+	resetPostgres(t, h)
+	t.Cleanup(func() { resetPostgres(t, h) })
+	defaultWorkMem := pgShow(t, h, "work_mem")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy: func(*terraform.State) error {
+			if got := pgAutoConf(t, h); got != "" {
+				return fmt.Errorf("destroy left postgresql.auto.conf setting:\n%s", got)
+			}
+			if got := pgShow(t, h, "work_mem"); got != defaultWorkMem {
+				return fmt.Errorf("work_mem after destroy = %s, want %s", got, defaultWorkMem)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: pgTuningConfig(t, h, "", pgGuideSettings),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(accPgAddr, tfjsonpath.New("pending_restart"), knownvalue.SetExact([]knownvalue.Check{knownvalue.StringExact("shared_buffers")})),
+					statecheck.ExpectKnownValue(accPgAddr, tfjsonpath.New("effective").AtMapKey("work_mem"), knownvalue.StringExact("64MB")),
+					statecheck.ExpectKnownValue(accPgAddr, tfjsonpath.New("effective").AtMapKey("checkpoint_timeout"), knownvalue.StringExact("15min")),
+					statecheck.ExpectKnownValue(accPgAddr, tfjsonpath.New("id"), knownvalue.StringExact(fmt.Sprintf("%s:%d/%s", h.Address, h.PostgresPort, h.PostgresDatabase))),
+				},
+				// A setting waiting for a restart is not a change on every plan.
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					for name, want := range map[string]string{"work_mem": "64MB", "maintenance_work_mem": "512MB", "random_page_cost": "1.1", "effective_io_concurrency": "200"} {
+						if got := pgShow(t, h, name); got != want {
+							return fmt.Errorf("SHOW %s = %s, want %s", name, got, want)
+						}
+					}
+					return nil
+				},
+			},
+			{
+				// Units: the same sizes spelt otherwise plan no change on the
+				// server, and the apply keeps it as it is.
+				Config: pgTuningConfig(t, h, "", strings.NewReplacer(`"64MB"`, `"65536kB"`, `"15min"`, `"900s"`).Replace(pgGuideSettings)),
+				Check: func(*terraform.State) error {
+					if got := pgShow(t, h, "work_mem"); got != "64MB" {
+						return fmt.Errorf("work_mem = %s", got)
+					}
+					return nil
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+			{
+				// An ALTER SYSTEM behind Terraform's back is drift.
+				PreConfig: func() {
+					conn := pgConn(t, h)
+					for _, q := range []string{"ALTER SYSTEM SET work_mem = '8MB'", "SELECT pg_reload_conf()"} {
+						if _, err := conn.Exec(context.Background(), q); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config: pgTuningConfig(t, h, "", pgGuideSettings),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(accPgAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: func(*terraform.State) error {
+					if got := pgShow(t, h, "work_mem"); got != "64MB" {
+						return fmt.Errorf("drift not corrected: work_mem = %s", got)
+					}
+					return nil
+				},
+			},
+			{
+				// Dropping a setting resets it.
+				Config: pgTuningConfig(t, h, "", strings.Replace(pgGuideSettings, `work_mem                 = "64MB"`, "", 1)),
+				Check: func(*terraform.State) error {
+					if got := pgShow(t, h, "work_mem"); got != defaultWorkMem {
+						return fmt.Errorf("dropped work_mem = %s, want the default %s", got, defaultWorkMem)
+					}
+					return nil
+				},
+			},
+			{
+				PreConfig: func() {
+					t.Setenv("PGUSER", h.PostgresUser)
+					t.Setenv("PGPASSWORD", h.PostgresPassword)
+				},
+				ResourceName:      accPgAddr,
+				ImportState:       true,
+				ImportStateId:     fmt.Sprintf("%s:%d/%s/maintenance_work_mem,random_page_cost,effective_io_concurrency,checkpoint_timeout,shared_buffers", h.Address, h.PostgresPort, h.PostgresDatabase),
+				ImportStateVerify: true,
+				// sslmode is not in the import ID.
+				ImportStateVerifyIgnore: []string{"postgres", "timeouts"},
+			},
+		},
+	})
+}
+
+// Through SSH with restarts allowed: a setting that needs one is applied by
+// a restart; one the host cannot run with is rolled back.
+func TestAccPostgresTuning_restart(t *testing.T) {
+	h := pgHost(t)
+	resetPostgres(t, h)
+	t.Cleanup(func() { resetPostgres(t, h) })
+	config := func(sharedBuffers string) string {
+		return acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "mcpai_postgres_tuning" "test" {
+  ssh      = { host = %q }
+  postgres = %s
+  restart  = "allowed"
+  settings = { shared_buffers = %q, work_mem = "32MB" }
+}
+`, h.Address, pgBlock(h, "127.0.0.1"), sharedBuffers)
+	}
+	var before string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config("192MB"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(accPgAddr, tfjsonpath.New("pending_restart"), knownvalue.SetSizeExact(0)),
+					statecheck.ExpectKnownValue(accPgAddr, tfjsonpath.New("effective").AtMapKey("shared_buffers"), knownvalue.StringExact("192MB")),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check: func(*terraform.State) error {
+					if got := pgShow(t, h, "shared_buffers"); got != "192MB" {
+						return fmt.Errorf("shared_buffers after the restart = %s", got)
+					}
+					before = pgAutoConf(t, h)
+					return nil
+				},
+			},
+			{
+				// More shared memory than this machine has: the server does
+				// not start; the old file comes back and it runs again.
+				Config:      config("4TB"),
+				ExpectError: regexp.MustCompile(`Restarting\s+PostgreSQL[\s\S]*shared_buffers[\s\S]*The\s+server\s+said:[\s\S]*FATAL:\s+could\s+not\s+map\s+anonymous\s+shared\s+memory[\s\S]*was\s+put\s+back\s+and\s+the\s+server\s+runs\s+on\s+it\s+again`),
+			},
+			{
+				PreConfig: func() {
+					if got := pgShow(t, h, "shared_buffers"); got != "192MB" {
+						t.Fatalf("after the rollback shared_buffers = %s, want 192MB", got)
+					}
+					if got := pgAutoConf(t, h); got != before {
+						t.Fatalf("postgresql.auto.conf after the rollback:\n%s\nwant:\n%s", got, before)
+					}
+				},
+				Config: config("192MB"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+			},
+		},
+	})
+	// The sandbox's default, so later tests start from it.
+	if _, err := pgConn(t, h).Exec(context.Background(), "ALTER SYSTEM RESET ALL"); err != nil {
+		t.Fatal(err)
+	}
+	h.InHost(t, "pg_ctlcluster 15 main restart")
+}
+
+func TestAccPostgresTuning_badInputs(t *testing.T) {
+	h := pgHost(t)
+	resetPostgres(t, h)
+	t.Cleanup(func() { resetPostgres(t, h) })
+	conn := pgConn(t, h)
+	if _, err := conn.Exec(context.Background(), "CREATE TABLE IF NOT EXISTS mcpai_canary (id int)"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Exec(context.Background(), "DROP TABLE IF EXISTS mcpai_canary") }) //nolint:errcheck // cleanup
+	badPassword := strings.Replace(pgBlock(h, h.Address), strconv.Quote(h.PostgresPassword), `"not-the-secret-4711"`, 1)
+	cases := []struct {
+		name, config, want string
+	}{
+		{"unknown name", pgTuningConfig(t, h, "", `work_mem = "8MB", shared_bufers = "1GB"`), `"shared_bufers" is not a setting[\s\S]*Did you mean "shared_buffers"\?[\s\S]*Nothing was changed`},
+		{"invalid value after a good one", pgTuningConfig(t, h, "", `work_mem = "8MB", maintenance_work_mem = "lots"`), `maintenance_work_mem takes a number`},
+		{"out of range", pgTuningConfig(t, h, "", `checkpoint_timeout = "2d"`), `out of range`},
+		{"wrong unit", pgTuningConfig(t, h, "", `work_mem = "5min"`), `not a unit for it`},
+		{"injection in a name", pgTuningConfig(t, h, "", `"work_mem = 1; DROP TABLE mcpai_canary; --" = "1"`), `Invalid Setting Name`},
+		{"restart without ssh", pgTuningConfig(t, h, `restart = "allowed"`, `work_mem = "8MB"`), `Restart Needs SSH`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			before := pgAutoConf(t, h)
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					Config:      tc.config,
+					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
+				}},
+			})
+			if after := pgAutoConf(t, h); after != before {
+				t.Fatalf("postgresql.auto.conf changed:\nbefore:\n%s\nafter:\n%s", before, after)
+			}
+		})
+	}
+	// A wrong password: a clear error that does not repeat the secret.
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		ErrorCheck: func(err error) error {
+			if err != nil && strings.Contains(err.Error(), "not-the-secret-4711") {
+				return fmt.Errorf("the error shows the password: %w", err)
+			}
+			return err
+		},
+		Steps: []resource.TestStep{{
+			Config:      strings.Replace(pgTuningConfig(t, h, "", `work_mem = "8MB"`), pgBlock(h, h.Address), badPassword, 1),
+			ExpectError: regexp.MustCompile(`Unable\s+to\s+Connect\s+to\s+PostgreSQL[\s\S]*refused\s+the\s+password`),
+		}},
+	})
+
+	// A value is a literal, never SQL: this sets a string setting to the
+	// text, and the table survives.
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: pgTuningConfig(t, h, "", `application_name = "x'; DROP TABLE mcpai_canary; --"`),
+			Check: func(*terraform.State) error {
+				var n int
+				if err := pgConn(t, h).QueryRow(context.Background(), "SELECT count(*) FROM mcpai_canary").Scan(&n); err != nil {
+					return fmt.Errorf("the canary table is gone: %w", err)
+				}
+				return nil
+			},
+		}},
+	})
+}
