@@ -698,4 +698,3 @@ func unknownSettingDetail(ctx context.Context, conn *pgx.Conn, name string, pm p
 	}
 	return detail + " Nothing was changed."
 }
-
