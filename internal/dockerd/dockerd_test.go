@@ -1,11 +1,12 @@
 package dockerd
 
 import (
-	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 )
 
 // The tables below also seed the fuzz targets in fuzz_test.go.

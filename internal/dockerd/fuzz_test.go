@@ -3,12 +3,13 @@ package dockerd
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"unicode"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 )
 
 func FuzzParse(f *testing.F) {

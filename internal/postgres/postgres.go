@@ -1,7 +1,8 @@
-// Package postgres holds the pure logic of PostgreSQL server settings:
-// setting names, value validation against pg_settings' metadata, and
-// unit-aware comparison (4096MB equals 4GB; shared_buffers counts 8kB
-// pages; ms, s and min), plus the server's own complaints in its log.
+// Package postgres holds the pure logic of the PostgreSQL layer: setting
+// names, value validation against pg_settings' metadata and unit-aware
+// comparison (4096MB equals 4GB; shared_buffers counts 8kB pages; ms, s and
+// min), the server's own complaints in its log, and index definitions
+// (index.go).
 package postgres
 
 import (

@@ -103,6 +103,7 @@ func (p *mcpaiProvider) Resources(context.Context) []func() resource.Resource {
 		newHostKernelResource,
 		newDockerDaemonConfigResource,
 		newPostgresTuningResource,
+		newPostgresIndexResource,
 	}
 }
 

@@ -368,7 +368,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 	if diags.Append(d...); diags.HasError() {
 		return
 	}
-	defer func() { conn.Close(context.WithoutCancel(ctx)) }() //nolint:errcheck // best effort
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
 	var restartCmd []string
 	if !m.RestartCommand.IsNull() {
 		diags.Append(m.RestartCommand.ElementsAs(ctx, &restartCmd, false)...)
@@ -388,11 +388,22 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 	}
 
 	// Validate everything before writing anything.
+	// An extension's settings exist only once its library is loaded: those
+	// wait for the restart that loads it, and are set after it.
+	var deferred []string
+	preloading := next["shared_preload_libraries"] != "" && allowRestart
 	for _, name := range postgres.SortedNames(next) {
 		row, ok := before[name]
 		if !ok {
+			if postgres.IsCustom(name) && preloading {
+				deferred = append(deferred, name)
+				continue
+			}
 			if postgres.IsCustom(name) {
-				continue // an extension's setting, known once it is loaded
+				diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, fmt.Sprintf(
+					"%q is not known to the server at %s until its extension's library is loaded. Add the library to shared_preload_libraries with restart = \"allowed\" (and ssh), which sets %s after the restart, or load it first. Nothing was changed.",
+					name, pm.target(), name))
+				continue
 			}
 			diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, unknownSettingDetail(ctx, conn, name, pm))
 			continue
@@ -451,6 +462,9 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		if row, ok := before[name]; ok && keep && row.auto != nil && *row.auto == value {
 			continue
 		}
+		if slices.Contains(deferred, name) {
+			continue
+		}
 		if err := alterSystem(ctx, conn, name, value); err != nil {
 			msg := undo()
 			diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, fmt.Sprintf(
@@ -459,12 +473,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		}
 		done = append(done, step{name, value})
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
-		msg := undo()
-		diags.Append(postgresError(summary, pm, tunnel, fmt.Errorf("%w. %s", err, msg)))
-		return
-	}
-	after, err := waitReloaded(ctx, conn, next)
+	after, err := reloadAndWait(ctx, conn, names, next)
 	if err != nil {
 		msg := undo()
 		diags.AddError(summary, fmt.Sprintf("%v on %s. %s", err, pm.target(), msg))
@@ -490,6 +499,9 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		if err == nil {
 			conn.Close(ctx) //nolint:errcheck,gosec // replaced by the new connection
 			conn = conn2
+			err = setDeferred(ctx, conn, deferred, next)
+		}
+		if err == nil {
 			after, err = readPgSettings(ctx, conn, names)
 		}
 		if err == nil {
@@ -521,6 +533,25 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 	}
 }
 
+// setDeferred sets the extension settings that became known with the
+// restart that loaded their library, and reloads.
+func setDeferred(ctx context.Context, conn *pgx.Conn, names []string, next map[string]string) error {
+	if len(names) == 0 {
+		return nil
+	}
+	for _, name := range names {
+		if err := alterSystem(ctx, conn, name, next[name]); err != nil {
+			return fmt.Errorf("setting %s = %q after the restart: the server said: %w", name, next[name], err)
+		}
+	}
+	sub := map[string]string{}
+	for _, n := range names {
+		sub[n] = next[n]
+	}
+	_, err := reloadAndWait(ctx, conn, names, sub)
+	return err
+}
+
 // alterSystem sets (or, for "", resets) one setting. ALTER SYSTEM takes no
 // parameters: the name is quoted as an identifier and the value as a
 // literal, both by the driver.
@@ -538,37 +569,52 @@ func alterSystem(ctx context.Context, conn *pgx.Conn, name, value string) error 
 	return err
 }
 
-// waitReloaded waits until the reload has reached this session: every
-// setting that does not wait for a restart shows its new value.
-func waitReloaded(ctx context.Context, conn *pgx.Conn, next map[string]string) (pgSnapshot, error) {
+// reloadAndWait reloads the configuration and waits until this session
+// has read it (pg_conf_load_time moves on), then checks that every setting
+// of next shows its new value or waits for a restart. It returns the
+// snapshot of all names (reset ones too).
+func reloadAndWait(ctx context.Context, conn *pgx.Conn, names []string, next map[string]string) (pgSnapshot, error) {
+	var loaded time.Time
+	if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&loaded); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, "SELECT pg_reload_conf()"); err != nil {
+		return nil, err
+	}
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		snap, err := readPgSettings(ctx, conn, postgres.SortedNames(next))
-		if err != nil {
+		var now time.Time
+		if err := conn.QueryRow(ctx, "SELECT pg_conf_load_time()").Scan(&now); err != nil {
 			return nil, err
 		}
-		var lagging []string
-		for name, want := range next {
-			// Every setting must show its new value, or (needing a restart)
-			// be marked as waiting for one.
-			row, ok := snap[name]
-			if got, _ := row.live(); ok && !row.pending && !postgres.Equal(row.meta, got, want) {
-				lagging = append(lagging, name)
-			}
-		}
-		if len(lagging) == 0 {
-			return snap, nil
+		if now.After(loaded) {
+			break
 		}
 		if time.Now().After(deadline) {
-			slices.Sort(lagging)
-			return nil, fmt.Errorf("after pg_reload_conf() the server still does not show the new value of %s", strings.Join(lagging, ", "))
+			return nil, errors.New("the server did not reload its configuration within 15s")
 		}
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
-		case <-time.After(100 * time.Millisecond):
+		case <-time.After(50 * time.Millisecond):
 		}
 	}
+	snap, err := readPgSettings(ctx, conn, names)
+	if err != nil {
+		return nil, err
+	}
+	var lagging []string
+	for name, want := range next {
+		row, ok := snap[name]
+		if got, _ := row.live(); ok && !row.pending && !postgres.Equal(row.meta, got, want) {
+			lagging = append(lagging, name)
+		}
+	}
+	if len(lagging) > 0 {
+		slices.Sort(lagging)
+		return nil, fmt.Errorf("after pg_reload_conf() the server does not show the new value of %s", strings.Join(lagging, ", "))
+	}
+	return snap, nil
 }
 
 var clusterNamePattern = regexp.MustCompile(`^([0-9]+)/([A-Za-z0-9_.-]+)$`)
