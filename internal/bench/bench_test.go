@@ -258,3 +258,48 @@ func BenchmarkDockerDaemonApply(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPostgresRefreshPlan: a no-op `terraform plan` of one
+// mcpai_postgres_tuning resource managing 4 and 40 settings. The refresh
+// reads all of them in one query, so the two should cost about the same.
+func BenchmarkPostgresRefreshPlan(b *testing.B) {
+	h := acctest.FirstHost(b)
+	if h.PostgresPort == 0 {
+		b.Skip("the sandbox hosts run no PostgreSQL")
+	}
+	// Settings a reload applies, at their current values: planning them
+	// changes nothing on the server.
+	psql := exec.Command("psql", "-At", "-h", h.Address, "-p", fmt.Sprint(h.PostgresPort), "-U", h.PostgresUser, "-d", h.PostgresDatabase,
+		"-c", "SELECT name || '=' || current_setting(name) FROM pg_settings WHERE context IN ('user', 'superuser', 'sighup') AND vartype IN ('integer', 'real', 'bool', 'enum') AND name NOT LIKE '%.%' ORDER BY name LIMIT 40")
+	psql.Env = append(os.Environ(), "PGPASSWORD="+h.PostgresPassword)
+	out, err := psql.Output()
+	if err != nil {
+		b.Fatalf("psql: %v", err)
+	}
+	lines := strings.Fields(string(out))
+	for _, n := range []int{4, 40} {
+		name := fmt.Sprintf("settings=%d", n)
+		b.Run(name, func(b *testing.B) {
+			var s strings.Builder
+			fmt.Fprintf(&s, "resource \"mcpai_postgres_tuning\" \"bench\" {\n  postgres = { host = %q, port = %d, user = %q, password = %q, database = %q, sslmode = \"disable\" }\n  settings = {\n",
+				h.Address, h.PostgresPort, h.PostgresUser, h.PostgresPassword, h.PostgresDatabase)
+			for _, l := range lines[:n] {
+				k, v, _ := strings.Cut(l, "=")
+				fmt.Fprintf(&s, "    %q = %q\n", k, v)
+			}
+			s.WriteString("  }\n}\n")
+			w := acctest.NewWorkspace(b, acctest.ProviderBlock(b)+s.String())
+			w.Run([]int{0}, "apply", "-auto-approve")
+			b.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < b.N; i++ {
+				w.Run([]int{0}, "plan", "-detailed-exitcode")
+			}
+			record(b, "pg-"+name, start, 0)
+		})
+	}
+	if few, many := perOp["pg-settings=4"], perOp["pg-settings=40"]; few > 0 && many > 0 {
+		b.Logf("no-op plan: 40 settings take %.2fx the time of 4 (%v vs %v)", float64(many)/float64(few), many.Round(time.Millisecond), few.Round(time.Millisecond))
+	}
+}

@@ -31,15 +31,16 @@ type Setting struct {
 // NeedsRestart reports whether a new value takes effect only on restart.
 func (s Setting) NeedsRestart() bool { return s.Context == "postmaster" }
 
-// namePattern is a setting name: lower-case words joined by '_', and a dot
-// for an extension's settings (pg_stat_statements.max). Anything else
-// cannot be a name, so it never reaches the server.
-var namePattern = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$`)
+// namePattern is a setting name: words of letters, digits and '_' (names
+// are case-insensitive: DateStyle), and a dot for an extension's settings
+// (pg_stat_statements.max). Anything else cannot be a name, so it never
+// reaches the server.
+var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$`)
 
 // ValidateName reports why name cannot be a setting name, or nil.
 func ValidateName(name string) error {
 	if len(name) > 63 || !namePattern.MatchString(name) {
-		return fmt.Errorf("%q is not a setting name: use lower-case letters, digits and '_' (and one '.' for an extension's setting), e.g. shared_buffers", name)
+		return fmt.Errorf("%q is not a setting name: use letters, digits and '_' (and one '.' for an extension's setting), e.g. shared_buffers", name)
 	}
 	return nil
 }

@@ -437,8 +437,8 @@ var nameCases = []struct {
 	{"x1", true},
 	{"a", true},
 	{strings.Repeat("a", 63), true},
-	{"Shared_Buffers", false},
-	{"SHARED_BUFFERS", false},
+	{"Shared_Buffers", true}, // names are case-insensitive (DateStyle)
+	{"SHARED_BUFFERS", true},
 	{"a;drop", false},
 	{"work_mem;drop table x", false},
 	{"a.b.c", false},

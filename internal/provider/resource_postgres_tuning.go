@@ -192,7 +192,7 @@ func (r *postgresTuningResource) Read(ctx context.Context, req resource.ReadRequ
 	}
 	observed := map[string]string{}
 	for name, want := range managed {
-		row, ok := snap[name]
+		row, ok := snap.get(name)
 		if !ok {
 			continue // no longer known to the server: the plan sets it again
 		}
@@ -305,7 +305,14 @@ func (r pgRow) live() (value string, configured bool) {
 	return r.meta.Setting, false
 }
 
+// pgSnapshot holds rows by lower-case name: setting names are
+// case-insensitive (DateStyle, datestyle).
 type pgSnapshot map[string]pgRow
+
+func (s pgSnapshot) get(name string) (pgRow, bool) {
+	r, ok := s[strings.ToLower(name)]
+	return r, ok
+}
 
 // pgSettingsQuery reads every named setting in one round trip: its
 // metadata and live value, whether it waits for a restart, and what the
@@ -313,14 +320,18 @@ type pgSnapshot map[string]pgRow
 const pgSettingsQuery = `SELECT s.name, s.setting, coalesce(s.unit, ''), s.vartype, s.context,
   coalesce(s.min_val, ''), coalesce(s.max_val, ''), coalesce(s.enumvals, '{}'::text[]),
   s.pending_restart, current_setting(s.name),
-  (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name ORDER BY f.seqno DESC LIMIT 1),
-  (SELECT f.setting FROM pg_file_settings f WHERE f.name = s.name AND f.sourcefile LIKE '%/postgresql.auto.conf' ORDER BY f.seqno DESC LIMIT 1),
-  coalesce((SELECT f.error FROM pg_file_settings f WHERE f.name = s.name AND f.error IS NOT NULL AND f.error <> 'setting could not be applied' ORDER BY f.seqno DESC LIMIT 1), ''),
+  (SELECT f.setting FROM pg_file_settings f WHERE lower(f.name) = lower(s.name) ORDER BY f.seqno DESC LIMIT 1),
+  (SELECT f.setting FROM pg_file_settings f WHERE lower(f.name) = lower(s.name) AND f.sourcefile LIKE '%/postgresql.auto.conf' ORDER BY f.seqno DESC LIMIT 1),
+  coalesce((SELECT f.error FROM pg_file_settings f WHERE lower(f.name) = lower(s.name) AND f.error IS NOT NULL AND f.error <> 'setting could not be applied' ORDER BY f.seqno DESC LIMIT 1), ''),
   s.source
-FROM pg_settings s WHERE s.name = ANY($1)`
+FROM pg_settings s WHERE lower(s.name) = ANY($1)`
 
 func readPgSettings(ctx context.Context, conn *pgx.Conn, names []string) (pgSnapshot, error) {
-	rows, err := conn.Query(ctx, pgSettingsQuery, names)
+	lower := make([]string, len(names))
+	for i, n := range names {
+		lower[i] = strings.ToLower(n)
+	}
+	rows, err := conn.Query(ctx, pgSettingsQuery, lower)
 	if err != nil {
 		return nil, err
 	}
@@ -331,7 +342,7 @@ func readPgSettings(ctx context.Context, conn *pgx.Conn, names []string) (pgSnap
 			&r.meta.MinVal, &r.meta.MaxVal, &r.meta.EnumVals, &r.pending, &r.display, &r.configured, &r.auto, &r.fileError, &r.source); err != nil {
 			return nil, err
 		}
-		snap[r.meta.Name] = r
+		snap[strings.ToLower(r.meta.Name)] = r
 	}
 	return snap, rows.Err()
 }
@@ -342,7 +353,7 @@ func (s pgSnapshot) status(managed map[string]string, diags *diag.Diagnostics) (
 	pending := []string{}
 	effective := map[string]string{}
 	for name := range managed {
-		if row, ok := s[name]; ok {
+		if row, ok := s.get(name); ok {
 			effective[name] = row.display
 			if row.pending {
 				pending = append(pending, name)
@@ -393,7 +404,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 	var deferred []string
 	preloading := next["shared_preload_libraries"] != "" && allowRestart
 	for _, name := range postgres.SortedNames(next) {
-		row, ok := before[name]
+		row, ok := before.get(name)
 		if !ok {
 			if postgres.IsCustom(name) && preloading {
 				deferred = append(deferred, name)
@@ -425,7 +436,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		var problems []string
 		for _, s := range slices.Backward(done) {
 			prev := ""
-			if row, ok := before[s.name]; ok && row.auto != nil {
+			if row, ok := before.get(s.name); ok && row.auto != nil {
 				prev = *row.auto
 			}
 			if err := alterSystem(uctx, conn, s.name, prev); err != nil {
@@ -459,7 +470,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 
 	for _, name := range names {
 		value, keep := next[name]
-		if row, ok := before[name]; ok && keep && row.auto != nil && *row.auto == value {
+		if row, ok := before.get(name); ok && keep && row.auto != nil && *row.auto == value {
 			continue
 		}
 		if slices.Contains(deferred, name) {
@@ -480,7 +491,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		return
 	}
 	for _, name := range postgres.SortedNames(next) {
-		if row, ok := after[name]; ok && row.fileError != "" {
+		if row, ok := after.get(name); ok && row.fileError != "" {
 			msg := undo()
 			diags.AddAttributeError(path.Root("settings").AtMapKey(name), summary, fmt.Sprintf(
 				"The server reloaded its configuration but reports for %s: %s. %s", name, row.fileError, msg))
@@ -490,7 +501,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 
 	var pending []string
 	for _, name := range names {
-		if row, ok := after[name]; ok && row.pending {
+		if row, ok := after.get(name); ok && row.pending {
 			pending = append(pending, name)
 		}
 	}
@@ -506,7 +517,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		}
 		if err == nil {
 			for _, name := range pending {
-				row := after[name]
+				row, _ := after.get(name)
 				if row.pending || (next[name] != "" && !postgres.Equal(row.meta, row.meta.Setting, next[name])) {
 					err = fmt.Errorf("after the restart %s is %s, not %s", name, row.display, next[name])
 					break
@@ -605,7 +616,7 @@ func reloadAndWait(ctx context.Context, conn *pgx.Conn, names []string, next map
 	}
 	var lagging []string
 	for name, want := range next {
-		row, ok := snap[name]
+		row, ok := snap.get(name)
 		if got, _ := row.live(); ok && !row.pending && !postgres.Equal(row.meta, got, want) {
 			lagging = append(lagging, name)
 		}
