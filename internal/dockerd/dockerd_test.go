@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/mcpai/terraform-provider-mcpai/internal/similar"
 )
 
 // The tables below also seed the fuzz targets in fuzz_test.go.
@@ -432,42 +430,6 @@ func TestKnownKeys(t *testing.T) {
 	}
 }
 
-type distanceCase struct {
-	a, b string
-	want int
-}
-
-var distanceCases = []distanceCase{
-	{"", "", 0},
-	{"a", "", 1},
-	{"", "abc", 3},
-	{"debug", "debug", 0},
-	{"debug", "Debug", 1},
-	{"drvier", "driver", 1},
-	{"ab", "ba", 1},
-	{"abc", "ca", 3}, // optimal string alignment: no edit of a swapped pair
-	{"log-opt", "log-opts", 1},
-	{"kitten", "sitting", 3},
-	{"dta-rot", "data-root", 2},
-	{"abcd", "", 4},
-	{"abcdefgh", "a", 4}, // length alone reaches the limit
-	{"zzzzzzzzzz", "debug", 4},
-	{strings.Repeat("a", 64), strings.Repeat("a", 64), 0},
-	{strings.Repeat("a", 65), strings.Repeat("a", 65), 4}, // too long to compare
-}
-
-func TestDistance(t *testing.T) {
-	for _, tc := range distanceCases {
-		t.Run(tc.a+"|"+tc.b, func(t *testing.T) {
-			if got := similar.Distance(tc.a, tc.b, 4); got != tc.want {
-				t.Fatalf("similar.Distance(%q, %q, 4) = %d; want %d", tc.a, tc.b, got, tc.want)
-			}
-			if got := similar.Distance(tc.b, tc.a, 4); got != tc.want {
-				t.Fatalf("similar.Distance(%q, %q, 4) = %d; want %d", tc.b, tc.a, got, tc.want)
-			}
-		})
-	}
-}
 
 type flagCase struct {
 	name string

@@ -75,15 +75,6 @@ done
 ls /tmp/mcpai-pwned 2>&1; true`)
 }
 
-func kernelRestoredTo(t *testing.T, h acctest.Host, before string) resource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if after := kernelSnapshotOf(t, h); after != before {
-			return fmt.Errorf("the host is not as before:\nbefore:\n%s\nafter:\n%s", before, after)
-		}
-		return nil
-	}
-}
-
 // hostFile reads one of a sandbox host's private /etc files from the
 // machine; "" when it does not exist.
 func hostFile(t *testing.T, h acctest.Host, p string) string {
@@ -147,7 +138,7 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             kernelRestoredTo(t, h, before),
+		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
 		Steps: []resource.TestStep{
 			{
 				Config: kernelConfig(t, h, fullKernelBody),
@@ -316,7 +307,7 @@ func TestAccHostKernel_noCPUFreq(t *testing.T) {
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             kernelRestoredTo(t, h, before),
+		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
 		Steps: []resource.TestStep{
 			{
 				Config:      kernelConfig(t, h, body),
@@ -467,7 +458,7 @@ resource "mcpai_host_kernel" "test" {
 `, h.Address, h.SudoUser)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             kernelRestoredTo(t, h, before),
+		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
 		Steps: []resource.TestStep{{
 			Config: config,
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -506,7 +497,7 @@ func TestAccHostKernel_foreignFilesLeftAlone(t *testing.T) {
 	before := kernelSnapshotOf(t, h)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             kernelRestoredTo(t, h, before),
+		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
 		Steps: []resource.TestStep{
 			{
 				Config:        kernelConfig(t, h, `  transparent_hugepage_enabled = "never"`),

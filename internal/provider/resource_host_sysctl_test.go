@@ -41,9 +41,15 @@ func hostSnapshot(t *testing.T, h acctest.Host) string {
 // restoredTo is a CheckDestroy that asks the host whether it is exactly as
 // the snapshot taken before the test.
 func restoredTo(t *testing.T, h acctest.Host, before string) resource.TestCheckFunc {
+	return sameAs(t, h, hostSnapshot, before)
+}
+
+// sameAs is a check that takes a snapshot of the host again and compares
+// it with one taken before.
+func sameAs(t *testing.T, h acctest.Host, snapshot func(*testing.T, acctest.Host) string, before string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		if after := hostSnapshot(t, h); after != before {
-			return fmt.Errorf("destroy did not restore the host:\nbefore:\n%s\nafter:\n%s", before, after)
+		if after := snapshot(t, h); after != before {
+			return fmt.Errorf("the host is not as before:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 		return nil
 	}
