@@ -59,6 +59,22 @@
 # failing that, rebuilds the host. The machine's own PostgreSQL (installed,
 # not running) is never touched: the hosts' bind mounts hide its folders.
 #
+# Every host also runs its own Redis (Debian's redis-server 7.0), started by
+# `service redis-server start` inside it as root over SSH after sshd
+# (/etc/init.d/redis-server: start-stop-daemon --chuid redis, daemonized; no
+# systemd), with private /etc/redis (redis.conf, owned by redis so CONFIG
+# REWRITE can replace it, and tls/), /var/lib/redis, /run/redis (in its
+# private /run) and /var/log/redis (in its private /var/log). redis.conf is
+# the package's with `bind 127.0.0.1 <address>`, plus `requirepass` (the
+# users' password), an ACL user "noconfig" that may run everything but
+# CONFIG, and a TLS listener on port 6380 (tls-auth-clients no) whose server
+# certificate (SAN IP <address> and 127.0.0.1) is signed by a per-host CA
+# that hosts.json names. Restart it inside the host with `service
+# redis-server restart` (it exits 0 even when the server does not start:
+# check with a PING). Re-`up` (re)starts a Redis that does not answer, and if
+# that does not do, puts back the pristine redis.conf (<host dir>/
+# redis.conf.pristine) and starts it again; failing that, rebuilds the host.
+#
 # State lives in <repo>/.sandbox/; tests read <repo>/.sandbox/hosts.json.
 # The hosts have no default route: they can talk to the machine (10.213.<i>.1)
 # and nothing else, so no test traffic can leave the machine.
@@ -77,7 +93,7 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=5
+LAYOUT=6
 # The image every host's dockerd has (see build_image).
 IMAGE="mcpai-sleeper:test"
 TOOLS_BIN="$REPO/.tools/bin"   # scripts/install-docker.sh builds the current engine here
@@ -88,6 +104,11 @@ PG_BIN=/usr/lib/postgresql/$PG_VERSION/bin  # the machine side uses these, not p
 PG_PORT=5432
 PG_ROLE="mcpai"                # superuser, password $PASSWORD
 PG_DATABASE="mcpai"
+# Each host's Redis (Debian's redis-server).
+REDIS_PORT=6379
+REDIS_TLS_PORT=6380
+REDIS_NOCONFIG_USER="noconfig"  # ACL user: everything but CONFIG
+REDIS_NOCONFIG_PASSWORD="mcpai-noconfig-password"
 
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -115,6 +136,12 @@ host_docker_sock() { echo "$(host_dir "$1")/run/docker.sock"; }
 host_pg_conf_dir() { echo "$(host_dir "$1")/etc/postgresql/$PG_VERSION/$PG_CLUSTER"; }
 host_pg_data_dir() { echo "$(host_dir "$1")/lib/postgresql/$PG_VERSION/$PG_CLUSTER"; }
 host_pg_log()      { echo "$(host_dir "$1")/log/postgresql/postgresql-$PG_VERSION-$PG_CLUSTER.log"; }
+# Machine-side paths of host $1's Redis: its /etc/redis/redis.conf, the
+# server log, the pid file, and the CA that signed its TLS certificate.
+host_redis_conf() { echo "$(host_dir "$1")/etc/redis/redis.conf"; }
+host_redis_log()  { echo "$(host_dir "$1")/log/redis/redis-server.log"; }
+host_redis_pidfile() { echo "$(host_dir "$1")/run/redis/redis-server.pid"; }
+host_redis_ca()   { echo "$(host_dir "$1")/redis-tls/ca.crt"; }
 
 # Indexes of the hosts that exist now, from netns names and leftover veths, so
 # that `down` also cleans up after a run that died half way (no hosts.json).
@@ -154,6 +181,8 @@ ensure_packages() {
     ["$PG_BIN/postgres"]=postgresql-$PG_VERSION   # contrib (pg_stat_statements) included
     ["$PG_BIN/psql"]=postgresql-client-$PG_VERSION
     [/usr/bin/pg_createcluster]=postgresql-common
+    [/usr/bin/redis-server]=redis-server        # makes the redis user: before hosts copy /etc/passwd
+    [/usr/bin/redis-cli]=redis-tools
   )
   local missing=() bin
   for bin in "${!need[@]}"; do
@@ -162,8 +191,9 @@ ensure_packages() {
   ((${#missing[@]})) || return 0
   mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
   log "installing: ${missing[*]}"
-  # Keep package scripts from starting a machine-wide sshd on 0.0.0.0:22
-  # (policy-rc.d exit 101 = "do not start services"), unless one exists.
+  # Keep package scripts from starting a machine-wide sshd on 0.0.0.0:22 or
+  # redis-server (policy-rc.d exit 101 = "do not start services"), unless
+  # one exists.
   local policy=/usr/sbin/policy-rc.d made_policy=0
   if [[ ! -e $policy ]]; then
     printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && made_policy=1
@@ -221,14 +251,23 @@ ensure_machine_prereqs() {
   [[ -f /usr/share/postgresql/$PG_VERSION/extension/pg_stat_statements.control ]] ||
     die "pg_stat_statements is missing from postgresql-$PG_VERSION"
 
+  # Redis: the hosts' servers run as the machine's redis user, started by the
+  # package's init script.
+  getent passwd redis >/dev/null || die "no 'redis' user on the machine (redis-server makes it)"
+  for f in /usr/bin/redis-server /usr/bin/redis-cli /etc/init.d/redis-server /etc/redis/redis.conf \
+    /etc/default/redis-server; do
+    [[ -e $f ]] || die "$f is missing (redis-server, redis-tools)"
+  done
+
   mkdir -p "$SB"
   # Mount points: the hosts' /var/lib/docker, /var/lib/containerd (which
   # docker.io does not ship; dockerd would make them on first start),
   # /etc/postgresql and /var/lib/postgresql (postgresql-common ships these,
-  # so here they normally exist, and are left exactly as they are). The
-  # ones made here are listed in $SB/mountpoints; `down` removes them.
+  # so here they normally exist, and are left exactly as they are), and
+  # /etc/redis and /var/lib/redis (likewise, from redis-server). The ones
+  # made here are listed in $SB/mountpoints; `down` removes them.
   local dir mode
-  for dir in /var/lib/docker /var/lib/containerd /etc/postgresql /var/lib/postgresql; do
+  for dir in /var/lib/docker /var/lib/containerd /etc/postgresql /var/lib/postgresql /etc/redis /var/lib/redis; do
     if [[ ! -e $dir ]]; then
       mode=755
       if [[ $dir == */docker || $dir == */containerd ]]; then mode=710; fi
@@ -420,6 +459,12 @@ write_host_files() {
   install -d -m 755 -o postgres -g postgres "$dir/etc/postgresql" "$dir/lib/postgresql"
   install -d -m 2775 -o postgres -g postgres "$dir/run/postgresql"
   install -d -m 1775 -o root -g postgres "$dir/log/postgresql"
+  # Redis: private /etc/redis, /var/lib/redis and /var/log/redis, owned as
+  # redis-server makes them (/run/redis: its init script makes it).
+  install -d -m 2770 -o redis -g redis "$dir/etc/redis"
+  install -d -m 750 -o redis -g redis "$dir/lib/redis"
+  install -d -m 2750 -o redis -g adm "$dir/log/redis"
+  write_redis_files "$i"
   write_docker_init "$dir/docker.init"
   if [[ $(host_docker_engine "$i") == current ]]; then
     # Exactly the current dockerd and runc, for HOST_INIT to lay over
@@ -580,6 +625,61 @@ write_docker_init() {
     die "$src is not the script sandbox.sh knows (ulimit/cgroupfs_mount lines): check write_docker_init"
 }
 
+# Host $1's Redis: a CA (<host dir>/redis-tls, which the machine side reads)
+# and a server certificate for its address signed by it (in /etc/redis/tls),
+# and redis.conf from the package's, with a pristine copy for repairs.
+write_redis_files() {
+  local i=$1 dir addr ca etc src=/etc/redis/redis.conf
+  dir=$(host_dir "$i"); addr=$(host_addr "$i")
+  ca=$dir/redis-tls; etc=$dir/etc/redis
+  mkdir -p "$ca"; chmod 755 "$ca"
+  install -d -m 750 -o redis -g redis "$etc/tls"
+  local out
+  out=$({
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 3650 \
+      -subj "/CN=mcpai sandbox h$i Redis CA" -keyout "$ca/ca.key" -out "$ca/ca.crt" \
+      -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+    openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$addr" \
+      -keyout "$etc/tls/server.key" -out "$ca/server.csr" &&
+    openssl x509 -req -in "$ca/server.csr" -CA "$ca/ca.crt" -CAkey "$ca/ca.key" -set_serial "0x$(openssl rand -hex 8)" \
+      -days 3650 -out "$etc/tls/server.crt" -extfile <(printf '%s\n' "subjectAltName=IP:$addr,IP:127.0.0.1" \
+        basicConstraints=CA:FALSE keyUsage=critical,digitalSignature extendedKeyUsage=serverAuth) &&
+    openssl verify -CAfile "$ca/ca.crt" -verify_ip "$addr" "$etc/tls/server.crt"
+  } 2>&1) || die "h$i: making the Redis TLS certificates failed: $out"
+  rm -f "$ca/server.csr"
+  chmod 600 "$ca/ca.key"; chmod 644 "$ca/ca.crt"
+  cp "$ca/ca.crt" "$etc/tls/ca.crt"
+  chown redis:redis "$etc/tls/ca.crt" "$etc/tls/server.crt" "$etc/tls/server.key"
+  chmod 644 "$etc/tls/ca.crt" "$etc/tls/server.crt"; chmod 600 "$etc/tls/server.key"
+
+  # The package's defaults that hosts.json and the init script rely on.
+  local want
+  for want in "port $REDIS_PORT" "daemonize yes" "pidfile /run/redis/redis-server.pid" \
+    "logfile /var/log/redis/redis-server.log" "dir /var/lib/redis"; do
+    grep -qx "$want" "$src" || die "$src lacks '$want': check write_redis_files"
+  done
+  [[ $(grep -c '^bind ' "$src") -eq 1 ]] || die "$src has not exactly one 'bind' line: check write_redis_files"
+  { sed "s/^bind .*/bind 127.0.0.1 $addr/" "$src"
+    cat <<EOF
+
+# Added by scripts/sandbox.sh for test host h$i.
+requirepass $PASSWORD
+user $REDIS_NOCONFIG_USER on >$REDIS_NOCONFIG_PASSWORD ~* &* +@all -config
+tls-port $REDIS_TLS_PORT
+tls-cert-file /etc/redis/tls/server.crt
+tls-key-file /etc/redis/tls/server.key
+tls-ca-cert-file /etc/redis/tls/ca.crt
+tls-auth-clients no
+EOF
+  } >"$dir/redis.conf.pristine"
+  chmod 644 "$dir/redis.conf.pristine"
+  install -m 640 -o redis -g redis "$dir/redis.conf.pristine" "$etc/redis.conf"
+  # The init script's `ulimit -n $ULIMIT` (65536) exceeds this machine's hard
+  # limit and prints an error on every start: no ULIMIT in the host's copy.
+  sed 's/^ULIMIT=/#ULIMIT=/' /etc/default/redis-server >"$dir/redis.default"
+  chmod 644 "$dir/redis.default"
+}
+
 # Runs as root inside the host's netns and a fresh private mount namespace:
 # bind the private copies, then start sshd (under tini, see the end). Its
 # processes and dockerd's keep the mount namespace (and so these mounts)
@@ -613,6 +713,11 @@ mount -n --bind "$d/docker.init"    /etc/init.d/docker
 # private /run and /var/log already.
 mount -n --bind "$d/etc/postgresql" /etc/postgresql
 mount -n --bind "$d/lib/postgresql" /var/lib/postgresql
+# Redis: redis.conf (which CONFIG REWRITE replaces: the folder, not the file)
+# and tls/, and its data; /run/redis and /var/log/redis are private already.
+mount -n --bind "$d/etc/redis"      /etc/redis
+mount -n --bind "$d/lib/redis"      /var/lib/redis
+mount -n --bind "$d/redis.default"  /etc/default/redis-server
 # The current engine (h2): its dockerd and runc in place of those of the
 # distribution (/usr/bin/runc is a link to /usr/sbin/runc), through a
 # read-only overlay on /usr/sbin rather than bind mounts on the two files:
@@ -866,6 +971,84 @@ pg_ctlcluster $PG_VERSION $PG_CLUSTER start") && pg_wait "$i" 2; then
   return 1
 }
 
+# ---------------------------------------------------------------------------
+# Redis in a host
+# ---------------------------------------------------------------------------
+
+# redis-cli from the machine to host $1's Redis, as the tests connect:
+# redis_cli <i> [tls] [redis-cli options and command...], as the default
+# user (password $PASSWORD) unless the options name another.
+redis_cli() {
+  local i=$1 port=$REDIS_PORT tls=()
+  shift
+  if [[ ${1:-} == tls ]]; then
+    shift; port=$REDIS_TLS_PORT; tls=(--tls --cacert "$(host_redis_ca "$i")")
+  fi
+  timeout 5 redis-cli "${tls[@]}" -h "$(host_addr "$i")" -p "$port" -a "$PASSWORD" --no-auth-warning "$@" 2>&1
+}
+
+# Host $1's Redis answers PING on <address>:6379 and (TLS) :6380 as the
+# default user, and the noconfig user logs in.
+redis_ok() {
+  [[ $(redis_cli "$1" ping) == PONG && $(redis_cli "$1" tls ping) == PONG &&
+     $(redis_cli "$1" --user "$REDIS_NOCONFIG_USER" --pass "$REDIS_NOCONFIG_PASSWORD" ping) == PONG ]]
+}
+
+# redis_ok within $2 seconds.
+redis_wait() {
+  local i=$1 n
+  for ((n = $2 * 10; n > 0; n--)); do
+    redis_ok "$i" && return 0
+    sleep 0.1
+  done
+  redis_ok "$i"
+}
+
+redis_log_tail() {
+  local log
+  log=$(host_redis_log "$1")
+  printf '%s ends with:\n' "$log"
+  tail -n 20 "$log" 2>/dev/null || true
+}
+
+redis_pid() {
+  cat "$(host_redis_pidfile "$1")" 2>/dev/null || echo none
+}
+
+# Redis in a freshly started host $1 (after write_outputs: over SSH), by
+# its init script. That exits 0 even when the server fails: PING decides.
+host_redis_up() {
+  local i=$1 out
+  out=$(host_root_sh "$i" 'service redis-server start') ||
+    die "h$i: 'service redis-server start' failed: $out
+$(redis_log_tail "$i")"
+  redis_wait "$i" 10 || die "h$i: Redis does not answer on $(host_addr "$i"):$REDIS_PORT and :$REDIS_TLS_PORT (TLS): $out
+$(redis_log_tail "$i")"
+  log "h$i: Redis pid $(redis_pid "$i") on $(host_addr "$i"):$REDIS_PORT and :$REDIS_TLS_PORT (TLS)"
+}
+
+# Host $1 was kept, but its Redis does not answer as promised: a test may
+# have stopped it, or left a redis.conf it refuses. Restart it, and if that
+# does not do, put back the pristine redis.conf and restart it again.
+redis_repair() {
+  local i=$1 out dir
+  dir=$(host_dir "$i")
+  if out=$(host_root_sh "$i" 'service redis-server restart') && redis_wait "$i" 3; then
+    log "h$i: Redis did not answer; restarted it (pid $(redis_pid "$i"))"
+    return 0
+  fi
+  log "h$i: Redis does not answer after a restart ($out); putting back the pristine redis.conf"
+  diff "$dir/redis.conf.pristine" "$(host_redis_conf "$i")" 2>&1 | sed 's/^/    /' >&2 || true
+  install -m 640 -o redis -g redis "$dir/redis.conf.pristine" "$(host_redis_conf "$i")"
+  if out=$(host_root_sh "$i" 'service redis-server restart') && redis_wait "$i" 3; then
+    log "h$i: Redis started with the pristine redis.conf (pid $(redis_pid "$i"))"
+    return 0
+  fi
+  log "h$i: Redis still does not answer: $out"
+  redis_log_tail "$i" >&2
+  return 1
+}
+
 host_up() {
   local i=$1 ns veth dir addr gw
   ns=$(host_ns "$i"); veth=$(host_veth "$i"); dir=$(host_dir "$i")
@@ -880,6 +1063,8 @@ host_up() {
   elif host_healthy "$i" && ! pg_ok "$i" && ! pg_repair "$i"; then
     # E.g. a broken postgresql.conf or pg_hba.conf, or a dropped role.
     log "h$i: its PostgreSQL does not start even with an empty postgresql.auto.conf; rebuilding"
+  elif host_healthy "$i" && ! redis_ok "$i" && ! redis_repair "$i"; then
+    log "h$i: its Redis does not start even with the pristine redis.conf; rebuilding"
   elif host_healthy "$i"; then
     # Leave it running (tests may be using it); only refresh authorized_keys
     # in case the client keys were regenerated since it was built.
@@ -888,7 +1073,7 @@ host_up() {
       if [[ -f $f ]]; then cat "$SB/authorized_keys" >"$f"; fi
     done
     ensure_image "$i"
-    log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null), postgres pid $(pg_postmaster_pid "$i"))"
+    log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null), postgres pid $(pg_postmaster_pid "$i"), redis pid $(redis_pid "$i"))"
     return 0
   fi
   # Half-built or dead: start over from nothing.
@@ -1000,7 +1185,15 @@ write_outputs() {
       printf '"postgres_database":%s,' "$(json_str "$PG_DATABASE")"
       printf '"postgres_log":%s,' "$(json_str "$(host_pg_log "$i")")"
       printf '"postgres_conf_dir":%s,' "$(json_str "$(host_pg_conf_dir "$i")")"
-      printf '"postgres_data_dir":%s' "$(json_str "$(host_pg_data_dir "$i")")"
+      printf '"postgres_data_dir":%s,' "$(json_str "$(host_pg_data_dir "$i")")"
+      printf '"redis_address":%s,' "$(json_str "$(host_addr "$i"):$REDIS_PORT")"
+      printf '"redis_tls_address":%s,' "$(json_str "$(host_addr "$i"):$REDIS_TLS_PORT")"
+      printf '"redis_password":%s,' "$(json_str "$PASSWORD")"
+      printf '"redis_noconfig_user":%s,' "$(json_str "$REDIS_NOCONFIG_USER")"
+      printf '"redis_noconfig_password":%s,' "$(json_str "$REDIS_NOCONFIG_PASSWORD")"
+      printf '"redis_ca_cert":%s,' "$(json_str "$(host_redis_ca "$i")")"
+      printf '"redis_conf":%s,' "$(json_str "$(host_redis_conf "$i")")"
+      printf '"redis_log":%s' "$(json_str "$(host_redis_log "$i")")"
       printf '}'
       sep=","
     done
@@ -1044,8 +1237,11 @@ verify_host() {
          pg_lsclusters -h | sed "s/^/pg_ls: /"
          echo "pg_tcp_local=$(PGPASSWORD='"$PASSWORD"' psql -X -w -qAt -h 127.0.0.1 -p '"$PG_PORT"' \
            -U '"$PG_ROLE"' -d '"$PG_DATABASE"' -c "select current_user" 2>&1)"
-         echo "pg_socket=$(cd / && runuser -u postgres -- psql -X -qAt -c "select current_user" 2>&1)"') ||
+         echo "pg_socket=$(cd / && runuser -u postgres -- psql -X -qAt -c "select current_user" 2>&1)"
+         echo "redis_local=$(redis-cli -a '"$PASSWORD"' --no-auth-warning ping 2>&1)"
+         echo "redis_pid=$(cat /run/redis/redis-server.pid 2>/dev/null)"') ||
     die "h$i: root login with $key failed"
+  local inside=$out
   [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
   grep -qx "home=/root" <<<"$out" || die "h$i: root's home is not /root: $out"
   ! grep -q '^missing ' <<<"$out" || die "h$i: private folders missing: $out"
@@ -1089,6 +1285,25 @@ verify_host() {
     die "h$i: PostgreSQL: expected the cluster in $data (system identifier '$sysid') with pg_stat_statements available, got: $out"
   [[ -f $(host_pg_conf_dir "$i")/postgresql.conf && -s $(host_pg_log "$i") ]] ||
     die "h$i: $(host_pg_conf_dir "$i")/postgresql.conf or $(host_pg_log "$i") is missing"
+  # Redis: PING on 127.0.0.1 inside the host; from the machine, plain and TLS
+  # (verified against hosts.json's CA), the server whose pid file and
+  # redis.conf hosts.json names, running as redis; noconfig gets NOPERM on
+  # CONFIG.
+  local rpid info
+  rpid=$(redis_pid "$i")
+  grep -qx "redis_local=PONG" <<<"$inside" ||
+    die "h$i: redis-cli ping on 127.0.0.1:$REDIS_PORT inside the host failed: $inside"
+  grep -qx "redis_pid=$rpid" <<<"$inside" ||
+    die "h$i: /run/redis/redis-server.pid inside is not $(host_redis_pidfile "$i") ($rpid): $inside"
+  redis_ok "$i" || die "h$i: Redis does not answer PING (plain, TLS, or as $REDIS_NOCONFIG_USER)"
+  info=$(redis_cli "$i" tls info server | tr -d '\r')
+  if ! { grep -qx "process_id:$rpid" <<<"$info" && grep -qx "config_file:/etc/redis/redis.conf" <<<"$info"; }; then
+    die "h$i: Redis: expected pid $rpid with /etc/redis/redis.conf, got: $info"
+  fi
+  [[ $(stat -c %U "/proc/$rpid") == redis && -f $(host_redis_conf "$i") && -f $(host_redis_log "$i") ]] ||
+    die "h$i: Redis pid $rpid does not run as redis, or $(host_redis_conf "$i") or $(host_redis_log "$i") is missing"
+  out=$(redis_cli "$i" --user "$REDIS_NOCONFIG_USER" --pass "$REDIS_NOCONFIG_PASSWORD" config get port)
+  [[ $out == NOPERM* ]] || die "h$i: CONFIG GET as $REDIS_NOCONFIG_USER: expected NOPERM, got: $out"
 
   out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "$SUDO_USER_NAME@$addr" \
         'sudo -n true && echo sudo-ok') ||
@@ -1160,14 +1375,15 @@ cmd_up() {
   write_known_hosts "$count"         # host_up repairs kept hosts over SSH
   for ((i = 1; i <= count; i++)); do host_up "$i"; done
   write_outputs "$count"
-  # Docker and PostgreSQL in the hosts started just now, all in parallel.
+  # Docker, PostgreSQL and Redis in the hosts started just now, all in parallel.
   local pids=() failed=0
   for i in "${FRESH[@]}"; do
     host_docker_up "$i" & pids+=($!)
     host_postgres_up "$i" & pids+=($!)
+    host_redis_up "$i" & pids+=($!)
   done
   for i in "${pids[@]}"; do wait "$i" || failed=1; done
-  ((failed == 0)) || die "starting Docker or PostgreSQL failed (see above)"
+  ((failed == 0)) || die "starting Docker, PostgreSQL or Redis failed (see above)"
   # Each check is a fresh connection (~0.2 s here); hosts go in parallel.
   pids=()
   for ((i = 1; i <= count; i++)); do verify_host "$i" & pids+=($!); done
@@ -1184,6 +1400,8 @@ cmd_up() {
       "$(host_docker_sock "$i")" "$(host_dir "$i")/log/docker.log"
     printf '      postgres %s %s  %s:%d  role/db %s/%s  log %s\n' "$PG_VERSION" "$PG_CLUSTER" \
       "$(host_addr "$i")" "$PG_PORT" "$PG_ROLE" "$PG_DATABASE" "$(host_pg_log "$i")"
+    printf '      redis  %s:%d (TLS :%d, CA %s)  log %s\n' "$(host_addr "$i")" "$REDIS_PORT" \
+      "$REDIS_TLS_PORT" "$(host_redis_ca "$i")" "$(host_redis_log "$i")"
   done
 }
 
@@ -1229,8 +1447,10 @@ cmd_status() {
     if "$PG_BIN/pg_isready" -q -t 2 -h "$(host_addr "$i")" -p "$PG_PORT" -U "$PG_ROLE" -d "$PG_DATABASE"; then
       postgres="postgres pid $(pg_postmaster_pid "$i")"
     fi
-    printf 'h%d  %-6s  %s:22  netns %s  sshd pid %s  accepted %s  %s  %s\n' "$i" "$state" \
-      "$(host_addr "$i")" "$(host_ns "$i")" "$pid" "${accepted:-0}" "$docker" "$postgres"
+    local redis="redis DOWN"
+    if [[ $(redis_cli "$i" ping) == PONG ]]; then redis="redis pid $(redis_pid "$i")"; fi
+    printf 'h%d  %-6s  %s:22  netns %s  sshd pid %s  accepted %s  %s  %s  %s\n' "$i" "$state" \
+      "$(host_addr "$i")" "$(host_ns "$i")" "$pid" "${accepted:-0}" "$docker" "$postgres" "$redis"
   done
   ((any)) || { echo "no hosts"; return 0; }
   if [[ -f $SB/hosts.json ]]; then echo "hosts.json: $SB/hosts.json"; fi

@@ -94,6 +94,37 @@ type Host struct {
 	// test left stopped, emptying postgresql.auto.conf if it does not start
 	// otherwise.
 	PostgresDataDir string `json:"postgres_data_dir"`
+	// RedisAddress is host:port of the host's Redis 7.0 (Debian's
+	// redis-server, running as the redis user), reachable from the machine;
+	// inside the host it also listens on 127.0.0.1:6379. There is no
+	// systemd: restart it inside the host as root with `service
+	// redis-server restart` (/etc/init.d/redis-server, about 1 s), which
+	// exits 0 and prints "failed" when the server refuses its
+	// configuration: check with a PING. The pid file is
+	// /run/redis/redis-server.pid inside the host.
+	RedisAddress string `json:"redis_address"`
+	// RedisTLSAddress is host:port of the same server's TLS listener
+	// (tls-port 6380, tls-auth-clients no): its certificate, for the host's
+	// IP address (and 127.0.0.1), is signed by RedisCACert.
+	RedisTLSAddress string `json:"redis_tls_address"`
+	// RedisPassword is the default user's password (requirepass).
+	RedisPassword string `json:"redis_password"`
+	// RedisNoconfigUser is an ACL user (password RedisNoconfigPassword) that
+	// may run every command but CONFIG: CONFIG GET answers NOPERM.
+	RedisNoconfigUser     string `json:"redis_noconfig_user"`
+	RedisNoconfigPassword string `json:"redis_noconfig_password"`
+	// RedisCACert is the machine-side path of the PEM CA certificate that
+	// signed the host's Redis server certificate.
+	RedisCACert string `json:"redis_ca_cert"`
+	// RedisConf is the machine-side path of the host's
+	// /etc/redis/redis.conf, owned by redis so that CONFIG REWRITE can
+	// replace it. `scripts/sandbox.sh up` restarts a Redis that a test left
+	// not answering, putting back the pristine redis.conf if that is not
+	// enough.
+	RedisConf string `json:"redis_conf"`
+	// RedisLog is the machine-side path of the host's
+	// /var/log/redis/redis-server.log (why it did not start, among others).
+	RedisLog string `json:"redis_log"`
 }
 
 // HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or
