@@ -430,7 +430,6 @@ func TestKnownKeys(t *testing.T) {
 	}
 }
 
-
 type flagCase struct {
 	name string
 	args []string

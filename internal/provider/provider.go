@@ -104,6 +104,7 @@ func (p *mcpaiProvider) Resources(context.Context) []func() resource.Resource {
 		newDockerDaemonConfigResource,
 		newPostgresTuningResource,
 		newPostgresIndexResource,
+		newRedisConfigResource,
 	}
 }
 

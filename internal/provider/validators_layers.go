@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"net"
+	"strconv"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 
@@ -32,5 +34,19 @@ func daemonJSONValidator() validator.String {
 	return stringCheck{"Invalid Docker Configuration", "must be a JSON object, e.g. jsonencode({...})", func(s string) error {
 		_, err := dockerd.Parse([]byte(s))
 		return err
+	}}
+}
+
+// hostPortValidator checks a "host:port" address.
+func hostPortValidator() validator.String {
+	return stringCheck{"Invalid Address", "must be host:port, e.g. 10.0.0.5:6379", func(s string) error {
+		host, port, err := net.SplitHostPort(s)
+		if err != nil || host == "" {
+			return fmt.Errorf("%q is not host:port: use e.g. 10.0.0.5:6379 or [::1]:6379", s)
+		}
+		if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+			return fmt.Errorf("%q: the port must be a number from 1 to 65535", s)
+		}
+		return nil
 	}}
 }

@@ -345,7 +345,8 @@ func (c *Client) command(argv []string) string {
 }
 
 // Dial opens a TCP connection or unix socket on the host, tunnelled through
-// the SSH connection (network "tcp" or "unix").
+// the SSH connection (network "tcp" or "unix"). Its deadlines work (see
+// tunnelConn).
 func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
 	for attempt := 0; ; attempt++ {
 		conn, err := c.connect(ctx)
@@ -354,7 +355,7 @@ func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 		}
 		nc, err := conn.DialContext(ctx, network, addr)
 		if err == nil {
-			return nc, nil
+			return &tunnelConn{Conn: nc}, nil
 		}
 		var open *ssh.OpenChannelError
 		if attempt > 0 || errors.As(err, &open) || ctx.Err() != nil {
