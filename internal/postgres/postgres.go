@@ -110,8 +110,46 @@ func Canonical(s Setting, value string) (string, error) {
 		}
 		return strconv.FormatFloat(n, 'g', -1, 64), nil
 	}
+	if IsList(s.Name) {
+		return strings.Join(ListItems(value), ", "), nil
+	}
 	return value, nil // strings compare as written
 }
+
+// listSettings take a comma-separated list, which ALTER SYSTEM must be
+// given as separate literals: one literal is one element.
+var listSettings = map[string]bool{
+	"shared_preload_libraries":  true,
+	"session_preload_libraries": true,
+	"local_preload_libraries":   true,
+	"search_path":               true,
+	"temp_tablespaces":          true,
+}
+
+// IsList reports whether name takes a comma-separated list.
+func IsList(name string) bool { return listSettings[strings.ToLower(name)] }
+
+// ListItems splits a list value into its elements, trimmed, without empty
+// ones and without the double quotes the server prints around some.
+func ListItems(value string) []string {
+	var out []string
+	for item := range strings.SplitSeq(value, ",") {
+		item = strings.TrimSpace(item)
+		if len(item) >= 2 && item[0] == '"' && item[len(item)-1] == '"' {
+			item = item[1 : len(item)-1]
+		}
+		if item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// secretSettings hold credentials, which plans and state would show.
+var secretSettings = map[string]bool{"primary_conninfo": true, "ssl_passphrase_command": true}
+
+// IsSecret reports whether name's value may hold a credential.
+func IsSecret(name string) bool { return secretSettings[strings.ToLower(name)] }
 
 // number reads a numeric value in the setting's base (bytes, ms, or plain)
 // and checks it against the setting's range.

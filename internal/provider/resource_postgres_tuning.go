@@ -133,6 +133,13 @@ func (r *postgresTuningResource) ValidateConfig(ctx context.Context, req resourc
 		resp.Diagnostics.AddAttributeError(path.Root("restart"), "Restart Needs SSH",
 			"restart = \"allowed\" restarts the server on its host, which needs the ssh block. Add ssh, or set restart = \"never\".")
 	}
+	settings, _ := stringMap(ctx, m.Settings, &resp.Diagnostics)
+	for name := range settings {
+		if postgres.IsSecret(name) {
+			resp.Diagnostics.AddAttributeError(path.Root("settings").AtMapKey(name), "Secret PostgreSQL Setting",
+				fmt.Sprintf("%q can hold a password, and settings are shown in plans and kept in state in plain text. Set it outside Terraform.", name))
+		}
+	}
 }
 
 // ModifyPlan keeps pending_restart and effective while the settings stay
@@ -347,6 +354,15 @@ func readPgSettings(ctx context.Context, conn *pgx.Conn, names []string) (pgSnap
 	return snap, rows.Err()
 }
 
+func (s pgSnapshot) anyPending() bool {
+	for _, r := range s {
+		if r.pending {
+			return true
+		}
+	}
+	return false
+}
+
 // status returns the pending_restart set and the effective values of the
 // managed names.
 func (s pgSnapshot) status(managed map[string]string, diags *diag.Diagnostics) (types.Set, types.Map) {
@@ -452,6 +468,23 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		return "The settings already changed were put back; nothing was changed."
 	}
 
+	// How to restart, known before anything is written.
+	var restartArgs []string
+	if allowRestart {
+		needs := false
+		for _, name := range names {
+			if row, ok := before.get(name); ok && row.meta.NeedsRestart() {
+				needs = true
+			}
+		}
+		if needs || len(deferred) > 0 {
+			if restartArgs, err = restartArgv(ctx, conn, restartCmd); err != nil {
+				diags.AddAttributeError(path.Root("restart_command"), summary, fmt.Sprintf("%v. Nothing was changed.", err))
+				return
+			}
+		}
+	}
+
 	var autoConf remote.FileState
 	var dataDir string
 	if allowRestart {
@@ -506,11 +539,23 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		}
 	}
 	if len(pending) > 0 && allowRestart {
-		conn2, err := restartPostgres(ctx, conn, tunnel, pm, restartCmd)
+		conn2, err := restartPostgres(ctx, tunnel, pm, restartArgs)
 		if err == nil {
 			conn.Close(ctx) //nolint:errcheck,gosec // replaced by the new connection
 			conn = conn2
 			err = setDeferred(ctx, conn, deferred, next)
+		}
+		if err == nil && len(deferred) > 0 {
+			// An extension setting may itself need a restart
+			// (pg_stat_statements.max): one more, now that it is known.
+			var snap pgSnapshot
+			if snap, err = readPgSettings(ctx, conn, deferred); err == nil && snap.anyPending() {
+				var conn3 *pgx.Conn
+				if conn3, err = restartPostgres(ctx, tunnel, pm, restartArgs); err == nil {
+					conn.Close(ctx) //nolint:errcheck,gosec // replaced by the new connection
+					conn = conn3
+				}
+			}
 		}
 		if err == nil {
 			after, err = readPgSettings(ctx, conn, names)
@@ -528,7 +573,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 			// The server's complaint first: the rollback's restart adds
 			// lines of its own.
 			lines := postgresLogLines(ctx, tunnel, dataDir)
-			msg := rollbackPostgresRestart(ctx, tunnel, pm, restartCmd, dataDir, autoConf)
+			msg := rollbackPostgresRestart(ctx, tunnel, pm, restartArgs, dataDir, autoConf)
 			detail := fmt.Sprintf("Restarting PostgreSQL on %s for %s failed: %v.", tunnel.Config(), strings.Join(pending, ", "), err)
 			if len(lines) > 0 {
 				detail += "\n\nThe server said:\n  " + strings.Join(lines, "\n  ")
@@ -572,11 +617,19 @@ func alterSystem(ctx context.Context, conn *pgx.Conn, name, value string) error 
 		_, err := conn.Exec(ctx, "ALTER SYSTEM RESET "+ident)
 		return err
 	}
-	lit, err := conn.PgConn().EscapeString(value)
-	if err != nil {
-		return err
+	items := []string{value}
+	if postgres.IsList(name) {
+		items = postgres.ListItems(value)
 	}
-	_, err = conn.Exec(ctx, "ALTER SYSTEM SET "+ident+" = '"+lit+"'")
+	lits := make([]string, len(items))
+	for i, item := range items {
+		lit, err := conn.PgConn().EscapeString(item)
+		if err != nil {
+			return fmt.Errorf("%w (the resource needs standard_conforming_strings = on)", err)
+		}
+		lits[i] = "'" + lit + "'"
+	}
+	_, err := conn.Exec(ctx, "ALTER SYSTEM SET "+ident+" = "+strings.Join(lits, ", "))
 	return err
 }
 
@@ -646,12 +699,11 @@ func restartArgv(ctx context.Context, conn *pgx.Conn, custom []string) ([]string
 	return nil, fmt.Errorf("the server's cluster_name %q is not a Debian cluster (version/name), so it is not known how to restart it: set restart_command", cluster)
 }
 
-// restartPostgres restarts the server and returns a new connection once it
-// accepts one.
-func restartPostgres(ctx context.Context, conn *pgx.Conn, tunnel *remote.Client, pm postgresModel, custom []string) (*pgx.Conn, error) {
-	argv, err := restartArgv(ctx, conn, custom)
-	if err != nil {
-		return nil, err
+// restartPostgres restarts the server with argv and returns a new
+// connection once it accepts one.
+func restartPostgres(ctx context.Context, tunnel *remote.Client, pm postgresModel, argv []string) (*pgx.Conn, error) {
+	if len(argv) == 0 {
+		return nil, errors.New("no restart command is known for this server: set restart_command")
 	}
 	res, err := tunnel.Run(ctx, argv, nil)
 	if err != nil {
@@ -688,22 +740,12 @@ func waitAccepting(ctx context.Context, pm postgresModel, tunnel *remote.Client)
 
 // rollbackPostgresRestart puts postgresql.auto.conf back as it was before
 // the apply and starts the server on it.
-func rollbackPostgresRestart(ctx context.Context, tunnel *remote.Client, pm postgresModel, custom []string, dataDir string, autoConf remote.FileState) string {
+func rollbackPostgresRestart(ctx context.Context, tunnel *remote.Client, pm postgresModel, argv []string, dataDir string, autoConf remote.FileState) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout+pgRestartWait)
 	defer cancel()
 	file := dataDir + "/postgresql.auto.conf"
 	if err := tunnel.SetFile(ctx, file, autoConf, 0o600); err != nil {
 		return fmt.Sprintf("Putting back %s also failed, so the server may not start: %v.", file, err)
-	}
-	argv := custom
-	if len(argv) == 0 {
-		// The cluster is down, so its name comes from the data directory
-		// layout Debian uses: /var/lib/postgresql/<version>/<cluster>.
-		parts := strings.Split(strings.TrimSuffix(dataDir, "/"), "/")
-		if len(parts) < 2 {
-			return file + " was put back, but it is not known how to start the server: start it by hand."
-		}
-		argv = []string{"pg_ctlcluster", parts[len(parts)-2], parts[len(parts)-1], "restart"}
 	}
 	if res, err := tunnel.Run(ctx, argv, nil); err != nil || res.ExitCode != 0 {
 		return fmt.Sprintf("%s was put back, but %q did not start the server: %v", file, strings.Join(argv, " "), errors.Join(err, exitErr(res)))

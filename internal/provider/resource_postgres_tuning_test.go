@@ -292,6 +292,7 @@ func TestAccPostgresTuning_badInputs(t *testing.T) {
 		{"wrong unit", pgTuningConfig(t, h, "", `work_mem = "5min"`), `not a unit for it`},
 		{"injection in a name", pgTuningConfig(t, h, "", `"work_mem = 1; DROP TABLE mcpai_canary; --" = "1"`), `Invalid Setting Name`},
 		{"restart without ssh", pgTuningConfig(t, h, `restart = "allowed"`, `work_mem = "8MB"`), `Restart Needs SSH`},
+		{"secret setting", pgTuningConfig(t, h, "", `primary_conninfo = "host=x password=y"`), `Secret PostgreSQL Setting`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -359,8 +360,11 @@ resource "mcpai_postgres_tuning" "test" {
   postgres = %s
   restart  = "allowed"
   settings = {
-    shared_preload_libraries   = "pg_stat_statements"
+    # Two libraries: a list, which ALTER SYSTEM takes as separate elements.
+    shared_preload_libraries   = "pg_stat_statements,auto_explain"
     "pg_stat_statements.track" = "all"
+    # Known only once the library is loaded, and itself needing a restart.
+    "pg_stat_statements.max" = "5000"
   }
 }
 `, h.Address, pgBlock(h, "127.0.0.1")),
@@ -368,6 +372,12 @@ resource "mcpai_postgres_tuning" "test" {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(*terraform.State) error {
+				if got := pgShow(t, h, "pg_stat_statements.max"); got != "5000" {
+					return fmt.Errorf("pg_stat_statements.max = %s", got)
+				}
+				if got := pgShow(t, h, "shared_preload_libraries"); got != "pg_stat_statements, auto_explain" {
+					return fmt.Errorf("shared_preload_libraries = %q", got)
+				}
 				conn := pgConn(t, h)
 				if _, err := conn.Exec(context.Background(), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
 					return err

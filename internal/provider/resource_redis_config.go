@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -65,8 +66,9 @@ func (r *redisConfigResource) Metadata(_ context.Context, req resource.MetadataR
 }
 
 func (r *redisConfigResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	// Not kept from state on change: a restart may start a newer binary.
 	computed := func(desc string) schema.StringAttribute {
-		return schema.StringAttribute{MarkdownDescription: desc, Computed: true, PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()}}
+		return schema.StringAttribute{MarkdownDescription: desc, Computed: true}
 	}
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "Redis configuration applied live with `CONFIG SET` (all parameters in one command on Redis 7, all-or-nothing; one by one with rollback on Redis 6) and persisted with `CONFIG REWRITE`. " +
@@ -400,6 +402,11 @@ func (r *redisConfigResource) apply(ctx context.Context, timeout time.Duration, 
 			"%s cannot be changed while Redis runs (CONFIG SET refuses it): it takes effect only from the config file at start. Add ssh and restart = \"allowed\" to have it written to %s and Redis restarted, or change it by hand. Nothing was changed.",
 			strings.Join(immutable, ", "), orNone(configFile)))
 	}
+	if !persist && len(immutable) > 0 && len(changes) > 0 {
+		diags.AddAttributeError(path.Root("persist"), summary, fmt.Sprintf(
+			"%s need a restart, which would lose %s set live with persist = false. Set persist = true, or apply the two separately. Nothing was changed.",
+			strings.Join(immutable, ", "), strings.Join(changes, ", ")))
+	}
 	if (persist || len(immutable) > 0) && configFile == "" && (len(changes) > 0 || len(immutable) > 0) {
 		diags.AddAttributeError(path.Root("persist"), summary, fmt.Sprintf(
 			"Redis at %s runs without a config file (INFO server shows no config_file), so CONFIG REWRITE cannot keep the values across a restart. Start it with a redis.conf, or set persist = false to apply them live only. Nothing was changed.", rm.Address.ValueString()))
@@ -498,8 +505,14 @@ func redisConfigSet(ctx context.Context, rdb *redis.Client, version string, name
 	}
 	for i, n := range names {
 		if err := rdb.ConfigSet(ctx, n, values[n]).Err(); err != nil {
+			var undo []error
 			for _, done := range names[:i] {
-				_ = rdb.ConfigSet(context.WithoutCancel(ctx), done, before[done]).Err()
+				if uerr := rdb.ConfigSet(context.WithoutCancel(ctx), done, before[done]).Err(); uerr != nil {
+					undo = append(undo, fmt.Errorf("putting %s back: %w", done, uerr))
+				}
+			}
+			if len(undo) > 0 {
+				return fmt.Errorf("%w; and the rollback failed, so the server may be half-applied: %w", err, errors.Join(undo...))
 			}
 			return err
 		}
@@ -518,8 +531,18 @@ func atoiOr(s string, def int) int {
 func redisSetError(summary string, rm redisModel, err error) diag.Diagnostic {
 	kind, detail := redisconf.ClassifyError(err.Error())
 	if kind == redisconf.KindInvalid || kind == redisconf.KindImmutable || kind == redisconf.KindUnknownParameter {
-		return diag.NewAttributeErrorDiagnostic(path.Root("settings"), summary, fmt.Sprintf(
-			"Redis at %s refused the change: %s. Nothing was changed.", rm.Address.ValueString(), detail))
+		at := path.Root("settings")
+		if detail != "" {
+			at = at.AtMapKey(detail)
+		}
+		// Redis's own words, unless the failed rollback needs saying too.
+		said := err.Error()
+		outcome := " Nothing was changed."
+		if strings.Contains(said, "rollback failed") {
+			outcome = ""
+		}
+		return diag.NewAttributeErrorDiagnostic(at, summary, fmt.Sprintf(
+			"Redis at %s refused the change of %s: %s.%s", rm.Address.ValueString(), detail, said, outcome))
 	}
 	return redisError(summary, rm, nil, err)
 }
