@@ -58,6 +58,7 @@ type postgresTuningModel struct {
 	Restart        types.String   `tfsdk:"restart"`
 	RestartCommand types.List     `tfsdk:"restart_command"`
 	PendingRestart types.Set      `tfsdk:"pending_restart"`
+	PreviousValues types.Map      `tfsdk:"previous_values"`
 	Effective      types.Map      `tfsdk:"effective"`
 	Timeouts       timeouts.Value `tfsdk:"timeouts"`
 }
@@ -104,6 +105,11 @@ func (r *postgresTuningResource) Schema(ctx context.Context, _ resource.SchemaRe
 			},
 			"pending_restart": schema.SetAttribute{
 				MarkdownDescription: "Managed settings whose new value waits for a server restart.",
+				Computed:            true,
+				ElementType:         types.StringType,
+			},
+			"previous_values": schema.MapAttribute{
+				MarkdownDescription: "What `postgresql.auto.conf` set for each managed name before this resource first set it; destroy (or dropping a name) puts these back, and resets names not listed. For an imported resource, the values found at import.",
 				Computed:            true,
 				ElementType:         types.StringType,
 			},
@@ -169,7 +175,7 @@ func (r *postgresTuningResource) Create(ctx context.Context, req resource.Create
 	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
 	resp.Diagnostics.Append(diags...)
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
-	r.apply(ctx, timeout, &plan, nil, next, &resp.Diagnostics)
+	r.apply(ctx, timeout, &plan, nil, next, nil, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
@@ -216,6 +222,17 @@ func (r *postgresTuningResource) Read(ctx context.Context, req resource.ReadRequ
 	}
 	state.Settings = mapValue(observed, &resp.Diagnostics)
 	state.PendingRestart, state.Effective = snap.status(managed, &resp.Diagnostics)
+	if state.PreviousValues.IsNull() {
+		// Imported: nothing is known of before, so destroy leaves the
+		// values as they are now.
+		prev := map[string]string{}
+		for name := range managed {
+			if row, ok := snap.get(name); ok && row.auto != nil {
+				prev[name] = *row.auto
+			}
+		}
+		state.PreviousValues = mapValue(prev, &resp.Diagnostics)
+	}
 	state.ID = types.StringValue(pm.target())
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
 }
@@ -231,7 +248,8 @@ func (r *postgresTuningResource) Update(ctx context.Context, req resource.Update
 	resp.Diagnostics.Append(diags...)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
-	r.apply(ctx, timeout, &plan, old, next, &resp.Diagnostics)
+	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
+	r.apply(ctx, timeout, &plan, old, next, previous, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
@@ -245,7 +263,8 @@ func (r *postgresTuningResource) Delete(ctx context.Context, req resource.Delete
 	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
 	resp.Diagnostics.Append(diags...)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
-	r.apply(ctx, timeout, &state, old, nil, &resp.Diagnostics)
+	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
+	r.apply(ctx, timeout, &state, old, nil, previous, &resp.Diagnostics)
 }
 
 func (r *postgresTuningResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -384,7 +403,7 @@ func (s pgSnapshot) status(managed map[string]string, diags *diag.Diagnostics) (
 
 // apply moves the server from the old settings to next (nil: reset them
 // all, for destroy), and records the outcome in m.
-func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duration, m *postgresTuningModel, old, next map[string]string, diags *diag.Diagnostics) {
+func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duration, m *postgresTuningModel, old, next, previous map[string]string, diags *diag.Diagnostics) {
 	const summary = "Unable to Apply PostgreSQL Settings"
 	if diags.HasError() {
 		return
@@ -503,7 +522,10 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 
 	for _, name := range names {
 		value, keep := next[name]
-		if row, ok := before.get(name); ok && keep && row.auto != nil && *row.auto == value {
+		if !keep {
+			value = previous[name] // "" resets: nothing was set before
+		}
+		if row, ok := before.get(name); ok && row.auto != nil && *row.auto == value {
 			continue
 		}
 		if slices.Contains(deferred, name) {
@@ -586,7 +608,21 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 	if next != nil {
 		m.ID = types.StringValue(pm.target())
 		m.PendingRestart, m.Effective = after.status(next, diags)
+		prev := map[string]string{}
+		for name := range next {
+			if v, ok := previous[name]; ok {
+				prev[name] = v
+			} else if row, ok := before.get(name); ok && row.auto != nil && (old == nil || !hasKey(old, name)) {
+				prev[name] = *row.auto
+			}
+		}
+		m.PreviousValues = mapValue(prev, diags)
 	}
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 // setDeferred sets the extension settings that became known with the

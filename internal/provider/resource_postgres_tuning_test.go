@@ -201,10 +201,46 @@ func TestAccPostgresTuning_lifecycle(t *testing.T) {
 				ImportState:       true,
 				ImportStateId:     fmt.Sprintf("%s:%d/%s/maintenance_work_mem,random_page_cost,effective_io_concurrency,checkpoint_timeout,shared_buffers", h.Address, h.PostgresPort, h.PostgresDatabase),
 				ImportStateVerify: true,
-				// sslmode is not in the import ID.
-				ImportStateVerifyIgnore: []string{"postgres", "timeouts"},
+				// sslmode is not in the import ID, and an import records the
+				// values it finds as the ones to leave on destroy.
+				ImportStateVerifyIgnore: []string{"postgres", "previous_values", "timeouts"},
 			},
 		},
+	})
+}
+
+// An ALTER SYSTEM value that was there before the resource is put back on
+// destroy, not reset.
+func TestAccPostgresTuning_restoresPrevious(t *testing.T) {
+	h := pgHost(t)
+	resetPostgres(t, h)
+	t.Cleanup(func() { resetPostgres(t, h) })
+	conn := pgConn(t, h)
+	for _, q := range []string{"ALTER SYSTEM SET work_mem = '12MB'", "SELECT pg_reload_conf()"} {
+		if _, err := conn.Exec(context.Background(), q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := pgAutoConf(t, h)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy: func(*terraform.State) error {
+			if got := pgAutoConf(t, h); got != before {
+				return fmt.Errorf("postgresql.auto.conf after destroy:\n%s\nwant:\n%s", got, before)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{
+			Config: pgTuningConfig(t, h, "", `work_mem = "48MB", random_page_cost = "1.5"`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(accPgAddr, tfjsonpath.New("previous_values"), knownvalue.MapExact(map[string]knownvalue.Check{
+					"work_mem": knownvalue.StringExact("12MB"),
+				})),
+			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+		}},
 	})
 }
 
