@@ -217,7 +217,8 @@ var canonicalCases = []canonicalCase{
 	// Strings are taken as written.
 	{setting: "shared_preload_libraries", in: "pg_stat_statements", want: "pg_stat_statements"},
 	{setting: "shared_preload_libraries", in: "pg_stat_statements, auto_explain", want: "pg_stat_statements, auto_explain"},
-	{setting: "shared_preload_libraries", in: " x ", want: " x "},
+	{setting: "shared_preload_libraries", in: " x ", want: "x"}, // a list: elements trimmed
+	{setting: "shared_preload_libraries", in: `pg_stat_statements,"auto_explain",,`, want: "pg_stat_statements, auto_explain"},
 	{setting: "shared_preload_libraries", in: "", want: ""},
 }
 
@@ -322,9 +323,10 @@ var equalCases = []equalCase{
 	{"jit", "on", "off", false},
 	{"jit", "t", "f", false},
 	{"shared_preload_libraries", "pg_stat_statements", "pg_stat_statements", true},
-	{"shared_preload_libraries", "pg_stat_statements,auto_explain", "pg_stat_statements, auto_explain", false},
+	{"shared_preload_libraries", "pg_stat_statements,auto_explain", "pg_stat_statements, auto_explain", true}, // lists compare by element
 	{"shared_preload_libraries", "pg_stat_statements", "PG_STAT_STATEMENTS", false},
-	{"shared_preload_libraries", "x", " x", false},
+	{"shared_preload_libraries", "x", " x", true},
+	{"shared_preload_libraries", "a,b", "b,a", false}, // order matters: libraries load in it
 
 	// Values that do not parse compare as written, less the spaces around.
 	{"work_mem", "lots", "lots", true},
