@@ -15,6 +15,7 @@ import (
 	"math"
 	"math/bits"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -226,7 +227,10 @@ func Normalize(param, value string) (string, error) {
 	case enums[p]:
 		return strings.ToLower(v), nil
 	case flagLists[p]:
-		return strings.ToLower(strings.Join(strings.Fields(v), " ")), nil
+		// Redis prints the flags in its own order: compare them as a set.
+		flags := strings.Fields(strings.ToLower(v))
+		slices.Sort(flags)
+		return strings.Join(slices.Compact(flags), " "), nil
 	case multiArg[p]:
 		return strings.Join(strings.Fields(v), " "), nil
 	}

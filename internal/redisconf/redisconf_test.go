@@ -107,7 +107,7 @@ var normalizeCases = []normalizeCase{
 	{param: "loglevel", in: "WARNING", want: "warning"},
 	{param: "oom-score-adj", in: "relative", want: "yes"},
 	{param: "oom-score-adj", in: "Absolute", want: "absolute"},
-	{param: "shutdown-on-sigterm", in: "NOSAVE  Force", want: "nosave force"},
+	{param: "shutdown-on-sigterm", in: "NOSAVE  Force", want: "force nosave"}, // flags compare as a set, sorted,
 
 	{param: "notify-keyspace-events", in: "", want: ""},
 	{param: "notify-keyspace-events", in: "Ex", want: "xE"},
