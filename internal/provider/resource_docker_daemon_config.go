@@ -2,8 +2,10 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -282,7 +284,7 @@ func (r *dockerDaemonConfigResource) Read(ctx context.Context, req resource.Read
 		state.Effective = types.ObjectNull(effectiveAttrTypes)
 	} else {
 		state.Effective = effectiveObject(eff, &resp.Diagnostics)
-		state.PendingRestart = stringList(dockerd.Pending(doc, eff), &resp.Diagnostics)
+		state.PendingRestart = stringList(dockerd.Pending(hostView(ctx, client, doc), eff), &resp.Diagnostics)
 	}
 	state.ID = types.StringValue(sysctlID(client.Config(), file))
 	resp.Diagnostics.Append(resp.State.Set(ctx, &state)...)
@@ -421,6 +423,25 @@ func effectiveObject(e dockerd.Effective, diags *diag.Diagnostics) types.Object 
 	})
 	diags.Append(d...)
 	return v
+}
+
+// hostView returns doc with its data-root as the host resolves it: dockerd
+// reports a symlinked /var/lib/docker by its target, which must not read
+// as a value the daemon has not applied.
+func hostView(ctx context.Context, client *remote.Client, doc dockerd.Document) dockerd.Document {
+	var root string
+	if raw, ok := doc["data-root"]; !ok || json.Unmarshal([]byte(raw), &root) != nil || !strings.HasPrefix(root, "/") {
+		return doc
+	}
+	out, err := client.Output(ctx, []string{"readlink", "-f", "--", root}, nil)
+	resolved := strings.TrimSpace(string(out))
+	if err != nil || resolved == "" || resolved == root {
+		return doc
+	}
+	view := maps.Clone(doc)
+	quoted, _ := json.Marshal(resolved)
+	view["data-root"] = string(quoted)
+	return view
 }
 
 // dockerEffective asks the daemon serving doc's socket what it runs.
@@ -603,6 +624,9 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		return res, diags
 	}
 	defer eng.Close() //nolint:errcheck // idle connections only
+	// Compared with what dockerd reports, the documents are read as the host
+	// resolves them; the file is still written as configured.
+	current, next = hostView(ctx, client, current), hostView(ctx, client, next)
 	var pendingBefore []string
 	eff, err := eng.Effective(ctx)
 	if err == nil {

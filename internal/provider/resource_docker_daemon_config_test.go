@@ -462,3 +462,28 @@ func TestAccDockerDaemonConfig_fileRemoved(t *testing.T) {
 		},
 	})
 }
+
+// dockerd reports a symlinked data-root by its target: that is the file's
+// value in effect, not one waiting for a restart.
+func TestAccDockerDaemonConfig_symlinkedDataRoot(t *testing.T) {
+	h := dockerHosts(t)[0]
+	resetDocker(t, h)
+	h.InHost(t, "ln -sfn /var/lib/docker /var/lib/docker-link")
+	t.Cleanup(func() {
+		resetDocker(t, h)
+		h.InHost(t, "rm -f /var/lib/docker-link")
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: dockerConfig(t, h, "", `{ "data-root" = "/var/lib/docker-link" }`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(accDockerAddr, tfjsonpath.New("effective").AtMapKey("root_dir"), knownvalue.StringExact("/var/lib/docker")),
+				statecheck.ExpectKnownValue(accDockerAddr, tfjsonpath.New("pending_restart"), knownvalue.ListSizeExact(0)),
+			},
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+			},
+		}},
+	})
+}
