@@ -18,8 +18,10 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 TOOLS="$REPO/.tools/bin"
 DOCKERD_MOD=github.com/moby/moby/v2/cmd/dockerd
 RUNC_MOD=github.com/opencontainers/runc
-DOCKERD_VERSION=${MCPAI_DOCKERD_VERSION:-latest}
-RUNC_VERSION=${MCPAI_RUNC_VERSION:-latest}
+# Pinned, so the "current" engine the tests and the README's figures use is
+# reproducible; the environment variables override (e.g. "latest").
+DOCKERD_VERSION=${MCPAI_DOCKERD_VERSION:-v2.0.0-beta.24}
+RUNC_VERSION=${MCPAI_RUNC_VERSION:-v1.5.2}
 
 die() { printf 'install-docker: ERROR: %s\n' "$*" >&2; exit 1; }
 
@@ -39,7 +41,8 @@ ensure_packages() {
   local missing=() p
   # docker.io brings containerd and runc; libseccomp-dev and pkg-config are
   # for building runc with seccomp (cgo).
-  for p in docker.io containerd runc libseccomp-dev pkg-config gcc libc6-dev; do
+  # ca-certificates: go install fetches from the module proxy over HTTPS.
+  for p in docker.io containerd runc libseccomp-dev pkg-config gcc libc6-dev ca-certificates; do
     installed "$p" || missing+=("$p")
   done
   ((${#missing[@]})) || return 0

@@ -277,6 +277,9 @@ func BenchmarkPostgresRefreshPlan(b *testing.B) {
 		b.Fatalf("psql: %v", err)
 	}
 	lines := strings.Fields(string(out))
+	if len(lines) < 40 {
+		b.Fatalf("only %d settings qualify: %q", len(lines), lines)
+	}
 	for _, n := range []int{4, 40} {
 		name := fmt.Sprintf("settings=%d", n)
 		b.Run(name, func(b *testing.B) {

@@ -55,7 +55,7 @@ func (p *mcpaiProvider) Metadata(_ context.Context, _ provider.MetadataRequest, 
 
 func (p *mcpaiProvider) Schema(_ context.Context, _ provider.SchemaRequest, resp *provider.SchemaResponse) {
 	resp.Schema = schema.Schema{
-		MarkdownDescription: "Applies the MCPAI performance guide to hosts over SSH: kernel settings, Docker, PostgreSQL, Redis and the GPU model runner. `terraform apply` sets the tuning, `terraform plan` shows drift, `terraform destroy` restores what was there. Pure Go: no ssh binary is needed, so it runs in Terraform Cloud.",
+		MarkdownDescription: "Applies the MCPAI performance guide to hosts over SSH: kernel settings, the Docker daemon, PostgreSQL and Redis. `terraform apply` sets the tuning, `terraform plan` shows drift, `terraform destroy` restores what was there. Pure Go: no ssh binary is needed, so it runs in Terraform Cloud.",
 		Attributes: map[string]schema.Attribute{
 			"ssh": providerSSHAttribute(),
 		},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -268,18 +267,14 @@ func (r *postgresTuningResource) Delete(ctx context.Context, req resource.Delete
 }
 
 func (r *postgresTuningResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	// host:port/database/name,name — credentials from PGUSER and PGPASSWORD.
+	// host:port/database/name,name — credentials from PGUSER, PGPASSWORD and PGSSLMODE.
 	i := strings.LastIndex(req.ID, "/")
 	j := strings.Index(req.ID, "/")
 	if i <= 0 || i == j {
-		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host:port/database/name,name: use e.g. 10.0.0.5:5432/postgres/shared_buffers,work_mem. The user and password come from PGUSER and PGPASSWORD.", req.ID))
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host:port/database/name,name: use e.g. 10.0.0.5:5432/postgres/shared_buffers,work_mem. The user, password and sslmode come from PGUSER, PGPASSWORD and PGSSLMODE.", req.ID))
 		return
 	}
 	hostPort, database, names := req.ID[:j], req.ID[j+1:i], strings.Split(req.ID[i+1:], ",")
-	host, port := hostPort, 5432
-	if h, p, ok := splitHostPort(hostPort); ok {
-		host, port = h, p
-	}
 	settings := map[string]string{}
 	for _, n := range names {
 		if err := postgres.ValidateName(n); err != nil {
@@ -288,17 +283,7 @@ func (r *postgresTuningResource) ImportState(ctx context.Context, req resource.I
 		}
 		settings[n] = "" // Read fills in the live value
 	}
-	user := os.Getenv("PGUSER")
-	if user == "" {
-		user = "postgres"
-	}
-	pg := postgresModel{Host: types.StringValue(host), Port: types.Int64Value(int64(port)), User: types.StringValue(user),
-		Password: types.StringNull(), Database: types.StringValue(database), SSLMode: types.StringNull(),
-		SSLRootCert: types.StringNull(), SSLCert: types.StringNull(), SSLKey: types.StringNull()}
-	if pw, ok := os.LookupEnv("PGPASSWORD"); ok {
-		pg.Password = types.StringValue(pw)
-	}
-	pgObj, diags := types.ObjectValueFrom(ctx, postgresAttrTypes, pg)
+	pgObj, diags := postgresObjectFromEnv(ctx, hostPort, database)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("postgres"), pgObj)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("settings"), mapValue(settings, &resp.Diagnostics))...)

@@ -219,6 +219,13 @@ func TestAccRedisConfig_immutable(t *testing.T) {
 				if got := redisConfigGet(t, h, "tcp-backlog"); got != "1024" {
 					return fmt.Errorf("tcp-backlog after the restart = %s", got)
 				}
+				data, err := os.ReadFile(h.RedisConf)
+				if err != nil {
+					return err
+				}
+				if !regexp.MustCompile(`(?m)^tcp-backlog 1024$`).Match(data) {
+					return fmt.Errorf("%s does not set tcp-backlog 1024", h.RedisConf)
+				}
 				return nil
 			},
 		}},

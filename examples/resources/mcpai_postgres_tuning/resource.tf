@@ -9,7 +9,7 @@ locals {
   tuned = provider::mcpai::pgtune({
     db_version     = "15"
     db_type        = "web"
-    total_memory   = "${floor(data.mcpai_host_facts.db.memory_bytes / 1073741824)}GB"
+    total_memory   = "${floor(data.mcpai_host_facts.db.memory_bytes / 1048576)}MB"
     cpu_num        = data.mcpai_host_facts.db.cpu_count
     connection_num = 200
     hd_type        = anytrue([for d in data.mcpai_host_facts.db.disks : d.rotational]) ? "hdd" : "ssd"
