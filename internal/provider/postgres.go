@@ -154,13 +154,9 @@ func (d *providerData) connectPostgres(ctx context.Context, pgObj, sshObj types.
 	if diags.HasError() {
 		return nil, nil, m, diags
 	}
-	var tunnel *remote.Client
-	if !sshObj.IsNull() {
-		var d2 diag.Diagnostics
-		if tunnel, d2 = d.client(sshObj); d2.HasError() {
-			diags.Append(d2...)
-			return nil, nil, m, diags
-		}
+	tunnel, d2 := d.tunnel(sshObj)
+	if diags.Append(d2...); diags.HasError() {
+		return nil, nil, m, diags
 	}
 	cfg, err := m.pgConfig(tunnel, 30*time.Second)
 	if err != nil {
@@ -179,11 +175,8 @@ func (d *providerData) connectPostgres(ctx context.Context, pgObj, sshObj types.
 // tried, what the server said, and what to do. The password is never in it
 // (the driver does not print it, and nothing here adds it).
 func postgresError(summary string, m postgresModel, tunnel *remote.Client, err error) diag.Diagnostic {
-	if tunnel != nil {
-		// An SSH failure (host key, credentials, unreachable) is named as such.
-		if d := hostError(summary, "Opening the SSH tunnel", tunnel, err); d.Summary() != summary {
-			return d
-		}
+	if d, ok := tunnelError(summary, tunnel, err); ok {
+		return d
 	}
 	var pgErr *pgconn.PgError
 	hint := "Check host, port, user and password, and that the server accepts this client (pg_hba.conf)."

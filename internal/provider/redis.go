@@ -136,13 +136,9 @@ func (d *providerData) connectRedis(ctx context.Context, redisObj, sshObj types.
 	if diags.Append(redisObj.As(ctx, &m, asObject)...); diags.HasError() {
 		return nil, nil, m, diags
 	}
-	var tunnel *remote.Client
-	if !sshObj.IsNull() {
-		var d2 diag.Diagnostics
-		if tunnel, d2 = d.client(sshObj); d2.HasError() {
-			diags.Append(d2...)
-			return nil, nil, m, diags
-		}
+	tunnel, d2 := d.tunnel(sshObj)
+	if diags.Append(d2...); diags.HasError() {
+		return nil, nil, m, diags
 	}
 	opts := m.options(ctx, tunnel, &diags)
 	if diags.HasError() {
@@ -160,10 +156,8 @@ func (d *providerData) connectRedis(ctx context.Context, redisObj, sshObj types.
 // redisError explains a failure to reach or use the server. The server's
 // messages carry no secret, and nothing here adds one.
 func redisError(summary string, m redisModel, tunnel *remote.Client, err error) diag.Diagnostic {
-	if tunnel != nil {
-		if d := hostError(summary, "Opening the SSH tunnel", tunnel, err); d.Summary() != summary {
-			return d
-		}
+	if d, ok := tunnelError(summary, tunnel, err); ok {
+		return d
 	}
 	where := m.Address.ValueString()
 	if tunnel != nil {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-framework-jsontypes/jsontypes"
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -129,12 +128,7 @@ func (r *dockerDaemonConfigResource) Schema(ctx context.Context, _ resource.Sche
 				Default:             stringdefault.StaticString(restartAuto),
 				Validators:          []validator.String{stringvalidator.OneOf(restartAuto, restartReloadOnly, restartNever)},
 			},
-			"restart_command": schema.ListAttribute{
-				MarkdownDescription: "The command that restarts the daemon, as arguments (no shell), e.g. `[\"rc-service\", \"docker\", \"restart\"]`. By default `systemctl restart docker.service` on systemd hosts and `service docker restart` elsewhere.",
-				Optional:            true,
-				ElementType:         types.StringType,
-				Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
-			},
+			"restart_command": restartCommandAttribute("The command that restarts the daemon, as arguments (no shell), e.g. `[\"rc-service\", \"docker\", \"restart\"]`. By default `systemctl restart docker.service` on systemd hosts and `service docker restart` elsewhere."),
 			"health_timeout": schema.StringAttribute{
 				MarkdownDescription: "How long to wait for the daemon to answer `/_ping` and `/info` after a reload or restart, as a Go duration. Defaults to `" + defaultHealthTimeout + "`.",
 				Optional:            true,

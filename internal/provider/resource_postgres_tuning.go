@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -37,11 +36,7 @@ var (
 	_ resource.ResourceWithImportState    = (*postgresTuningResource)(nil)
 )
 
-const (
-	pgRestartNever   = "never"
-	pgRestartAllowed = "allowed"
-	pgRestartWait    = 90 * time.Second
-)
+const pgRestartWait = 90 * time.Second
 
 type postgresTuningResource struct {
 	data *providerData
@@ -93,15 +88,10 @@ func (r *postgresTuningResource) Schema(ctx context.Context, _ resource.SchemaRe
 				MarkdownDescription: "`never` (default): apply what a reload applies and list the rest in `pending_restart`. `allowed`: restart the server through `ssh` when a setting needs it (`pg_ctlcluster` on Debian-style hosts, which uses systemd where it runs, or `restart_command`), wait until it accepts connections and check the values.",
 				Optional:            true,
 				Computed:            true,
-				Default:             stringdefault.StaticString(pgRestartNever),
-				Validators:          []validator.String{stringvalidator.OneOf(pgRestartNever, pgRestartAllowed)},
+				Default:             stringdefault.StaticString(restartNever),
+				Validators:          []validator.String{stringvalidator.OneOf(restartNever, restartAllowed)},
 			},
-			"restart_command": schema.ListAttribute{
-				MarkdownDescription: "The command that restarts the server on the SSH host, as arguments (no shell), e.g. `[\"systemctl\", \"restart\", \"postgresql@15-main\"]`. By default `pg_ctlcluster <version> <cluster> restart`, from the server's `cluster_name`.",
-				Optional:            true,
-				ElementType:         types.StringType,
-				Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
-			},
+			"restart_command": restartCommandAttribute("The command that restarts the server on the SSH host, as arguments (no shell), e.g. `[\"systemctl\", \"restart\", \"postgresql@15-main\"]`. By default `pg_ctlcluster <version> <cluster> restart`, from the server's `cluster_name`."),
 			"pending_restart": schema.SetAttribute{
 				MarkdownDescription: "Managed settings whose new value waits for a server restart.",
 				Computed:            true,
@@ -131,20 +121,12 @@ func (r *postgresTuningResource) ValidateConfig(ctx context.Context, req resourc
 	if resp.Diagnostics.Append(req.Config.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	if !m.SSH.IsNull() {
-		resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
-	}
-	if m.Restart.ValueString() == pgRestartAllowed && m.SSH.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("restart"), "Restart Needs SSH",
-			"restart = \"allowed\" restarts the server on its host, which needs the ssh block. Add ssh, or set restart = \"never\".")
-	}
-	settings, _ := stringMap(ctx, m.Settings, &resp.Diagnostics)
-	for name := range settings {
-		if postgres.IsSecret(name) {
-			resp.Diagnostics.AddAttributeError(path.Root("settings").AtMapKey(name), "Secret PostgreSQL Setting",
-				fmt.Sprintf("%q can hold a password, and settings are shown in plans and kept in state in plain text. Set it outside Terraform.", name))
-		}
-	}
+	serviceChecks{
+		restartDoes:    "restarts the server on its host",
+		refuse:         postgres.IsSecret,
+		refusalSummary: "Secret PostgreSQL Setting",
+		refusalDetail:  "%q can hold a password, and settings are shown in plans and kept in state in plain text. Set it outside Terraform.",
+	}.validate(ctx, req.Config, m.SSH, m.Restart, m.Settings, &resp.Diagnostics)
 }
 
 // ModifyPlan keeps pending_restart and effective while the settings stay
@@ -159,7 +141,7 @@ func (r *postgresTuningResource) ModifyPlan(ctx context.Context, req resource.Mo
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	if plan.Restart.ValueString() == pgRestartAllowed && len(state.PendingRestart.Elements()) > 0 {
+	if plan.Restart.ValueString() == restartAllowed && len(state.PendingRestart.Elements()) > 0 {
 		plan.PendingRestart = types.SetValueMust(types.StringType, nil)
 		plan.Effective = types.MapUnknown(types.StringType)
 		resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
@@ -287,7 +269,7 @@ func (r *postgresTuningResource) ImportState(ctx context.Context, req resource.I
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("postgres"), pgObj)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("settings"), mapValue(settings, &resp.Diagnostics))...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("restart"), pgRestartNever)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("restart"), restartNever)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), hostPort+"/"+database)...)
 }
 
@@ -404,7 +386,7 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 	if !m.RestartCommand.IsNull() {
 		diags.Append(m.RestartCommand.ElementsAs(ctx, &restartCmd, false)...)
 	}
-	allowRestart := m.Restart.ValueString() == pgRestartAllowed && tunnel != nil
+	allowRestart := m.Restart.ValueString() == restartAllowed && tunnel != nil
 
 	names := postgres.SortedNames(next)
 	for _, n := range postgres.SortedNames(old) {

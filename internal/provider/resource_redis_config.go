@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
-	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/mapvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -102,17 +101,12 @@ func (r *redisConfigResource) Schema(ctx context.Context, _ resource.SchemaReque
 				MarkdownDescription: "`never` (default): parameters Redis cannot change at runtime are refused. `allowed`: with `ssh`, they are written to the config file and applied by a restart (`systemctl restart redis-server` on systemd hosts, `service redis-server restart` elsewhere, or `restart_command`), then checked.",
 				Optional:            true,
 				Computed:            true,
-				Default:             stringdefault.StaticString(pgRestartNever),
-				Validators:          []validator.String{stringvalidator.OneOf(pgRestartNever, pgRestartAllowed)},
+				Default:             stringdefault.StaticString(restartNever),
+				Validators:          []validator.String{stringvalidator.OneOf(restartNever, restartAllowed)},
 			},
-			"restart_command": schema.ListAttribute{
-				MarkdownDescription: "The command that restarts the server on the SSH host, as arguments (no shell).",
-				Optional:            true,
-				ElementType:         types.StringType,
-				Validators:          []validator.List{listvalidator.SizeAtLeast(1), listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1))},
-			},
-			"redis_version": computed("The server's version (`INFO server`)."),
-			"config_file":   computed("The config file the server was started with; empty when none."),
+			"restart_command": restartCommandAttribute("The command that restarts the server on the SSH host, as arguments (no shell)."),
+			"redis_version":   computed("The server's version (`INFO server`)."),
+			"config_file":     computed("The config file the server was started with; empty when none."),
 			"effective": schema.MapAttribute{
 				MarkdownDescription: "The live value of each managed parameter, as `CONFIG GET` returns it.",
 				Computed:            true,
@@ -137,21 +131,12 @@ func (r *redisConfigResource) ValidateConfig(ctx context.Context, req resource.V
 	if resp.Diagnostics.Append(req.Config.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	if !m.SSH.IsNull() {
-		resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
-	}
-	if m.Restart.ValueString() == pgRestartAllowed && m.SSH.IsNull() {
-		resp.Diagnostics.AddAttributeError(path.Root("restart"), "Restart Needs SSH",
-			"restart = \"allowed\" writes the config file and restarts Redis on its host, which needs the ssh block. Add ssh, or set restart = \"never\".")
-	}
-	// Secrets would sit in plain text in the plan and the state.
-	settings, _ := stringMap(ctx, m.Settings, &resp.Diagnostics)
-	for name := range settings {
-		if redisconf.Sensitive(name) {
-			resp.Diagnostics.AddAttributeError(path.Root("settings").AtMapKey(name), "Secret Redis Parameter",
-				fmt.Sprintf("%q holds a secret, and settings are shown in plans and kept in state in plain text. Set it in redis.conf or with ACL SETUSER outside Terraform.", name))
-		}
-	}
+	serviceChecks{
+		restartDoes:    "writes the config file and restarts Redis on its host",
+		refuse:         redisconf.Sensitive,
+		refusalSummary: "Secret Redis Parameter",
+		refusalDetail:  "%q holds a secret, and settings are shown in plans and kept in state in plain text. Set it in redis.conf or with ACL SETUSER outside Terraform.",
+	}.validate(ctx, req.Config, m.SSH, m.Restart, m.Settings, &resp.Diagnostics)
 }
 
 // ModifyPlan keeps the recorded previous values while no parameter is
@@ -294,7 +279,7 @@ func (r *redisConfigResource) ImportState(ctx context.Context, req resource.Impo
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("redis"), obj)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("settings"), mapValue(settings, &resp.Diagnostics))...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("persist"), true)...)
-	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("restart"), pgRestartNever)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("restart"), restartNever)...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), addr)...)
 }
 
@@ -347,7 +332,7 @@ func (r *redisConfigResource) apply(ctx context.Context, timeout time.Duration, 
 		return
 	}
 	defer func() { _ = rdb.Close() }()
-	allowRestart := m.Restart.ValueString() == pgRestartAllowed && tunnel != nil
+	allowRestart := m.Restart.ValueString() == restartAllowed && tunnel != nil
 	persist := m.Persist.ValueBool()
 
 	// The target of every parameter involved: next, and the previous value
