@@ -18,7 +18,8 @@ provider_installation {
 TFRC
 export TF_IN_AUTOMATION=1
 
-addr=$(grep -o '"address":"[^"]*"' "$SB/hosts.json" | head -n1 | cut -d'"' -f4)
+addrs=$(grep -o '"address":"[^"]*"' "$SB/hosts.json")
+addr=$(cut -d'"' -f4 <<<"${addrs%%$'\n'*}")
 keys="net.core.somaxconn net.ipv4.tcp_fin_timeout net.ipv4.tcp_keepalive_time net.ipv4.tcp_rmem"
 show() {
   echo "--- $1: live values on $addr"

@@ -88,7 +88,10 @@ main() {
   local dist cur runc
   dist=$(/usr/sbin/dockerd --version) || die "/usr/sbin/dockerd --version failed"
   cur=$("$TOOLS/dockerd" --version) || die "$TOOLS/dockerd --version failed"
-  runc=$("$TOOLS/runc" --version | head -n1) || die "$TOOLS/runc --version failed"
+  # Whole output first: piping into "head -n1" races (runc writes line by
+  # line, head may exit between writes, and SIGPIPE fails the pipeline).
+  runc=$("$TOOLS/runc" --version) || die "$TOOLS/runc --version failed"
+  runc=${runc%%$'\n'*}
   printf 'install-docker: distribution: %s | current (%s): %s, %s\n' "$dist" "$TOOLS" "$cur" "$runc"
 }
 

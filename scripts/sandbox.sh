@@ -314,7 +314,9 @@ host_healthy() {
   [[ $(cat "/proc/$pid/comm" 2>/dev/null) == sshd ]] || return 1
   # Compare namespace inodes: a stale pid file could name an unrelated sshd.
   [[ $(stat -L -c %i "/proc/$pid/ns/net") == $(stat -L -c %i "/run/netns/$ns") ]] || return 1
-  ip netns exec "$ns" ss -Hltn "sport = :22" | grep -q .
+  local listening
+  listening=$(ip netns exec "$ns" ss -Hltn "sport = :22") || return 1
+  [[ -n $listening ]]
 }
 
 # The ids of the containers host $1's dockerd knows (from its private
@@ -1080,7 +1082,9 @@ host_up() {
   host_teardown "$i"
 
   # Refuse to shadow an address someone else put on the machine.
-  if ip -4 -o addr show | grep -v " $veth " | grep -q " ${NET_PREFIX}\.$i\."; then
+  local addrs
+  addrs=$(ip -4 -o addr show)
+  if grep -v " $veth " <<<"$addrs" | grep -q " ${NET_PREFIX}\.$i\."; then
     die "h$i: ${NET_PREFIX}.$i.0/24 is already in use on the machine"
   fi
 
