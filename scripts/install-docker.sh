@@ -2,8 +2,10 @@
 # The two Docker engines the sandbox hosts run (see scripts/sandbox.sh):
 #
 #   h1: the distribution's Docker 20.10 (docker.io, with containerd and runc).
-#   h2: a current dockerd and runc built from the Go module proxy into
-#       <repo>/.tools/bin, run with the distribution's containerd.
+#   h2: a current dockerd, docker-proxy and runc built from the Go module
+#       proxy into <repo>/.tools/bin, run with the distribution's containerd.
+#       (The current dockerd starts docker-proxy with flags that the
+#       distribution's 20.10 one lacks, so published ports need both.)
 #
 #   scripts/install-docker.sh
 #
@@ -17,6 +19,7 @@ set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 TOOLS="$REPO/.tools/bin"
 DOCKERD_MOD=github.com/moby/moby/v2/cmd/dockerd
+DOCKER_PROXY_MOD=github.com/moby/moby/v2/cmd/docker-proxy
 RUNC_MOD=github.com/opencontainers/runc
 # Pinned, so the "current" engine the tests and the README's figures use is
 # reproducible; the environment variables override (e.g. "latest").
@@ -84,6 +87,7 @@ ensure_built() {
 main() {
   ensure_packages
   ensure_built dockerd "$DOCKERD_MOD" "$DOCKERD_VERSION"
+  ensure_built docker-proxy "$DOCKER_PROXY_MOD" "$DOCKERD_VERSION"
   ensure_built runc "$RUNC_MOD" "$RUNC_VERSION" -tags seccomp
   local dist cur runc
   dist=$(/usr/sbin/dockerd --version) || die "/usr/sbin/dockerd --version failed"

@@ -25,14 +25,15 @@
 # (this machine refuses them) and without its cgroupfs mounting: the host's
 # /sys/fs/cgroup mirrors the machine's cgroup mounts instead. A reload is a
 # SIGHUP to the pid in /var/run/docker.pid (the init script has no reload).
-# h2 runs a current engine: dockerd and runc built by scripts/install-docker.sh
-# into .tools/bin take the place of /usr/sbin/dockerd and /usr/sbin/runc (an
-# overlay on its /usr/sbin; `dockerd --version` says "library-import"), with
-# the same init script; the other hosts run the distribution's Docker 20.10.
-# Both use the distribution's containerd (which dockerd starts itself). Each
-# engine has the image mcpai-sleeper:test (FROM scratch, the program in
-# internal/acctest/testdata/sleeper). hosts.json gives the machine-side paths
-# of each host's docker.sock, docker.log and /etc/docker.
+# h2 runs a current engine: dockerd, docker-proxy and runc built by
+# scripts/install-docker.sh into .tools/bin take the place of those in
+# /usr/sbin (an overlay on its /usr/sbin; `dockerd --version` says
+# "library-import"), with the same init script; the other hosts run the
+# distribution's Docker 20.10. Both use the distribution's containerd (which
+# dockerd starts itself). Each engine has the image mcpai-sleeper:test (FROM
+# scratch, the program in internal/acctest/testdata/sleeper). hosts.json
+# gives the machine-side paths of each host's docker.sock, docker.log and
+# /etc/docker.
 # The machine itself runs no dockerd; `up` only adds empty mount points
 # /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
 #
@@ -93,7 +94,7 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=6
+LAYOUT=7
 # The image every host's dockerd has (see build_image).
 IMAGE="mcpai-sleeper:test"
 TOOLS_BIN="$REPO/.tools/bin"   # scripts/install-docker.sh builds the current engine here
@@ -235,7 +236,7 @@ ensure_machine_prereqs() {
   # runs it first). The engines are never started on the machine itself.
   local f
   for f in /usr/sbin/dockerd /usr/bin/docker /usr/bin/docker-init /usr/bin/containerd /usr/sbin/runc /etc/init.d/docker \
-    "$TOOLS_BIN/dockerd" "$TOOLS_BIN/runc"; do
+    "$TOOLS_BIN/dockerd" "$TOOLS_BIN/docker-proxy" "$TOOLS_BIN/runc"; do
     [[ -x $f ]] || die "$f is missing: run scripts/install-docker.sh first"
   done
   [[ -d /etc/docker ]] || die "/etc/docker is missing (it comes with docker.io): run scripts/install-docker.sh"
@@ -469,11 +470,13 @@ write_host_files() {
   write_redis_files "$i"
   write_docker_init "$dir/docker.init"
   if [[ $(host_docker_engine "$i") == current ]]; then
-    # Exactly the current dockerd and runc, for HOST_INIT to lay over
-    # /usr/sbin (hard links where possible: no copy of 140 MB).
+    # Exactly the current dockerd, docker-proxy and runc, for HOST_INIT to
+    # lay over /usr/sbin (hard links where possible: no copy of 140 MB). The
+    # current dockerd starts docker-proxy with -use-listen-fd, which the
+    # distribution's lacks: published ports fail with that one.
     mkdir -p "$dir/sbin"
-    ln -f "$TOOLS_BIN/dockerd" "$TOOLS_BIN/runc" "$dir/sbin/" 2>/dev/null ||
-      cp "$TOOLS_BIN/dockerd" "$TOOLS_BIN/runc" "$dir/sbin/"
+    ln -f "$TOOLS_BIN/dockerd" "$TOOLS_BIN/docker-proxy" "$TOOLS_BIN/runc" "$dir/sbin/" 2>/dev/null ||
+      cp "$TOOLS_BIN/dockerd" "$TOOLS_BIN/docker-proxy" "$TOOLS_BIN/runc" "$dir/sbin/"
   fi
   # The machine's cgroup mounts, which HOST_INIT repeats: `ip netns exec`
   # mounts a fresh /sys without them, and dockerd needs them.
@@ -720,9 +723,9 @@ mount -n --bind "$d/lib/postgresql" /var/lib/postgresql
 mount -n --bind "$d/etc/redis"      /etc/redis
 mount -n --bind "$d/lib/redis"      /var/lib/redis
 mount -n --bind "$d/redis.default"  /etc/default/redis-server
-# The current engine (h2): its dockerd and runc in place of those of the
-# distribution (/usr/bin/runc is a link to /usr/sbin/runc), through a
-# read-only overlay on /usr/sbin rather than bind mounts on the two files:
+# The current engine (h2): its dockerd, docker-proxy and runc in place of
+# those of the distribution (/usr/bin/runc is a link to /usr/sbin/runc),
+# through a read-only overlay on /usr/sbin rather than bind mounts on files:
 # runc 1.2+ runs "runc init" from an overlayfs whose lower layer is the
 # folder of its own path, which would show the file under a bind mount, i.e.
 # the runc of the distribution ("can not get final child PID from pipe").
@@ -845,19 +848,37 @@ ensure_image() {
   docker_api "$i" "/images/$IMAGE/json" >/dev/null || die "h$i: $IMAGE is missing after its build: $out"
 }
 
-# A container of $IMAGE starts and runs in host $1; then it is removed.
+# A container of $IMAGE starts and runs in host $1, and answers on a port
+# published on the host's address (docker-proxy; the current engine needs
+# its own); then it is removed.
 probe_container() {
-  local i=$1 name=mcpai-sandbox-probe out state
+  local i=$1 name=mcpai-sandbox-probe out state port reply="" addr
+  addr=$(host_addr "$i")
   docker_api "$i" -X DELETE "/containers/$name?force=1" >/dev/null 2>&1 || true
-  out=$(docker_api "$i" -X POST -H 'Content-Type: application/json' -d "{\"Image\":\"$IMAGE\"}" \
+  out=$(docker_api "$i" -X POST -H 'Content-Type: application/json' \
+        -d "{\"Image\":\"$IMAGE\",\"Cmd\":[\":8080\"],\"ExposedPorts\":{\"8080/tcp\":{}},
+             \"HostConfig\":{\"PortBindings\":{\"8080/tcp\":[{\"HostIp\":\"$addr\",\"HostPort\":\"\"}]}}}" \
         "/containers/create?name=$name" 2>&1) || die "h$i: creating a container of $IMAGE failed: $out"
   out=$(docker_api "$i" -X POST "/containers/$name/start" 2>&1) ||
     die "h$i: starting a container of $IMAGE failed: $out
 $(docker_log_tail "$i")"
-  state=$(docker_api "$i" "/containers/$name/json" | jq -r .State.Status) || state="unknown"
+  out=$(docker_api "$i" "/containers/$name/json") || out="{}"
+  state=$(jq -r '.State.Status // "unknown"' <<<"$out")
+  port=$(jq -r '.NetworkSettings.Ports["8080/tcp"][0].HostPort // ""' <<<"$out")
+  if [[ $state == running && $port =~ ^[0-9]+$ ]]; then
+    for _ in $(seq 50); do           # up to 5 s for the program's listener
+      # shellcheck disable=SC2016  # $1 and $2 are the inner bash's
+      reply=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2" && cat <&3' sh "$addr" "$port" 2>/dev/null) || true
+      [[ $reply == mcpai-sleeper ]] && break
+      sleep 0.1
+    done
+  fi
   out=$(docker_api "$i" -X DELETE "/containers/$name?force=1" 2>&1) ||
     die "h$i: removing the probe container failed: $out"
   [[ $state == running ]] || die "h$i: the probe container is '$state', not running"
+  [[ $reply == mcpai-sleeper ]] ||
+    die "h$i: the probe container does not answer on its published port $addr:${port:-?} (got '$reply')
+$(docker_log_tail "$i")"
 }
 
 # ---------------------------------------------------------------------------
