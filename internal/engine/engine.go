@@ -20,7 +20,8 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 // Engine is an Engine API client for the daemon listening on one unix
 // socket of a host.
 type Engine struct {
-	api *client.Client
+	api  *client.Client
+	dial DialFunc // reaches the engine's host network, for readiness probes
 }
 
 // New returns a client for the daemon at socket, reached with dial. It
@@ -35,7 +36,18 @@ func New(dial DialFunc, socket string) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Engine{api: api}, nil
+	return &Engine{api: api, dial: dial}, nil
+}
+
+// NewHost returns a client for a Docker host URL (unix:///path or
+// tcp://host:port), reached directly from this process.
+func NewHost(host string) (*Engine, error) {
+	api, err := client.New(client.WithHost(host))
+	if err != nil {
+		return nil, err
+	}
+	var d net.Dialer
+	return &Engine{api: api, dial: d.DialContext}, nil
 }
 
 // Close releases the client's idle connections.

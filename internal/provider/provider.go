@@ -105,6 +105,7 @@ func (p *mcpaiProvider) Resources(context.Context) []func() resource.Resource {
 		newPostgresTuningResource,
 		newPostgresIndexResource,
 		newRedisConfigResource,
+		newModelRunnerResource,
 	}
 }
 

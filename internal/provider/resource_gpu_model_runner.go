@@ -1,0 +1,743 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+	"github.com/moby/moby/api/pkg/authconfig"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/registry"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/engine"
+	"github.com/mcpai/terraform-provider-mcpai/internal/modelrunner"
+	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
+)
+
+var (
+	_ resource.Resource                     = (*modelRunnerResource)(nil)
+	_ resource.ResourceWithConfigure        = (*modelRunnerResource)(nil)
+	_ resource.ResourceWithValidateConfig   = (*modelRunnerResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*modelRunnerResource)(nil)
+	_ resource.ResourceWithModifyPlan       = (*modelRunnerResource)(nil)
+	_ resource.ResourceWithImportState      = (*modelRunnerResource)(nil)
+)
+
+const (
+	// Loading a large model takes minutes: the wait's default is generous.
+	defaultReadyTimeout = 30 * time.Minute
+	readyInterval       = 250 * time.Millisecond
+	readyProgressEvery  = 10 * time.Second
+	stopGrace           = 30 * time.Second
+	nextSuffix          = "-mcpai-next"
+	oldSuffix           = "-mcpai-old"
+)
+
+type modelRunnerResource struct {
+	data *providerData
+}
+
+func newModelRunnerResource() resource.Resource { return &modelRunnerResource{} }
+
+func (r *modelRunnerResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_gpu_model_runner"
+}
+
+func (r *modelRunnerResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = modelRunnerSchema(ctx)
+}
+
+func (r *modelRunnerResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+func (r *modelRunnerResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("ssh"), path.MatchRoot("docker_host"))}
+}
+
+func (r *modelRunnerResource) ValidateConfig(ctx context.Context, req resource.ValidateConfigRequest, resp *resource.ValidateConfigResponse) {
+	var m modelRunnerModel
+	if resp.Diagnostics.Append(req.Config.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	if !m.SSH.IsNull() {
+		resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
+	}
+	if m.Server.IsUnknown() {
+		return
+	}
+	known := true
+	knobs := m.knobs(&known)
+	server := modelrunner.Server(m.Server.ValueString())
+	rendered, probs := modelrunner.Render(server, knobs)
+	if known && len(probs) == 0 {
+		var command []string
+		if !m.Command.IsUnknown() && !m.Command.IsNull() {
+			resp.Diagnostics.Append(m.Command.ElementsAs(ctx, &command, false)...)
+		}
+		env, _ := stringMap(ctx, m.Env, &resp.Diagnostics)
+		probs = modelrunner.Conflicts(rendered, command, env)
+	}
+	for _, p := range probs {
+		resp.Diagnostics.AddAttributeError(problemPath(p), p.Summary, p.Detail)
+	}
+	if !m.GPUDriver.IsUnknown() {
+		if _, _, err := gpusFromDynamic(m.GPUs, m.GPUDriver.ValueString()); err != nil {
+			resp.Diagnostics.AddAttributeError(path.Root("gpus"), "Invalid GPU Request", err.Error()+".")
+		}
+	}
+	if m.MaxRetryCount.ValueInt64() > 0 && !m.RestartPolicy.IsUnknown() && m.RestartPolicy.ValueString() != "on-failure" {
+		resp.Diagnostics.AddAttributeError(path.Root("max_retry_count"), "Retry Count Without on-failure",
+			"max_retry_count applies only to restart_policy = \"on-failure\". Set that policy, or remove max_retry_count.")
+	}
+	if server == modelrunner.Custom && m.HealthPath.IsNull() {
+		resp.Diagnostics.AddAttributeWarning(path.Root("health_path"), "No Readiness Endpoint",
+			"server = \"custom\" has no known readiness endpoint: readiness is the image's HEALTHCHECK or, without one, the container running. "+
+				"Set health_path (and health_port) to wait until your server answers.")
+	}
+}
+
+// engineFor opens the engine the model points at.
+func (r *modelRunnerResource) engineFor(m modelRunnerModel) (*engine.Engine, *remote.Client, diag.Diagnostics) {
+	if !m.DockerHost.IsNull() {
+		eng, err := engine.NewHost(m.DockerHost.ValueString())
+		if err != nil {
+			var diags diag.Diagnostics
+			diags.AddAttributeError(path.Root("docker_host"), "Invalid Docker Host", err.Error())
+			return nil, nil, diags
+		}
+		return eng, nil, nil
+	}
+	client, diags := r.data.client(m.SSH)
+	if diags.HasError() {
+		return nil, nil, diags
+	}
+	eng, err := engine.New(client.Dial, m.DockerSocket.ValueString())
+	if err != nil {
+		diags.AddError("Docker Client Error", err.Error())
+		return nil, nil, diags
+	}
+	return eng, client, diags
+}
+
+// engineError names an SSH failure as such, else the engine's answer.
+func engineError(summary, action string, client *remote.Client, m modelRunnerModel, err error) diag.Diagnostic {
+	if d, ok := tunnelError(summary, client, err); ok {
+		return d
+	}
+	where := m.DockerHost.ValueString()
+	if client != nil {
+		where = fmt.Sprintf("the engine at %s on %s", m.DockerSocket.ValueString(), client.Config())
+	}
+	return diag.NewErrorDiagnostic(summary, fmt.Sprintf("%s (%s): %v", action, where, err))
+}
+
+func (r *modelRunnerResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return
+	}
+	var plan modelRunnerModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	var diags diag.Diagnostics
+	newSpec, known := plan.specFrom(ctx, &diags)
+	if known && !diags.HasError() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("gpu_ids"), newSpec.GPUs.Assigned())...)
+	}
+	if req.State.Raw.IsNull() {
+		return
+	}
+	var state modelRunnerModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+		return
+	}
+	oldSpec, _ := state.specFrom(ctx, &diags)
+	if !known || diags.HasError() {
+		for _, a := range []string{"id", "state", "health", "image_id", "image_digest"} {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
+		}
+		return
+	}
+	change, fields := modelrunner.Plan(oldSpec, newSpec)
+	stopped := state.State.ValueString() != "running"
+	switch {
+	case change == modelrunner.Replace:
+		for _, a := range []string{"id", "state", "health", "image_id", "image_digest"} {
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
+		}
+		how := "The old container is stopped and the new one started; if it does not become ready, the old one is started again."
+		if plan.UpdateStrategy.ValueString() == strategyStartFirst {
+			if clash := hostPortClash(oldSpec, newSpec); clash != "" {
+				how = "update_strategy = \"start_first\" cannot be honoured: both containers would publish host port " + clash + ". " + how
+			} else {
+				how = "The new container starts first and must be ready before the old one is removed."
+			}
+		}
+		resp.Diagnostics.AddWarning("Container Will Be Replaced",
+			fmt.Sprintf("%s cannot change in place on %s (Docker fixes it at create). %s", strings.Join(fields, ", "), plan.Name.ValueString(), how))
+	default:
+		for _, a := range []string{"id", "health", "image_id", "image_digest"} {
+			var v types.String
+			resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(a), &v)...)
+			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), v)...)
+		}
+		// A container found stopped is drift: the plan shows it started.
+		st := state.State
+		if stopped {
+			st = types.StringValue("running")
+		}
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("state"), st)...)
+	}
+}
+
+// hostPortClash names a host port both specs publish, or "".
+func hostPortClash(a, b modelrunner.Spec) string {
+	for _, p := range a.Ports {
+		for _, q := range b.Ports {
+			if p.HostPort != 0 && p.HostPort == q.HostPort && p.Protocol == q.Protocol {
+				return fmt.Sprintf("%d/%s", p.HostPort, p.Protocol)
+			}
+		}
+	}
+	return ""
+}
+
+func (r *modelRunnerResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var plan modelRunnerModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Create(ctx, defaultReadyTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	op, diags := r.begin(ctx, plan)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer op.eng.Close()
+	if _, found, err := op.eng.Inspect(ctx, op.spec.Name); err != nil {
+		resp.Diagnostics.Append(op.fail("Docker Engine Error", "Looking for an existing container", err))
+		return
+	} else if found {
+		resp.Diagnostics.AddAttributeError(path.Root("name"), "Container Name In Use",
+			fmt.Sprintf("A container named %s already exists on the host. Import it (terraform import with %s), remove it, or choose another name. Nothing was changed.",
+				op.spec.Name, "the host and the name"))
+		return
+	}
+	id, err := op.createAndStart(ctx, op.spec.Name)
+	if err != nil {
+		resp.Diagnostics.Append(op.startFailure(err, id, "Nothing was left on the host: the new container was removed.", func() {
+			_ = op.eng.Remove(context.WithoutCancel(ctx), id)
+		}))
+		return
+	}
+	resp.Diagnostics.Append(op.record(ctx, id, &plan)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// operation is one apply step's context: the engine, the desired spec and
+// the model it came from.
+type operation struct {
+	r      *modelRunnerResource
+	eng    *engine.Engine
+	client *remote.Client
+	model  modelRunnerModel
+	spec   modelrunner.Spec
+	image  engine.Image
+}
+
+func (op *operation) fail(summary, action string, err error) diag.Diagnostic {
+	return engineError(summary, action, op.client, op.model, err)
+}
+
+// begin opens the engine and checks everything before anything changes:
+// the spec, the GPUs against the engine, CPUs and memory against the host,
+// and the image (pulled when absent).
+func (r *modelRunnerResource) begin(ctx context.Context, m modelRunnerModel) (*operation, diag.Diagnostics) {
+	var diags diag.Diagnostics
+	spec, _ := m.specFrom(ctx, &diags)
+	if diags.HasError() {
+		return nil, diags
+	}
+	eng, client, d := r.engineFor(m)
+	if diags.Append(d...); diags.HasError() {
+		return nil, diags
+	}
+	op := &operation{r: r, eng: eng, client: client, model: m, spec: spec}
+	info, err := eng.Host(ctx)
+	if err != nil {
+		eng.Close()
+		diags.Append(op.fail("Docker Engine Unreachable", "Reading the engine's /info", err))
+		return nil, diags
+	}
+	if err := modelrunner.CheckEngine(spec.GPUs, info.GPU); err != nil {
+		diags.AddAttributeError(path.Root("gpus"), "No GPU Support On The Docker Host",
+			fmt.Sprintf("gpus asks for %s GPUs, but %v. Nothing was created.", spec.GPUs.Driver, err))
+	}
+	if spec.NanoCPUs > int64(info.NCPU)*1e9 {
+		diags.AddAttributeError(path.Root("cpus"), "More CPUs Than The Host Has",
+			fmt.Sprintf("cpus = %s, but the engine reports %d CPUs. Lower cpus. Nothing was created.", m.CPUs.ValueString(), info.NCPU))
+	}
+	if spec.Cpuset != "" {
+		if err := modelrunner.CheckCPUSet(spec.Cpuset, info.NCPU); err != nil {
+			diags.AddAttributeError(path.Root("cpuset"), "CPU Set Outside The Host", err.Error()+" Nothing was created.")
+		}
+	}
+	if spec.Memory > info.MemTotal && info.MemTotal > 0 {
+		diags.AddAttributeError(path.Root("memory"), "More Memory Than The Host Has",
+			fmt.Sprintf("memory = %s, but the host has %s. Lower memory. Nothing was created.", m.Memory.ValueString(), modelrunner.FormatSize(info.MemTotal)))
+	}
+	if diags.HasError() {
+		eng.Close()
+		return nil, diags
+	}
+	img, err := op.ensureImage(ctx)
+	if err != nil {
+		eng.Close()
+		diags.Append(diag.NewAttributeErrorDiagnostic(path.Root("image"), "Image Not Available", err.Error()))
+		return nil, diags
+	}
+	op.image = img
+	op.spec.ImageCmd = img.Cmd
+	return op, diags
+}
+
+func (op *operation) ensureImage(ctx context.Context) (engine.Image, error) {
+	ref := op.spec.Image
+	img, found, err := op.eng.InspectImage(ctx, ref)
+	if err != nil {
+		return img, fmt.Errorf("inspecting image %s: %w", ref, err)
+	}
+	if found {
+		return img, nil
+	}
+	auth, err := registryAuth(ctx, op.model.RegistryAuth)
+	if err != nil {
+		return img, err
+	}
+	tflog.Info(ctx, "pulling image", map[string]any{"image": ref})
+	if err := op.eng.Pull(ctx, ref, auth, func(line string) {
+		tflog.Info(ctx, "pull progress", map[string]any{"image": ref, "status": line})
+	}); err != nil {
+		return img, fmt.Errorf("the host does not have %s and pulling it failed: %v. Check the name and tag, give registry_auth for a private registry, "+
+			"or load the image on the host (docker load) when it has no registry access. Nothing was created", ref, err)
+	}
+	img, found, err = op.eng.InspectImage(ctx, ref)
+	if err == nil && !found {
+		err = errors.New("the engine reported the pull done but has no such image")
+	}
+	return img, err
+}
+
+func registryAuth(ctx context.Context, obj types.Object) (string, error) {
+	if obj.IsNull() || obj.IsUnknown() {
+		return "", nil
+	}
+	var a registryAuthModel
+	if d := obj.As(ctx, &a, asObject); d.HasError() {
+		return "", errors.New("registry_auth could not be read")
+	}
+	return authconfig.Encode(registry.AuthConfig{Username: a.Username.ValueString(), Password: a.Password.ValueString(), ServerAddress: a.ServerAddress.ValueString()})
+}
+
+// createAndStart creates the container under name, starts it and waits
+// until it is ready. The id is returned when a container was created, also
+// on error, for the caller to clean up.
+func (op *operation) createAndStart(ctx context.Context, name string) (string, error) {
+	cfg, host, nets, err := op.spec.Create()
+	if err != nil {
+		return "", err
+	}
+	var more []string
+	if len(op.spec.Networks) > 1 {
+		more = op.spec.Networks[1:]
+	}
+	id, err := op.eng.Create(ctx, name, cfg, host, nets, more)
+	if err != nil {
+		return id, fmt.Errorf("create: %w", err)
+	}
+	if err := op.eng.Start(ctx, id); err != nil {
+		return id, fmt.Errorf("start: %w", err)
+	}
+	return id, op.waitReady(ctx, id)
+}
+
+func (op *operation) waitReady(ctx context.Context, id string) error {
+	rd := engine.Readiness{Interval: readyInterval, ProgressEvery: readyProgressEvery}
+	rd.Path, rd.Port = op.health()
+	rd.Progress = func(waited time.Duration, status string) {
+		tflog.Info(ctx, "waiting for the model server", map[string]any{"container": op.spec.Name, "waited": waited.String(), "status": status})
+	}
+	why, err := op.eng.WaitReady(ctx, id, rd)
+	if err == nil {
+		tflog.Info(ctx, "model server ready", map[string]any{"container": op.spec.Name, "why": why})
+	}
+	return err
+}
+
+// health is the readiness endpoint: the attributes', else the kind's.
+func (op *operation) health() (string, int) {
+	h := modelrunner.DefaultHealth(op.spec.Server)
+	if !op.model.HealthPath.IsNull() {
+		h.Path = op.model.HealthPath.ValueString()
+	}
+	if h.Port == 0 {
+		h.Port = 8000
+	}
+	if !op.model.HealthPort.IsNull() {
+		h.Port = int(op.model.HealthPort.ValueInt64())
+	}
+	return h.Path, h.Port
+}
+
+// startFailure turns a failed start into a diagnostic: why, the server's
+// last log lines, what was done about it (undo runs first) and what to do.
+func (op *operation) startFailure(err error, id, undone string, undo func()) diag.Diagnostic {
+	var we *engine.WaitError
+	var logs string
+	if errors.As(err, &we) && len(we.Logs) > 0 {
+		logs = "\n\nLast log lines of the container:\n  " + strings.Join(we.Logs, "\n  ")
+	}
+	if id != "" && undo != nil {
+		undo()
+	}
+	switch {
+	case we != nil && we.TimedOut:
+		return diag.NewErrorDiagnostic("Model Server Not Ready In Time",
+			fmt.Sprintf("%s %s, %s.%s\n\n%s Raise the timeouts block's create/update value if the model needs longer to load.", op.spec.Name, op.where(), we.Why, logs, undone))
+	case we != nil:
+		return diag.NewErrorDiagnostic("Model Server Failed To Start",
+			fmt.Sprintf("%s %s: %s.%s\n\n%s", op.spec.Name, op.where(), we.Why, logs, undone))
+	}
+	return engineError("Model Server Failed To Start", "Creating and starting "+op.spec.Name, op.client, op.model,
+		fmt.Errorf("%w. %s", err, undone))
+}
+
+func (op *operation) where() string {
+	if op.client != nil {
+		return "on " + op.client.Config().String()
+	}
+	return "on " + op.model.DockerHost.ValueString()
+}
+
+// record reads the container back into the model after a change.
+func (op *operation) record(ctx context.Context, id string, m *modelRunnerModel) diag.Diagnostics {
+	var diags diag.Diagnostics
+	c, found, err := op.eng.Inspect(ctx, id)
+	if err != nil || !found {
+		if err == nil {
+			err = errors.New("it is gone")
+		}
+		diags.Append(op.fail("Docker Engine Error", "Reading the container back", err))
+		return diags
+	}
+	prior := op.spec
+	seen := modelrunner.Observe(prior, c)
+	m.setFrom(ctx, seen, prior, &diags)
+	m.setStatus(c, op.image)
+	return diags
+}
+
+func (m *modelRunnerModel) setStatus(c container.InspectResponse, img engine.Image) {
+	m.ID = types.StringValue(c.ID)
+	m.State = types.StringValue("")
+	m.Health = types.StringValue("")
+	if c.State != nil {
+		m.State = types.StringValue(string(c.State.Status))
+		if c.State.Health != nil {
+			m.Health = types.StringValue(string(c.State.Health.Status))
+		}
+	}
+	m.ImageID = types.StringValue(c.Image)
+	m.ImageDigest = types.StringValue(img.Digest)
+}
+
+func (r *modelRunnerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m modelRunnerModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Read(ctx, defaultReadTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	eng, client, diags := r.engineFor(m)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer eng.Close()
+	op := &operation{r: r, eng: eng, client: client, model: m}
+	c, found, err := eng.Inspect(ctx, m.Name.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(op.fail("Docker Engine Error", "Inspecting container "+m.Name.ValueString(), err))
+		return
+	}
+	if !found {
+		tflog.Warn(ctx, "container is gone; it will be created again", map[string]any{"name": m.Name.ValueString()})
+		resp.State.RemoveResource(ctx)
+		return
+	}
+	img, _, err := eng.InspectImage(ctx, c.Image)
+	if err != nil {
+		resp.Diagnostics.Append(op.fail("Docker Engine Error", "Inspecting the container's image", err))
+		return
+	}
+	var prior modelrunner.Spec
+	marker, d := req.Private.GetKey(ctx, importMarker)
+	resp.Diagnostics.Append(d...)
+	if len(marker) > 0 {
+		prior = modelrunner.Adopt(c, modelrunner.ImageDefaults{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env, Labels: img.Labels})
+		m.setImportDefaults()
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, nil)...)
+	} else {
+		var sd diag.Diagnostics
+		prior, _ = m.specFrom(ctx, &sd)
+		prior.ImageCmd = img.Cmd
+	}
+	seen := modelrunner.Observe(prior, c)
+	m.setFrom(ctx, seen, prior, &resp.Diagnostics)
+	m.setStatus(c, img)
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (r *modelRunnerResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var plan, state modelRunnerModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := plan.Timeouts.Update(ctx, defaultReadyTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	op, diags := r.begin(ctx, plan)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer op.eng.Close()
+	var sd diag.Diagnostics
+	oldSpec, _ := state.specFrom(ctx, &sd)
+	oldSpec.ImageCmd = op.spec.ImageCmd
+	change, _ := modelrunner.Plan(oldSpec, op.spec)
+	oldID := state.ID.ValueString()
+	var id string
+	var err diag.Diagnostic
+	switch {
+	case change == modelrunner.Replace:
+		id, err = op.replace(ctx, oldID, oldSpec)
+	case change == modelrunner.InPlace:
+		id, err = op.updateInPlace(ctx, oldID, oldSpec)
+	default:
+		id, err = oldID, op.ensureRunning(ctx, oldID)
+	}
+	if err != nil {
+		resp.Diagnostics.Append(err)
+		return
+	}
+	resp.Diagnostics.Append(op.record(ctx, id, &plan)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
+}
+
+// ensureRunning starts a container found stopped, and waits.
+func (op *operation) ensureRunning(ctx context.Context, id string) diag.Diagnostic {
+	c, found, err := op.eng.Inspect(ctx, id)
+	if err != nil || !found {
+		if err == nil {
+			err = errors.New("the container is gone; refresh to create it again")
+		}
+		return op.fail("Docker Engine Error", "Inspecting "+op.spec.Name, err)
+	}
+	if c.State != nil && c.State.Running {
+		return nil
+	}
+	if err := op.eng.Start(ctx, id); err != nil {
+		return op.fail("Model Server Failed To Start", "Starting "+op.spec.Name, err)
+	}
+	if err := op.waitReady(ctx, id); err != nil {
+		return op.startFailure(err, id, "The container was left as found, stopped.", func() {
+			_ = op.eng.Stop(context.WithoutCancel(ctx), id, stopGrace)
+		})
+	}
+	return nil
+}
+
+// updateInPlace changes resources and the restart policy, waits, and on
+// failure puts the old values back.
+func (op *operation) updateInPlace(ctx context.Context, id string, old modelrunner.Spec) (string, diag.Diagnostic) {
+	if err := op.eng.Update(ctx, id, modelrunner.Update(op.spec)); err != nil {
+		return id, op.fail("Container Update Failed", "Updating the resources of "+op.spec.Name+" (nothing was changed)", err)
+	}
+	if d := op.ensureRunning(ctx, id); d != nil {
+		return id, d
+	}
+	if err := op.waitReady(ctx, id); err != nil {
+		return id, op.startFailure(err, id, "The previous resources and restart policy were put back.", func() {
+			bg := context.WithoutCancel(ctx)
+			_ = op.eng.Update(bg, id, modelrunner.Update(old))
+			_ = op.eng.Start(bg, id)
+		})
+	}
+	return id, nil
+}
+
+// replace swaps the container for a new one; on failure the old one is
+// running again, under its name.
+func (op *operation) replace(ctx context.Context, oldID string, old modelrunner.Spec) (string, diag.Diagnostic) {
+	name := op.spec.Name
+	if op.model.UpdateStrategy.ValueString() == strategyStartFirst && hostPortClash(old, op.spec) == "" {
+		next := name + nextSuffix
+		_ = op.eng.Remove(ctx, next) // a leftover of an interrupted run
+		id, err := op.createAndStart(ctx, next)
+		if err != nil {
+			return "", op.startFailure(err, id, "The new container was removed; the old one kept running throughout.", func() {
+				_ = op.eng.Remove(context.WithoutCancel(ctx), id)
+			})
+		}
+		if err := op.eng.Remove(ctx, oldID); err != nil {
+			return id, op.fail("Container Replacement Failed", "Removing the old container (the new one runs as "+next+")", err)
+		}
+		if err := op.eng.Rename(ctx, id, name); err != nil {
+			return id, op.fail("Container Replacement Failed", "Renaming "+next+" to "+name, err)
+		}
+		return id, nil
+	}
+	// Recreate: the old one steps aside (stopped, renamed) until the new
+	// one is ready.
+	aside := name + oldSuffix
+	if err := op.eng.Stop(ctx, oldID, stopGrace); err != nil {
+		return "", op.fail("Container Replacement Failed", "Stopping the old container (nothing was changed)", err)
+	}
+	if err := op.eng.Rename(ctx, oldID, aside); err != nil {
+		_ = op.eng.Start(context.WithoutCancel(ctx), oldID)
+		return "", op.fail("Container Replacement Failed", "Renaming the old container aside (it was started again)", err)
+	}
+	restore := func() {
+		bg := context.WithoutCancel(ctx)
+		_ = op.eng.Rename(bg, oldID, name)
+		_ = op.eng.Start(bg, oldID)
+	}
+	id, err := op.createAndStart(ctx, name)
+	if err != nil {
+		return "", op.startFailure(err, id, "The new container was removed and the old one started again.", func() {
+			_ = op.eng.Remove(context.WithoutCancel(ctx), id)
+			restore()
+		})
+	}
+	if err := op.eng.Remove(ctx, oldID); err != nil {
+		tflog.Warn(ctx, "the old container could not be removed", map[string]any{"container": aside, "error": err.Error()})
+	}
+	return id, nil
+}
+
+func (r *modelRunnerResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m modelRunnerModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Delete(ctx, defaultReadTimeout)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	eng, client, diags := r.engineFor(m)
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer eng.Close()
+	op := &operation{r: r, eng: eng, client: client, model: m}
+	id := m.ID.ValueString()
+	// Stop first, so the server gets its grace period to finish requests.
+	if err := eng.Stop(ctx, id, stopGrace); err != nil && !engine.IsNotFound(err) {
+		resp.Diagnostics.Append(op.fail("Container Removal Failed", "Stopping "+m.Name.ValueString(), err))
+		return
+	}
+	if err := eng.Remove(ctx, id); err != nil {
+		resp.Diagnostics.Append(op.fail("Container Removal Failed", "Removing "+m.Name.ValueString(), err))
+	}
+}
+
+// ImportState takes "host[:port]/name" (ssh) or "unix:///path/name" is not
+// accepted: docker_host resources import as "docker_host|name".
+func (r *modelRunnerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	var m modelRunnerModel
+	if host, name, ok := strings.Cut(req.ID, "|"); ok {
+		if err := checkDockerHost(host); err != nil || !containerNameRE.MatchString(name) {
+			resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not docker_host|name, e.g. unix:///var/run/docker.sock|vllm.", req.ID))
+			return
+		}
+		m.DockerHost, m.SSH = types.StringValue(host), types.ObjectNull(sshAttrTypes())
+		m.Name = types.StringValue(name)
+	} else {
+		i := strings.LastIndex(req.ID, "/")
+		if i <= 0 || !containerNameRE.MatchString(req.ID[i+1:]) {
+			resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host[:port]/name, e.g. 10.0.0.5/vllm (or docker_host|name).", req.ID))
+			return
+		}
+		obj, d := sshObjectForHost(ctx, req.ID[:i])
+		if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+			return
+		}
+		m.SSH, m.DockerHost = obj, types.StringNull()
+		m.Name = types.StringValue(req.ID[i+1:])
+	}
+	m.DockerSocket = types.StringValue(defaultDockerSock)
+	m.nullRest()
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, []byte(`{"importing":true}`))...)
+}
+
+// setImportDefaults fills what an import cannot read from the container.
+func (m *modelRunnerModel) setImportDefaults() {
+	m.UpdateStrategy = types.StringValue(strategyRecreate)
+	m.GPUDriver = types.StringValue(modelrunner.DriverNVIDIA)
+}
+
+// nullRest sets every other attribute of a fresh model to null, with its type.
+func (m *modelRunnerModel) nullRest() {
+	m.ID = types.StringNull()
+	m.Image = types.StringNull()
+	m.RegistryAuth = types.ObjectNull(map[string]attr.Type{"username": types.StringType, "password": types.StringType, "server_address": types.StringType})
+	for _, l := range []*types.List{&m.Entrypoint, &m.Command, &m.Networks, &m.GPUIDs} {
+		*l = types.ListNull(types.StringType)
+	}
+	for _, mp := range []*types.Map{&m.Env, &m.Labels, &m.LogOpts} {
+		*mp = types.MapNull(types.StringType)
+	}
+	m.Ports = types.ListNull(types.ObjectType{AttrTypes: portAttrTypes})
+	m.Volumes = types.ListNull(types.ObjectType{AttrTypes: volumeAttrTypes})
+	m.Ulimits = types.ListNull(types.ObjectType{AttrTypes: ulimitAttrTypes})
+	for _, s := range []*types.String{&m.NetworkMode, &m.RestartPolicy, &m.LogDriver, &m.Memory, &m.MemoryReservation, &m.CPUs,
+		&m.Cpuset, &m.ShmSize, &m.IpcMode, &m.Runtime, &m.GPUDriver, &m.Server, &m.Dtype, &m.Quantization, &m.TorchCompileMode,
+		&m.CUDAAllocConf, &m.PythonMalloc, &m.HealthPath, &m.UpdateStrategy, &m.State, &m.Health, &m.ImageID, &m.ImageDigest} {
+		*s = types.StringNull()
+	}
+	for _, i := range []*types.Int64{&m.MaxRetryCount, &m.MaxBatchSize, &m.TensorParallel, &m.MallocArenaMax, &m.HealthPort} {
+		*i = types.Int64Null()
+	}
+	m.GPUs = types.DynamicNull()
+	m.GPUMemoryFraction = types.Float64Null()
+	m.AllowTF32 = types.BoolNull()
+	m.Timeouts = timeouts.Value{Object: types.ObjectNull(map[string]attr.Type{
+		"create": types.StringType, "read": types.StringType, "update": types.StringType, "delete": types.StringType,
+	})}
+}
