@@ -34,8 +34,50 @@
 # scratch, the program in internal/acctest/testdata/sleeper). hosts.json
 # gives the machine-side paths of each host's docker.sock, docker.log and
 # /etc/docker.
+# Each engine also has four images of an imitation inference server (FROM
+# scratch, ENTRYPOINT ["/modelserver"], EXPOSE 8000; the program and its
+# settings are in internal/acctest/testdata/modelserver): mcpai-model:ready
+# (ready after 2 s), mcpai-model:never (never ready), mcpai-model:exits
+# (exits 3 after 1 s) and mcpai-model:healthcheck (:ready plus a HEALTHCHECK,
+# every 1 s, that runs `/modelserver -probe`). They are built through the
+# API with the classic builder, which both engines run, from one context
+# (dockerfile=Dockerfile.<tag>), and carry a label with a hash of what they
+# were built from: `up` rebuilds one that is missing or out of date.
 # The machine itself runs no dockerd; `up` only adds empty mount points
 # /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
+#
+# Host h2 (when it exists) also has a mock NVIDIA stack, the only stand-in
+# for one here (no GPU, no NVIDIA Container Toolkit on this machine):
+# - nvidia-container-runtime-hook (internal/acctest/testdata/nvidiahook) in
+#   the overlay on /usr/sbin. dockerd registers its "nvidia" device driver
+#   (`--gpus`, i.e. DeviceRequests with capability "gpu") only if
+#   exec.LookPath finds that name when it starts; the init script's PATH has
+#   /usr/sbin, so it does after every `service docker start|restart`. The
+#   driver sets NVIDIA_VISIBLE_DEVICES (all, 0,1 for a count of 2, or the
+#   device IDs) and, for NVIDIA capabilities such as compute or utility,
+#   NVIDIA_DRIVER_CAPABILITIES in the container's environment, and adds the
+#   hook as a prestart hook; runc runs it with the OCI state on stdin, and it
+#   appends "<container id> NVIDIA_VISIBLE_DEVICES=<v>
+#   NVIDIA_DRIVER_CAPABILITIES=<v>" ("<unset>" when absent) to the host's
+#   /var/log/mcpai-nvidia-hook.log (the sandbox's own probe container adds
+#   one line at start). No nvidia-cdi-hook: with one, dockerd would turn
+#   `--gpus` into CDI requests instead.
+# - nvidia-container-runtime, a symbolic link to runc in the same overlay, so
+#   a daemon.json `"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}`
+#   works as on real installs. It is plain runc: `--runtime nvidia` alone
+#   neither runs the hook nor sets any variable.
+# - a private /etc/cdi (the machine gets an empty mount point /etc/cdi, which
+#   `down` removes) with mcpai-mock-gpu.yaml: CDI devices nvidia.com/gpu=0,
+#   =1 and =all, which only set NVIDIA_VISIBLE_DEVICES (no device nodes).
+#   The current engine enables CDI by default (features.cdi unset) with spec
+#   dirs /etc/cdi and /var/run/cdi, so no daemon.json is needed and a test's
+#   daemon.json, removed, leaves it as it was. `docker run --device
+#   nvidia.com/gpu=1` (CLI 25+) or a DeviceRequest with driver "cdi" uses it;
+#   the hook does not run then.
+# Docker 20.10 (h1) has neither: `--gpus` fails there with 'could not select
+# device driver "" with capabilities: [[gpu]]', CDI with 'could not select
+# device driver "cdi"'. hosts.json says "gpu_mock" and gives the machine-side
+# paths of the hook log ("nvidia_hook_log") and of /etc/cdi ("cdi_dir").
 #
 # Host h2 (when it exists) also emulates a cpufreq driver, which this machine
 # lacks: a private tmpfs over /sys/devices/system/cpu with online/possible/
@@ -94,9 +136,19 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=7
+LAYOUT=8
 # The image every host's dockerd has (see build_image).
 IMAGE="mcpai-sleeper:test"
+# The model-server images every host's dockerd has, mcpai-model:<tag>, one
+# per MODELSERVER_MODE (see build_model_context).
+MODEL_REPO="mcpai-model"
+MODEL_TAGS=(ready never exits healthcheck)
+# Label on those images: a hash of what they were built from, so that `up`
+# rebuilds an image whose program or Dockerfile changed.
+MODEL_LABEL="org.mcpai.sandbox.source"
+# The mock NVIDIA stack (h2): hook log inside the host, and its CDI spec.
+NVIDIA_HOOK_LOG_NAME="mcpai-nvidia-hook.log"   # in the host's /var/log
+CDI_SPEC_NAME="mcpai-mock-gpu.yaml"            # in the host's /etc/cdi
 TOOLS_BIN="$REPO/.tools/bin"   # scripts/install-docker.sh builds the current engine here
 # Each host's PostgreSQL cluster (Debian's postgresql-15 and postgresql-common).
 PG_VERSION=15
@@ -132,6 +184,13 @@ host_cmdline_thp() { if (($1 == 2)); then echo never; fi; }
 # into .tools/bin) on h2, "distribution" (docker.io, 20.10) elsewhere.
 host_docker_engine() { if (($1 == 2)); then echo current; else echo distribution; fi; }
 host_docker_sock() { echo "$(host_dir "$1")/run/docker.sock"; }
+# Whether host $1 has the mock NVIDIA stack (hook, runtime name, CDI spec):
+# only h2, whose current engine registers the "nvidia" device driver.
+host_gpu_mock() { (($1 == 2)); }
+# Machine-side paths of host $1's hook log and private /etc/cdi ("" without
+# the mock).
+host_nvidia_hook_log() { if host_gpu_mock "$1"; then echo "$(host_dir "$1")/log/$NVIDIA_HOOK_LOG_NAME"; fi; }
+host_cdi_dir()         { if host_gpu_mock "$1"; then echo "$(host_dir "$1")/etc/cdi"; fi; }
 # Machine-side paths of host $1's cluster: its /etc/postgresql/15/main,
 # /var/lib/postgresql/15/main (PGDATA) and server log.
 host_pg_conf_dir() { echo "$(host_dir "$1")/etc/postgresql/$PG_VERSION/$PG_CLUSTER"; }
@@ -265,10 +324,13 @@ ensure_machine_prereqs() {
   # docker.io does not ship; dockerd would make them on first start),
   # /etc/postgresql and /var/lib/postgresql (postgresql-common ships these,
   # so here they normally exist, and are left exactly as they are), and
-  # /etc/redis and /var/lib/redis (likewise, from redis-server). The ones
-  # made here are listed in $SB/mountpoints; `down` removes them.
+  # /etc/redis and /var/lib/redis (likewise, from redis-server), and /etc/cdi
+  # (h2's mock CDI spec; nothing on the machine reads it, as no dockerd runs
+  # here). The ones made here are listed in $SB/mountpoints; `down` removes
+  # them.
   local dir mode
-  for dir in /var/lib/docker /var/lib/containerd /etc/postgresql /var/lib/postgresql /etc/redis /var/lib/redis; do
+  for dir in /var/lib/docker /var/lib/containerd /etc/postgresql /var/lib/postgresql /etc/redis /var/lib/redis \
+    /etc/cdi; do
     if [[ ! -e $dir ]]; then
       mode=755
       if [[ $dir == */docker || $dir == */containerd ]]; then mode=710; fi
@@ -477,6 +539,18 @@ write_host_files() {
     mkdir -p "$dir/sbin"
     ln -f "$TOOLS_BIN/dockerd" "$TOOLS_BIN/docker-proxy" "$TOOLS_BIN/runc" "$dir/sbin/" 2>/dev/null ||
       cp "$TOOLS_BIN/dockerd" "$TOOLS_BIN/docker-proxy" "$TOOLS_BIN/runc" "$dir/sbin/"
+  fi
+  if host_gpu_mock "$i"; then
+    # The mock NVIDIA stack (see the header): the hook, and the runtime name
+    # as a link to the host's own runc, in the overlay on /usr/sbin (on the
+    # init script's PATH, so dockerd finds the hook at every start); the CDI
+    # spec in a private /etc/cdi; an empty hook log.
+    mkdir -p "$dir/sbin"
+    install -m 755 "$SB/gpu-mock/nvidia-container-runtime-hook" "$dir/sbin/"
+    ln -sfn runc "$dir/sbin/nvidia-container-runtime"
+    install -d -m 755 "$dir/etc/cdi"
+    write_cdi_spec "$i"
+    install -m 644 /dev/null "$dir/log/$NVIDIA_HOOK_LOG_NAME"
   fi
   # The machine's cgroup mounts, which HOST_INIT repeats: `ip netns exec`
   # mounts a fresh /sys without them, and dockerd needs them.
@@ -723,12 +797,17 @@ mount -n --bind "$d/lib/postgresql" /var/lib/postgresql
 mount -n --bind "$d/etc/redis"      /etc/redis
 mount -n --bind "$d/lib/redis"      /var/lib/redis
 mount -n --bind "$d/redis.default"  /etc/default/redis-server
+# The mock CDI spec (h2): a private /etc/cdi. The hook and the runtime name
+# come with the overlay on /usr/sbin below.
+if [ -d "$d/etc/cdi" ]; then mount -n --bind "$d/etc/cdi" /etc/cdi; fi
 # The current engine (h2): its dockerd, docker-proxy and runc in place of
 # those of the distribution (/usr/bin/runc is a link to /usr/sbin/runc),
 # through a read-only overlay on /usr/sbin rather than bind mounts on files:
 # runc 1.2+ runs "runc init" from an overlayfs whose lower layer is the
 # folder of its own path, which would show the file under a bind mount, i.e.
 # the runc of the distribution ("can not get final child PID from pipe").
+# The same overlay adds the mock nvidia-container-runtime-hook and
+# nvidia-container-runtime (a link to runc) where $d/sbin has them (h2).
 if [ -d "$d/sbin" ]; then
   mount -n -t overlay -o "ro,lowerdir=$d/sbin:/usr/sbin" mcpai-engine /usr/sbin
 fi
@@ -834,6 +913,97 @@ build_image_context() {
   printf 'FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT ["/sleeper"]\n' >"$ctx/Dockerfile"
 }
 
+# The build context of the model-server images: the modelserver program,
+# built static, and one Dockerfile.<tag> per image. Each Dockerfile ends with
+# a label holding a hash of the program and of the Dockerfile above it.
+build_model_context() {
+  local ctx=$SB/model-image src=$REPO/internal/acctest/testdata/modelserver tag env body sum
+  mkdir -p "$ctx"
+  if [[ ! -x $ctx/modelserver || $src/main.go -nt $ctx/modelserver ]]; then
+    command -v go >/dev/null || die "go is needed to build $src for the model images"
+    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+      go build -trimpath -ldflags='-s -w' -o "$ctx/modelserver" ./internal/acctest/testdata/modelserver) ||
+      die "building $src failed"
+  fi
+  sum=$(sha256sum <"$ctx/modelserver" | cut -d' ' -f1)
+  for tag in "${MODEL_TAGS[@]}"; do
+    case $tag in
+      ready | healthcheck) env="MODELSERVER_MODE=ready MODELSERVER_READY_AFTER=2s";;
+      never) env="MODELSERVER_MODE=never";;
+      exits) env="MODELSERVER_MODE=exit MODELSERVER_EXIT_AFTER=1s MODELSERVER_EXIT_CODE=3";;
+      *) die "no Dockerfile for $MODEL_REPO:$tag";;
+    esac
+    body="FROM scratch
+COPY modelserver /modelserver
+ENV $env
+EXPOSE 8000"
+    if [[ $tag == healthcheck ]]; then
+      body+='
+HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/modelserver","-probe"]'
+    fi
+    body+='
+ENTRYPOINT ["/modelserver"]'
+    printf '%s\nLABEL %s=%s\n' "$body" "$MODEL_LABEL" \
+      "$(printf '%s\n%s\n' "$sum" "$body" | sha256sum | cut -d' ' -f1)" >"$ctx/Dockerfile.$tag.tmp"
+    if cmp -s "$ctx/Dockerfile.$tag.tmp" "$ctx/Dockerfile.$tag"; then
+      rm -f "$ctx/Dockerfile.$tag.tmp"
+    else
+      mv "$ctx/Dockerfile.$tag.tmp" "$ctx/Dockerfile.$tag"
+    fi
+  done
+}
+
+# The model-server images in host $1's engine, each built there (classic
+# builder, through the API) unless it is there with the label of the current
+# build context (tests may have removed it, or the program changed).
+ensure_model_images() {
+  local i=$1 tag image want have out
+  for tag in "${MODEL_TAGS[@]}"; do
+    image=$MODEL_REPO:$tag
+    want=$(sed -n "s/^LABEL $MODEL_LABEL=//p" "$SB/model-image/Dockerfile.$tag")
+    have=$(docker_api "$i" "/images/$image/json" 2>/dev/null |
+           jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' 2>/dev/null) || have=""
+    [[ -n $want && $have == "$want" ]] && continue
+    out=$(tar -C "$SB/model-image" -cf - "Dockerfile.$tag" modelserver |
+          docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
+            "/build?t=${image//:/%3A}&dockerfile=Dockerfile.$tag&rm=1&forcerm=1" 2>&1) ||
+      die "h$i: building $image failed: $out"
+    ! grep -q '"error' <<<"$out" || die "h$i: building $image failed: $out"
+    have=$(docker_api "$i" "/images/$image/json" | jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""') ||
+      die "h$i: $image is missing after its build: $out"
+    [[ $have == "$want" ]] || die "h$i: $image has $MODEL_LABEL '$have' after its build, expected '$want'"
+  done
+}
+
+# The mock NVIDIA hook, built static (write_host_files installs it in h2).
+build_gpu_mock() {
+  local out=$SB/gpu-mock/nvidia-container-runtime-hook src=$REPO/internal/acctest/testdata/nvidiahook
+  mkdir -p "$SB/gpu-mock"
+  if [[ ! -x $out || $src/main.go -nt $out ]]; then
+    command -v go >/dev/null || die "go is needed to build $src for the mock NVIDIA hook"
+    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+      go build -trimpath -ldflags='-s -w' -o "$out" ./internal/acctest/testdata/nvidiahook) ||
+      die "building $src failed"
+  fi
+}
+
+# Host $1's mock CDI spec: kind nvidia.com/gpu, devices "0", "1" and "all",
+# which only set NVIDIA_VISIBLE_DEVICES (no device nodes). CDI version 0.6.0:
+# the engine's tags.cncf.io/container-device-interface v1.1.1 takes 0.3.0 to
+# 1.1.0. Rewritten only where it differs (dockerd watches the folder).
+write_cdi_spec() {
+  local f n
+  f="$(host_cdi_dir "$1")/$CDI_SPEC_NAME"
+  {
+    printf '%s\n' "# Written by scripts/sandbox.sh: mock GPUs for tests (no GPU, no device nodes)." \
+      'cdiVersion: "0.6.0"' 'kind: nvidia.com/gpu' 'devices:'
+    for n in 0 1 all; do
+      printf '  - name: "%s"\n    containerEdits:\n      env:\n        - NVIDIA_VISIBLE_DEVICES=%s\n' "$n" "$n"
+    done
+  } >"$f.tmp"
+  if cmp -s "$f.tmp" "$f"; then rm -f "$f.tmp"; else chmod 644 "$f.tmp"; mv "$f.tmp" "$f"; fi
+}
+
 # $IMAGE in host $1's engine, built there (classic builder, through the API)
 # unless it is there already (tests may have removed it).
 ensure_image() {
@@ -879,6 +1049,27 @@ $(docker_log_tail "$i")"
   [[ $reply == mcpai-sleeper ]] ||
     die "h$i: the probe container does not answer on its published port $addr:${port:-?} (got '$reply')
 $(docker_log_tail "$i")"
+}
+
+# Host $1's mock NVIDIA stack works: a container of $IMAGE with `--gpus all`
+# (a DeviceRequest for capability "gpu", which only the "nvidia" device
+# driver takes) starts, and the hook logged its id with
+# NVIDIA_VISIBLE_DEVICES=all. Then it is removed.
+probe_gpu_mock() {
+  local i=$1 name=mcpai-sandbox-gpu-probe out id hook_log
+  hook_log=$(host_nvidia_hook_log "$i")
+  docker_api "$i" -X DELETE "/containers/$name?force=1" >/dev/null 2>&1 || true
+  out=$(docker_api "$i" -X POST -H 'Content-Type: application/json' \
+        -d "{\"Image\":\"$IMAGE\",\"HostConfig\":{\"DeviceRequests\":[{\"Count\":-1,\"Capabilities\":[[\"gpu\"]]}]}}" \
+        "/containers/create?name=$name" 2>&1) || die "h$i: creating a container of $IMAGE with --gpus all failed: $out"
+  id=$(jq -r .Id <<<"$out")
+  out=$(docker_api "$i" -X POST "/containers/$name/start" 2>&1) ||
+    die "h$i: starting a container of $IMAGE with --gpus all (mock NVIDIA hook) failed: $out
+$(docker_log_tail "$i")"
+  out=$(docker_api "$i" -X DELETE "/containers/$name?force=1" 2>&1) ||
+    die "h$i: removing the GPU probe container failed: $out"
+  grep -qxF "$id NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=<unset>" "$hook_log" ||
+    die "h$i: the mock NVIDIA hook did not log container $id in $hook_log"
 }
 
 # ---------------------------------------------------------------------------
@@ -1088,6 +1279,11 @@ host_up() {
     log "h$i: its PostgreSQL does not start even with an empty postgresql.auto.conf; rebuilding"
   elif host_healthy "$i" && ! redis_ok "$i" && ! redis_repair "$i"; then
     log "h$i: its Redis does not start even with the pristine redis.conf; rebuilding"
+  elif host_healthy "$i" && host_gpu_mock "$i" &&
+       ! cmp -s "$SB/gpu-mock/nvidia-container-runtime-hook" "$dir/sbin/nvidia-container-runtime-hook"; then
+    # Its /usr/sbin overlay is read-only and its lower folder must not change
+    # under it.
+    log "h$i: its mock NVIDIA hook is not the current build; rebuilding"
   elif host_healthy "$i"; then
     # Leave it running (tests may be using it); only refresh authorized_keys
     # in case the client keys were regenerated since it was built.
@@ -1096,6 +1292,8 @@ host_up() {
       if [[ -f $f ]]; then cat "$SB/authorized_keys" >"$f"; fi
     done
     ensure_image "$i"
+    ensure_model_images "$i"
+    if host_gpu_mock "$i"; then write_cdi_spec "$i"; fi
     log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null), postgres pid $(pg_postmaster_pid "$i"), redis pid $(redis_pid "$i"))"
     return 0
   fi
@@ -1140,8 +1338,11 @@ host_docker_up() {
   dir=$(host_dir "$i")
   docker_start "$i"
   ensure_image "$i"
+  ensure_model_images "$i"
   probe_container "$i"
-  log "h$i: dockerd pid $(cat "$dir/run/docker.pid") ($(host_docker_engine "$i") engine) runs $IMAGE"
+  local gpu=""
+  if host_gpu_mock "$i"; then probe_gpu_mock "$i"; gpu=", mock GPUs"; fi
+  log "h$i: dockerd pid $(cat "$dir/run/docker.pid") ($(host_docker_engine "$i") engine) runs $IMAGE$gpu"
 }
 
 # ---------------------------------------------------------------------------
@@ -1204,6 +1405,9 @@ write_outputs() {
       printf '"docker_log":%s,' "$(json_str "$(host_dir "$i")/log/docker.log")"
       printf '"docker_etc":%s,' "$(json_str "$(host_dir "$i")/etc/docker")"
       printf '"docker_image":%s,' "$(json_str "$IMAGE")"
+      if host_gpu_mock "$i"; then printf '"gpu_mock":true,'; else printf '"gpu_mock":false,'; fi
+      printf '"nvidia_hook_log":%s,' "$(json_str "$(host_nvidia_hook_log "$i")")"
+      printf '"cdi_dir":%s,' "$(json_str "$(host_cdi_dir "$i")")"
       printf '"postgres_port":%d,' "$PG_PORT"
       printf '"postgres_user":%s,' "$(json_str "$PG_ROLE")"
       printf '"postgres_password":%s,' "$(json_str "$PASSWORD")"
@@ -1264,7 +1468,10 @@ verify_host() {
            -U '"$PG_ROLE"' -d '"$PG_DATABASE"' -c "select current_user" 2>&1)"
          echo "pg_socket=$(cd / && runuser -u postgres -- psql -X -qAt -c "select current_user" 2>&1)"
          echo "redis_local=$(redis-cli -a '"$PASSWORD"' --no-auth-warning ping 2>&1)"
-         echo "redis_pid=$(cat /run/redis/redis-server.pid 2>/dev/null)"') ||
+         echo "redis_pid=$(cat /run/redis/redis-server.pid 2>/dev/null)"
+         echo "nvidia_hook=$(command -v nvidia-container-runtime-hook)"
+         echo "nvidia_runtime=$(readlink -f "$(command -v nvidia-container-runtime)" 2>/dev/null)"
+         echo "cdi=$(ls -A /etc/cdi 2>/dev/null | tr "\n" " ")"') ||
     die "h$i: root login with $key failed"
   local inside=$out
   [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
@@ -1289,6 +1496,22 @@ verify_host() {
      "$(find "$(host_dir "$i")/etc/docker" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort)" ]] ||
     die "h$i: /etc/docker inside is not $(host_dir "$i")/etc/docker: $out"
   docker_ping "$i" || die "h$i: dockerd does not answer on $(host_docker_sock "$i")"
+  # The mock NVIDIA stack where promised, and nowhere else: the hook and
+  # the runtime name (resolving to runc) on root's PATH, the CDI spec in
+  # /etc/cdi and its devices in dockerd's discovered devices.
+  if host_gpu_mock "$i"; then
+    local devices
+    if ! { grep -qx "nvidia_hook=/usr/sbin/nvidia-container-runtime-hook" <<<"$out" &&
+           grep -qx "nvidia_runtime=/usr/sbin/runc" <<<"$out" && grep -q "^cdi=.*$CDI_SPEC_NAME" <<<"$out"; }; then
+      die "h$i: the mock NVIDIA hook, runtime or CDI spec is missing: $out"
+    fi
+    devices=$(docker_api "$i" /info |
+              jq -r '[.DiscoveredDevices[]? | select(.Source == "cdi") | .ID] | sort | join(",")') || devices=""
+    [[ $devices == "nvidia.com/gpu=0,nvidia.com/gpu=1,nvidia.com/gpu=all" ]] ||
+      die "h$i: dockerd's CDI devices are '$devices', expected nvidia.com/gpu=0, =1 and =all (spec $(host_cdi_dir "$i")/$CDI_SPEC_NAME)"
+  else
+    grep -qx "nvidia_hook=" <<<"$out" || die "h$i: has an nvidia-container-runtime-hook, expected none: $out"
+  fi
   # PostgreSQL: online for pg_lsclusters, password login over TCP inside the
   # host (what an SSH tunnel reaches) and peer login of postgres on its
   # socket; from the machine, the cluster whose files hosts.json names
@@ -1396,6 +1619,8 @@ cmd_up() {
   done
 
   build_image_context
+  build_model_context
+  build_gpu_mock
   FRESH=()
   write_known_hosts "$count"         # host_up repairs kept hosts over SSH
   for ((i = 1; i <= count; i++)); do host_up "$i"; done
@@ -1423,6 +1648,10 @@ cmd_up() {
       "$(host_ns "$i")" "$SUDO_USER_NAME" "$NOPRIV_USER_NAME" "$(host_dir "$i")/sshd.log"
     printf '      docker (%s engine)  %s  log %s\n' "$(host_docker_engine "$i")" \
       "$(host_docker_sock "$i")" "$(host_dir "$i")/log/docker.log"
+    if host_gpu_mock "$i"; then
+      printf '      mock GPUs (--gpus, CDI nvidia.com/gpu=0|1|all)  hook log %s  CDI %s\n' \
+        "$(host_nvidia_hook_log "$i")" "$(host_cdi_dir "$i")"
+    fi
     printf '      postgres %s %s  %s:%d  role/db %s/%s  log %s\n' "$PG_VERSION" "$PG_CLUSTER" \
       "$(host_addr "$i")" "$PG_PORT" "$PG_ROLE" "$PG_DATABASE" "$(host_pg_log "$i")"
     printf '      redis  %s:%d (TLS :%d, CA %s)  log %s\n' "$(host_addr "$i")" "$REDIS_PORT" \

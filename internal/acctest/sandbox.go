@@ -64,6 +64,27 @@ type Host struct {
 	// DockerImage is an image every host's engine has: a static program
 	// FROM scratch that runs until SIGTERM (internal/acctest/testdata/sleeper).
 	DockerImage string `json:"docker_image"`
+	// GPUMock is true where the host has the mock NVIDIA stack (h2, current
+	// engine): nvidia-container-runtime-hook on dockerd's PATH, so `--gpus`
+	// (a DeviceRequest with capability "gpu") works; nvidia-container-runtime,
+	// a link to runc, for a daemon.json runtime "nvidia"; and CDI devices
+	// nvidia.com/gpu=0, =1 and =all. No device exists: the hook only logs,
+	// and the CDI devices only set NVIDIA_VISIBLE_DEVICES. Elsewhere (Docker
+	// 20.10) `--gpus` and CDI requests fail.
+	GPUMock bool `json:"gpu_mock"`
+	// NVIDIAHookLog is the machine-side path of the host's
+	// /var/log/mcpai-nvidia-hook.log, "" without GPUMock. The hook appends a
+	// line "<container id> NVIDIA_VISIBLE_DEVICES=<v>
+	// NVIDIA_DRIVER_CAPABILITIES=<v>" ("<unset>" when absent) each time a
+	// container with `--gpus` starts (the sandbox's own probe adds one when
+	// dockerd first starts: match by container id). CDI requests do not run
+	// it.
+	NVIDIAHookLog string `json:"nvidia_hook_log"`
+	// CDIDir is the machine-side path of the host's private /etc/cdi, "" without
+	// GPUMock. It holds mcpai-mock-gpu.yaml, which `scripts/sandbox.sh up`
+	// puts back if changed or removed; dockerd watches the folder. Replace
+	// files in it, never the folder (it is a bind mount's source).
+	CDIDir string `json:"cdi_dir"`
 	// PostgresPort is where the host's PostgreSQL 15 cluster ("15 main",
 	// Debian layout) listens: on Address (reachable from the machine) and on
 	// 127.0.0.1 inside the host (for an SSH tunnel), both 5432. It runs
@@ -126,6 +147,24 @@ type Host struct {
 	// /var/log/redis/redis-server.log (why it did not start, among others).
 	RedisLog string `json:"redis_log"`
 }
+
+// Images of an imitation inference server that every host's engine has
+// (FROM scratch, ENTRYPOINT ["/modelserver"], EXPOSE 8000; see
+// internal/acctest/testdata/modelserver for its output, HTTP answers and
+// MODELSERVER_* settings, which a container's env overrides).
+const (
+	// ModelImageReady answers 503 "loading" for 2 s, then 200 "ok".
+	ModelImageReady = "mcpai-model:ready"
+	// ModelImageNever answers 503 "loading" for ever.
+	ModelImageNever = "mcpai-model:never"
+	// ModelImageExits prints "modelserver: fatal: CUDA out of memory
+	// (simulated)" on stderr after 1 s and exits 3.
+	ModelImageExits = "mcpai-model:exits"
+	// ModelImageHealthcheck is ModelImageReady with a HEALTHCHECK (interval
+	// 1 s, timeout 1 s, 2 retries) that runs `/modelserver -probe`: healthy
+	// about 3 s after the start.
+	ModelImageHealthcheck = "mcpai-model:healthcheck"
+)
 
 // HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or
 // .sandbox/hosts.json at the repository root.
