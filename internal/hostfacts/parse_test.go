@@ -77,6 +77,31 @@ func TestParseRecorded(t *testing.T) {
 			},
 		},
 		{
+			// Recorded on the GPU machine by scripts/device-check.sh (a VM
+			// with one H200); the GPU line is what nvidia-smi -L and
+			// --query-gpu printed there in the same run.
+			file: "ubuntu2404-h200-device.txt",
+			want: Facts{
+				CPUCount:     16,
+				MemoryBytes:  135148564480,
+				NUMANodes:    1,
+				Kernel:       "6.18.44-fc-v657-gpu",
+				Architecture: "x86_64",
+				OS:           OSRelease{ID: "ubuntu", VersionID: "24.04", PrettyName: "Ubuntu 24.04.3 LTS"},
+				Disks: []Disk{
+					{Name: "vda", Rotational: true, SizeBytes: 274877906944},
+					{Name: "vdb", Rotational: true, SizeBytes: 318332928},
+				},
+				THPMode:      "madvise",
+				THPDefrag:    "madvise",
+				CPUGovernors: []string{},
+				GPUs: []GPU{
+					{Index: 0, Name: "NVIDIA H200", MemoryBytes: 143771 << 20, DriverVersion: "580.159.04", UUID: "GPU-696740f9-1ff5-3498-ae46-80c5868cec43"},
+				},
+				Docker: nil,
+			},
+		},
+		{
 			file: "rocky93-epyc-cpufreq.txt",
 			want: Facts{
 				CPUCount:     32, // SMT siblings 16-31 and 48-63 offline

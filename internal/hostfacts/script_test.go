@@ -411,3 +411,49 @@ func TestRecordedShape(t *testing.T) {
 		t.Errorf("recorded sections %q, Script prints %q", got, live)
 	}
 }
+
+// TestLiveGPUs checks the parsed GPUs against nvidia-smi's own listing
+// (`nvidia-smi -L`: "GPU 0: NVIDIA H100 80GB HBM3 (UUID: GPU-...)"). It
+// runs where nvidia-smi works (the GPU machine of scripts/device-check.sh)
+// and is skipped elsewhere; MCPAI_EXPECT_GPUS=1 turns the skip into a
+// failure, so a GPU run cannot pass vacuously.
+func TestLiveGPUs(t *testing.T) {
+	out, err := exec.Command("nvidia-smi", "-L").Output()
+	if err != nil {
+		if os.Getenv("MCPAI_EXPECT_GPUS") == "1" {
+			t.Fatalf("nvidia-smi -L: %v", err)
+		}
+		t.Skipf("no working nvidia-smi: %v", err)
+	}
+	var want []GPU
+	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
+		var g GPU
+		head, uuid, ok := strings.Cut(line, " (UUID: ")
+		idx, name, ok2 := strings.Cut(strings.TrimPrefix(head, "GPU "), ": ")
+		if !ok || !ok2 {
+			t.Fatalf("unexpected nvidia-smi -L line %q", line)
+		}
+		g.Index, _ = strconv.ParseInt(idx, 10, 64)
+		g.Name, g.UUID = name, strings.TrimSuffix(uuid, ")")
+		want = append(want, g)
+	}
+	if len(want) == 0 {
+		t.Fatal("nvidia-smi -L lists no GPUs")
+	}
+	for _, sh := range shells(t) {
+		f, err := Parse(runScript(t, sh, Script, ""))
+		if err != nil {
+			t.Fatalf("%s: Parse: %v", sh, err)
+		}
+		if len(f.GPUs) != len(want) {
+			t.Fatalf("%s: %d GPUs parsed, nvidia-smi -L lists %d: %+v", sh, len(f.GPUs), len(want), f.GPUs)
+		}
+		for i, g := range f.GPUs {
+			w := want[i]
+			if g.Index != w.Index || g.Name != w.Name || g.UUID != w.UUID || g.MemoryBytes <= 0 || g.DriverVersion == "" {
+				t.Errorf("%s: GPU %d parsed as %+v, nvidia-smi -L says %+v", sh, i, g, w)
+			}
+		}
+		t.Logf("%s: %d GPUs, first %+v", sh, len(f.GPUs), f.GPUs[0])
+	}
+}
