@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/client"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/modelrunner"
 )
@@ -39,10 +40,21 @@ func (e *WaitError) Error() string { return e.Why }
 // logLines is how many of the container's last log lines an error carries.
 const logLines = 20
 
-// WaitReady waits until container id is ready, has failed, or ctx ends.
-func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness) (string, error) {
-	start := time.Now()
-	lastProgress := start
+// WaitReady waits until container id is ready, has failed, or ctx ends;
+// with start, it starts the container first. An exit is noticed as it
+// happens (a next-exit wait registered before the start), also when a
+// restart policy starts the container again at once.
+func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bool) (string, error) {
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	exited := e.api.ContainerWait(watchCtx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	if start {
+		if err := e.Start(ctx, id); err != nil {
+			return "", fmt.Errorf("start: %w", err)
+		}
+	}
+	began := time.Now()
+	lastProgress := began
 	restarts0 := -1
 	status := "starting"
 	tick := time.NewTicker(r.Interval)
@@ -73,11 +85,16 @@ func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness) (string,
 		}
 		if r.Progress != nil && time.Since(lastProgress) >= r.ProgressEvery {
 			lastProgress = time.Now()
-			r.Progress(time.Since(start).Round(time.Second), status)
+			r.Progress(time.Since(began).Round(time.Second), status)
 		}
 		select {
 		case <-ctx.Done():
-			return "", e.failure(id, fmt.Sprintf("not ready after %s: %s", time.Since(start).Round(time.Second), status), true)
+			return "", e.failure(id, fmt.Sprintf("not ready after %s: %s", time.Since(began).Round(time.Second), status), true)
+		case res := <-exited.Result:
+			return "", e.failure(id, e.exitReason(id, res), false)
+		case <-exited.Error:
+			// The watch failed (e.g. an old engine); inspecting still sees exits.
+			exited.Error = nil
 		case <-tick.C:
 		}
 	}
@@ -95,6 +112,24 @@ func (e *Engine) failure(id, why string, timedOut bool) error {
 		we.Logs = []string{"(its logs could not be read: " + err.Error() + ")"}
 	}
 	return we
+}
+
+// exitReason says how the container exited, with what inspect adds.
+func (e *Engine) exitReason(id string, res container.WaitResponse) string {
+	o := modelrunner.Observation{Status: "exited", ExitCode: int(res.StatusCode)}
+	if res.Error != nil {
+		o.Error = res.Error.Message
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if c, found, err := e.Inspect(ctx, id); err == nil && found && c.State != nil {
+		o.OOMKilled = c.State.OOMKilled
+		if c.State.Restarting || c.State.Running {
+			o.Status = "restarting"
+		}
+	}
+	_, why := modelrunner.Judge(o)
+	return why
 }
 
 func observe(c container.InspectResponse, restarts0 *int) modelrunner.Observation {

@@ -45,6 +45,9 @@ func (m modelRunnerModel) specFrom(ctx context.Context, diags *diag.Diagnostics)
 		return out
 	}
 	smap := func(v types.Map) map[string]string {
+		if v.IsNull() {
+			return nil
+		}
 		out, ok := stringMap(ctx, v, diags)
 		if !ok {
 			known = false

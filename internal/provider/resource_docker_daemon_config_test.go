@@ -48,11 +48,15 @@ func forEachEngine(t *testing.T, f func(t *testing.T, h acctest.Host)) {
 // host's socket as the machine sees it.
 func dockerCLI(t *testing.T, h acctest.Host, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("docker", append([]string{"-H", "unix://" + h.DockerSocket}, args...)...).CombinedOutput()
+	out, err := dockerCmd(h, args...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("docker %s: %v: %s", strings.Join(args, " "), err, out)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+func dockerCmd(h acctest.Host, args ...string) *exec.Cmd {
+	return exec.Command("docker", append([]string{"-H", "unix://" + h.DockerSocket}, args...)...)
 }
 
 func dockerPid(t *testing.T, h acctest.Host) string {

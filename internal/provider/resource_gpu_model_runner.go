@@ -370,19 +370,18 @@ func (op *operation) createAndStart(ctx context.Context, name string) (string, e
 	if err != nil {
 		return id, fmt.Errorf("create: %w", err)
 	}
-	if err := op.eng.Start(ctx, id); err != nil {
-		return id, fmt.Errorf("start: %w", err)
-	}
-	return id, op.waitReady(ctx, id)
+	return id, op.waitReady(ctx, id, true)
 }
 
-func (op *operation) waitReady(ctx context.Context, id string) error {
+// waitReady waits for the server in container id, starting it first with
+// start.
+func (op *operation) waitReady(ctx context.Context, id string, start bool) error {
 	rd := engine.Readiness{Interval: readyInterval, ProgressEvery: readyProgressEvery}
 	rd.Path, rd.Port = op.health()
 	rd.Progress = func(waited time.Duration, status string) {
 		tflog.Info(ctx, "waiting for the model server", map[string]any{"container": op.spec.Name, "waited": waited.String(), "status": status})
 	}
-	why, err := op.eng.WaitReady(ctx, id, rd)
+	why, err := op.eng.WaitReady(ctx, id, rd, start)
 	if err == nil {
 		tflog.Info(ctx, "model server ready", map[string]any{"container": op.spec.Name, "why": why})
 	}
@@ -498,20 +497,20 @@ func (r *modelRunnerResource) Read(ctx context.Context, req resource.ReadRequest
 		resp.Diagnostics.Append(op.fail("Docker Engine Error", "Inspecting the container's image", err))
 		return
 	}
-	var prior modelrunner.Spec
 	marker, d := req.Private.GetKey(ctx, importMarker)
 	resp.Diagnostics.Append(d...)
 	if len(marker) > 0 {
-		prior = modelrunner.Adopt(c, modelrunner.ImageDefaults{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env, Labels: img.Labels})
+		// Everything comes from the container; nothing is kept.
+		seen := modelrunner.Adopt(c, modelrunner.ImageDefaults{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env, Labels: img.Labels})
 		m.setImportDefaults()
+		m.setFrom(ctx, seen, modelrunner.Spec{}, &resp.Diagnostics)
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, nil)...)
 	} else {
 		var sd diag.Diagnostics
-		prior, _ = m.specFrom(ctx, &sd)
+		prior, _ := m.specFrom(ctx, &sd)
 		prior.ImageCmd = img.Cmd
+		m.setFrom(ctx, modelrunner.Observe(prior, c), prior, &resp.Diagnostics)
 	}
-	seen := modelrunner.Observe(prior, c)
-	m.setFrom(ctx, seen, prior, &resp.Diagnostics)
 	m.setStatus(c, img)
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
@@ -569,10 +568,7 @@ func (op *operation) ensureRunning(ctx context.Context, id string) diag.Diagnost
 	if c.State != nil && c.State.Running {
 		return nil
 	}
-	if err := op.eng.Start(ctx, id); err != nil {
-		return op.fail("Model Server Failed To Start", "Starting "+op.spec.Name, err)
-	}
-	if err := op.waitReady(ctx, id); err != nil {
+	if err := op.waitReady(ctx, id, true); err != nil {
 		return op.startFailure(err, id, "The container was left as found, stopped.", func() {
 			_ = op.eng.Stop(context.WithoutCancel(ctx), id, stopGrace)
 		})
@@ -589,7 +585,7 @@ func (op *operation) updateInPlace(ctx context.Context, id string, old modelrunn
 	if d := op.ensureRunning(ctx, id); d != nil {
 		return id, d
 	}
-	if err := op.waitReady(ctx, id); err != nil {
+	if err := op.waitReady(ctx, id, false); err != nil {
 		return id, op.startFailure(err, id, "The previous resources and restart policy were put back.", func() {
 			bg := context.WithoutCancel(ctx)
 			_ = op.eng.Update(bg, id, modelrunner.Update(old))

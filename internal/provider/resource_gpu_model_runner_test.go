@@ -1,0 +1,602 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+)
+
+const accRunnerAddr = "mcpai_gpu_model_runner.test"
+
+// inspected is the part of docker inspect the tests look at.
+type inspected struct {
+	ID     string
+	Name   string
+	Config struct {
+		Cmd    []string
+		Env    []string
+		Labels map[string]string
+	}
+	State struct {
+		Status  string
+		Running bool
+		Health  *struct{ Status string }
+	}
+	HostConfig struct {
+		Memory            int64
+		MemoryReservation int64
+		NanoCpus          int64
+		CpusetCpus        string
+		ShmSize           int64
+		RestartPolicy     struct{ Name string }
+		Binds             []string
+		PortBindings      map[string][]struct{ HostIP, HostPort string }
+		Ulimits           []struct {
+			Name       string
+			Soft, Hard int64
+		}
+		DeviceRequests []struct {
+			Driver       string
+			Count        int
+			DeviceIDs    []string
+			Capabilities [][]string
+		}
+	}
+}
+
+// containerOf inspects a container by name; ok is false when there is none.
+func containerOf(t *testing.T, h acctest.Host, name string) (inspected, bool) {
+	t.Helper()
+	out, err := dockerOutput(h, "inspect", "--type", "container", name)
+	if err != nil {
+		if strings.Contains(out, "No such") {
+			return inspected{}, false
+		}
+		t.Fatalf("docker inspect %s: %v: %s", name, err, out)
+	}
+	var list []inspected
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
+		t.Fatalf("docker inspect %s: %v: %s", name, err, out)
+	}
+	return list[0], true
+}
+
+func dockerOutput(h acctest.Host, args ...string) (string, error) {
+	out, err := dockerCmd(h, args...).CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// removeContainers removes test containers by name, whatever a failed run left.
+func removeContainers(t *testing.T, h acctest.Host, names ...string) {
+	t.Helper()
+	for _, n := range names {
+		for _, suffix := range []string{"", nextSuffix, oldSuffix} {
+			_, _ = dockerOutput(h, "rm", "-f", n+suffix)
+		}
+	}
+}
+
+func runnerConfig(t *testing.T, h acctest.Host, body string) string {
+	return acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "mcpai_gpu_model_runner" "test" {
+  ssh = { host = %q }
+%s
+}
+`, h.Address, body)
+}
+
+func checkContainer(t *testing.T, h acctest.Host, name string, f func(c inspected) error) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		c, ok := containerOf(t, h, name)
+		if !ok {
+			return fmt.Errorf("no container %s", name)
+		}
+		return f(c)
+	}
+}
+
+// errorParts matches the parts of an error message in order, however
+// Terraform wraps its lines.
+func errorParts(parts ...string) *regexp.Regexp {
+	rs := make([]string, len(parts))
+	for i, p := range parts {
+		rs[i] = errorWords(p).String()
+	}
+	return regexp.MustCompile(`(?s)` + strings.Join(rs, `.*`))
+}
+
+func hasAll(have []string, want ...string) error {
+	for _, w := range want {
+		if !slices.Contains(have, w) {
+			return fmt.Errorf("%q not in %q", w, have)
+		}
+	}
+	return nil
+}
+
+// containsRun reports whether want appears in have as consecutive elements.
+func containsRun(have []string, want ...string) error {
+	for i := 0; i+len(want) <= len(have); i++ {
+		if slices.Equal(have[i:i+len(want)], want) {
+			return nil
+		}
+	}
+	return fmt.Errorf("%q not in %q", want, have)
+}
+
+const vllmBody = `
+  name   = "mcpai-vllm"
+  image  = %q
+  server = "vllm"
+  command = ["--model", "/models/llama"]
+  env    = { HF_HOME = "/models/hf", MODELSERVER_READY_AFTER = "1s" }
+  labels = { team = "ml" }
+  ports  = [{ container_port = 8000, host_port = 18000, host_ip = "127.0.0.1" }]
+  volumes = [{ source = "mcpai-model-cache", target = "/models" }]
+  log_opts = { "max-size" = "10m" }
+  memory   = %q
+  cpus     = %q
+  shm_size = "128m"
+  restart_policy = %q
+  ulimits  = [{ name = "nofile", soft = 4096, hard = 4096 }, { name = "stack", soft = 67108864, hard = 67108864 }]
+
+  gpu_memory_fraction = 0.9
+  dtype               = %q
+  quantization        = "awq"
+  max_batch_size      = 64
+  tensor_parallel     = 1
+  allow_tf32          = true
+  cuda_alloc_conf     = "expandable_segments:True"
+  python_malloc       = "malloc"
+  malloc_arena_max    = 2
+`
+
+func TestAccGPUModelRunner_lifecycle(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, h acctest.Host) {
+		const name = "mcpai-vllm"
+		removeContainers(t, h, name)
+		t.Cleanup(func() { removeContainers(t, h, name) })
+		cfg := func(memory, cpus, restart, dtype string) string {
+			return runnerConfig(t, h, fmt.Sprintf(vllmBody, acctest.ModelImageReady, memory, cpus, restart, dtype))
+		}
+		var firstID string
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testAccProviders,
+			CheckDestroy: func(*terraform.State) error {
+				if _, ok := containerOf(t, h, name); ok {
+					return fmt.Errorf("destroy left container %s", name)
+				}
+				return nil
+			},
+			Steps: []resource.TestStep{
+				{
+					Config: cfg("256m", "1", "unless-stopped", "bfloat16"),
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("state"), knownvalue.StringExact("running")),
+						statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("health_path"), knownvalue.Null()),
+						statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("gpu_ids"), knownvalue.ListSizeExact(0)),
+						statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("memory"), knownvalue.StringExact("256m")),
+					},
+					Check: resource.ComposeTestCheckFunc(
+						checkContainer(t, h, name, func(c inspected) error {
+							firstID = c.ID
+							// The knobs as vLLM's flags, after the user's command.
+							if err := containsRun(c.Config.Cmd, "--model", "/models/llama", "--gpu-memory-utilization", "0.9", "--dtype", "bfloat16",
+								"--quantization", "awq", "--max-num-seqs", "64", "--tensor-parallel-size", "1"); err != nil {
+								return err
+							}
+							if err := hasAll(c.Config.Env, "HF_HOME=/models/hf", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
+								"PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True", "PYTHONMALLOC=malloc", "MALLOC_ARENA_MAX=2"); err != nil {
+								return err
+							}
+							if c.Config.Labels["team"] != "ml" || c.Config.Labels["io.mcpai.server"] != "vllm" {
+								return fmt.Errorf("labels %v", c.Config.Labels)
+							}
+							hc := c.HostConfig
+							if hc.Memory != 256<<20 || hc.NanoCpus != 1e9 || hc.ShmSize != 128<<20 || hc.RestartPolicy.Name != "unless-stopped" {
+								return fmt.Errorf("host config %+v", hc)
+							}
+							if err := hasAll(hc.Binds, "mcpai-model-cache:/models"); err != nil {
+								return err
+							}
+							if b := hc.PortBindings["8000/tcp"]; len(b) != 1 || b[0].HostPort != "18000" || b[0].HostIP != "127.0.0.1" {
+								return fmt.Errorf("port bindings %+v", hc.PortBindings)
+							}
+							if len(hc.Ulimits) != 2 || hc.Ulimits[1].Name != "stack" || hc.Ulimits[1].Soft != 67108864 {
+								return fmt.Errorf("ulimits %+v", hc.Ulimits)
+							}
+							// Ready means the server said so, not just running.
+							if logs, _ := dockerOutput(h, "logs", name); !strings.Contains(logs, "modelserver: ready") {
+								return fmt.Errorf("applied before the server was ready; its log:\n%s", logs)
+							}
+							return nil
+						}),
+					),
+				},
+				{
+					// Resources and the restart policy change in place.
+					Config: cfg("512m", "2", "always", "bfloat16"),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("id"), knownvalue.NotNull()),
+					}},
+					Check: checkContainer(t, h, name, func(c inspected) error {
+						if c.ID != firstID {
+							return fmt.Errorf("in-place update replaced the container: %s became %s", firstID, c.ID)
+						}
+						if c.HostConfig.Memory != 512<<20 || c.HostConfig.NanoCpus != 2e9 || c.HostConfig.RestartPolicy.Name != "always" || !c.State.Running {
+							return fmt.Errorf("after update: %+v %+v", c.HostConfig, c.State)
+						}
+						return nil
+					}),
+				},
+				{
+					// A flag is fixed at create: a new container.
+					Config: cfg("512m", "2", "always", "float16"),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(accRunnerAddr, tfjsonpath.New("id")),
+					}},
+					Check: checkContainer(t, h, name, func(c inspected) error {
+						if c.ID == firstID {
+							return fmt.Errorf("dtype change kept container %s", c.ID)
+						}
+						if _, ok := containerOf(t, h, name+oldSuffix); ok {
+							return fmt.Errorf("the replaced container was left as %s", name+oldSuffix)
+						}
+						return containsRun(c.Config.Cmd, "--dtype", "float16")
+					}),
+				},
+				{
+					ResourceName:            accRunnerAddr,
+					ImportState:             true,
+					ImportStateId:           h.Address + "/" + name,
+					ImportStateVerify:       true,
+					ImportStateVerifyIgnore: []string{"timeouts", "ssh"},
+				},
+				{
+					// Drift: stopped by hand, started again.
+					PreConfig: func() { dockerCLI(t, h, "stop", "-t", "1", name) },
+					Config:    cfg("512m", "2", "always", "float16"),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("state"), knownvalue.StringExact("running")),
+					}},
+					Check: checkContainer(t, h, name, func(c inspected) error {
+						if !c.State.Running {
+							return fmt.Errorf("not running: %+v", c.State)
+						}
+						return nil
+					}),
+				},
+				{
+					// Drift: changed by hand (docker update) is put back in place.
+					PreConfig: func() { dockerCLI(t, h, "update", "--memory", "300m", "--memory-swap", "600m", name) },
+					Config:    cfg("512m", "2", "always", "float16"),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
+					}},
+					Check: checkContainer(t, h, name, func(c inspected) error {
+						if c.HostConfig.Memory != 512<<20 {
+							return fmt.Errorf("memory %d after apply", c.HostConfig.Memory)
+						}
+						return nil
+					}),
+				},
+				{
+					// Drift: removed by hand, created again.
+					PreConfig: func() { dockerCLI(t, h, "rm", "-f", name) },
+					Config:    cfg("512m", "2", "always", "float16"),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionCreate),
+					}},
+					Check: checkContainer(t, h, name, func(c inspected) error {
+						if !c.State.Running {
+							return fmt.Errorf("not running: %+v", c.State)
+						}
+						return nil
+					}),
+				},
+			},
+		})
+	})
+}
+
+// TestAccGPUModelRunner_readiness: a server that never answers times out,
+// one that exits fails at once with its log, and nothing is left either way;
+// a HEALTHCHECK is waited on when there is no endpoint.
+func TestAccGPUModelRunner_readiness(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, h acctest.Host) {
+		const name = "mcpai-ready"
+		removeContainers(t, h, name)
+		t.Cleanup(func() { removeContainers(t, h, name) })
+		gone := func() {
+			if c, ok := containerOf(t, h, name); ok {
+				t.Errorf("a failed start left container %s (%s)", name, c.State.Status)
+			}
+		}
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testAccProviders,
+			Steps: []resource.TestStep{
+				{
+					Config: runnerConfig(t, h, fmt.Sprintf(`
+  name     = %q
+  image    = %q
+  server   = "vllm"
+  timeouts = { create = "5s" }
+`, name, acctest.ModelImageNever)),
+					ExpectError: errorParts("Model Server Not Ready In Time", "not ready after", "the endpoint answers 503", "modelserver: loading model", "the new container was removed"),
+				},
+				{
+					PreConfig: gone,
+					Config: runnerConfig(t, h, fmt.Sprintf(`
+  name     = %q
+  image    = %q
+  server   = "tgi"
+  health_port = 8000
+`, name, acctest.ModelImageExits)),
+					ExpectError: errorParts("Model Server Failed To Start", "exited with code 3", "modelserver: fatal: CUDA out of memory (simulated)", "the new container was removed"),
+				},
+				{
+					PreConfig: gone,
+					Config: runnerConfig(t, h, fmt.Sprintf(`
+  name     = %q
+  image    = %q
+  server   = "custom"
+  env      = { MODELSERVER_MODE = "never" }
+  timeouts = { create = "60s" }
+`, name, acctest.ModelImageHealthcheck)),
+					ExpectError: errorParts("Model Server Failed To Start", "the image's HEALTHCHECK reports unhealthy"),
+				},
+				{
+					PreConfig: gone,
+					Config: runnerConfig(t, h, fmt.Sprintf(`
+  name   = %q
+  image  = %q
+  server = "custom"
+`, name, acctest.ModelImageHealthcheck)),
+					ConfigStateChecks: []statecheck.StateCheck{
+						statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("health"), knownvalue.StringExact("healthy")),
+					},
+				},
+			},
+		})
+	})
+}
+
+// TestAccGPUModelRunner_servers: each kind's knobs become its own flags and
+// environment, and its readiness endpoint is the one waited on (the image
+// answers every path, on the port the kind listens on).
+func TestAccGPUModelRunner_servers(t *testing.T) {
+	h := dockerHosts(t)[len(dockerHosts(t))-1]
+	names := []string{"mcpai-tgi", "mcpai-triton", "mcpai-ollama", "mcpai-custom"}
+	removeContainers(t, h, names...)
+	t.Cleanup(func() { removeContainers(t, h, names...) })
+	config := acctest.ProviderBlock(t) + fmt.Sprintf(`
+locals { host = %q }
+resource "mcpai_gpu_model_runner" "tgi" {
+  ssh    = { host = local.host }
+  name   = "mcpai-tgi"
+  image  = %[2]q
+  server = "tgi"
+  env    = { MODELSERVER_LISTEN = ":80" }
+  command = ["--model-id", "bigscience/bloom-560m"]
+  gpu_memory_fraction = 0.85
+  dtype          = "bfloat16"
+  quantization   = "gptq"
+  max_batch_size = 32
+  tensor_parallel = 2
+  allow_tf32     = false
+}
+resource "mcpai_gpu_model_runner" "triton" {
+  ssh    = { host = local.host }
+  name   = "mcpai-triton"
+  image  = %[2]q
+  server = "triton"
+  command = ["tritonserver", "--model-repository=/models"]
+  cuda_alloc_conf = "max_split_size_mb:512"
+}
+resource "mcpai_gpu_model_runner" "ollama" {
+  ssh    = { host = local.host }
+  name   = "mcpai-ollama"
+  image  = %[2]q
+  server = "ollama"
+  env    = { MODELSERVER_LISTEN = ":11434" }
+  max_batch_size   = 4
+  malloc_arena_max = 2
+}
+resource "mcpai_gpu_model_runner" "custom" {
+  ssh    = { host = local.host }
+  name   = "mcpai-custom"
+  image  = %[2]q
+  server = "custom"
+  env    = { MODELSERVER_LISTEN = ":9000" }
+  health_path = "/ready"
+  health_port = 9000
+  gpu_memory_fraction = 0.5
+  allow_tf32          = true
+  torch_compile_mode  = "max-autotune"
+  max_batch_size      = 8
+}
+`, h.Address, acctest.ModelImageReady)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check: resource.ComposeTestCheckFunc(
+				checkContainer(t, h, "mcpai-tgi", func(c inspected) error {
+					if err := containsRun(c.Config.Cmd, "--model-id", "bigscience/bloom-560m", "--cuda-memory-fraction", "0.85", "--dtype", "bfloat16",
+						"--quantize", "gptq", "--max-batch-size", "32", "--num-shard", "2"); err != nil {
+						return err
+					}
+					return hasAll(c.Config.Env, "NVIDIA_TF32_OVERRIDE=0")
+				}),
+				checkContainer(t, h, "mcpai-triton", func(c inspected) error {
+					if !slices.Equal(c.Config.Cmd, []string{"tritonserver", "--model-repository=/models"}) {
+						return fmt.Errorf("cmd %q", c.Config.Cmd)
+					}
+					return hasAll(c.Config.Env, "PYTORCH_CUDA_ALLOC_CONF=max_split_size_mb:512")
+				}),
+				checkContainer(t, h, "mcpai-ollama", func(c inspected) error {
+					return hasAll(c.Config.Env, "OLLAMA_NUM_PARALLEL=4", "MALLOC_ARENA_MAX=2")
+				}),
+				checkContainer(t, h, "mcpai-custom", func(c inspected) error {
+					return hasAll(c.Config.Env, "MCPAI_GPU_MEMORY_FRACTION=0.5", "MCPAI_ALLOW_TF32=true", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
+						"MCPAI_TORCH_COMPILE_MODE=max-autotune", "MCPAI_MAX_BATCH_SIZE=8")
+				}),
+			),
+		}},
+	})
+}
+
+// TestAccGPUModelRunner_gpus runs on the host with the mock NVIDIA stack:
+// the device request is asserted as the engine stores it, and the
+// container is handed the GPUs the request names.
+func TestAccGPUModelRunner_gpus(t *testing.T) {
+	var h acctest.Host
+	for _, x := range dockerHosts(t) {
+		if x.GPUMock {
+			h = x
+		}
+	}
+	if !h.GPUMock {
+		t.Fatal("no sandbox host has the mock NVIDIA stack; run scripts/sandbox.sh up 2")
+	}
+	const name = "mcpai-gpu"
+	removeContainers(t, h, name)
+	t.Cleanup(func() { removeContainers(t, h, name) })
+	cfg := func(gpus, driver string) string {
+		return runnerConfig(t, h, fmt.Sprintf(`
+  name       = %q
+  image      = %q
+  server     = "vllm"
+  gpus       = %s
+  gpu_driver = %q
+`, name, acctest.ModelImageReady, gpus, driver))
+	}
+	sawDevices := func(want string) func(inspected) error {
+		return func(c inspected) error {
+			logs, _ := dockerOutput(h, "logs", c.ID)
+			if !strings.Contains(logs, "modelserver: NVIDIA_VISIBLE_DEVICES="+want+"\n") {
+				return fmt.Errorf("the container did not see NVIDIA_VISIBLE_DEVICES=%s:\n%s", want, logs)
+			}
+			return nil
+		}
+	}
+	hookRan := func(c inspected) error {
+		data, err := os.ReadFile(h.NVIDIAHookLog)
+		if err != nil || !strings.Contains(string(data), c.ID) {
+			return fmt.Errorf("the NVIDIA hook did not run for %s: %v\n%s", c.ID, err, data)
+		}
+		return nil
+	}
+	request := func(driver string, count int, ids []string, caps [][]string) func(inspected) error {
+		return func(c inspected) error {
+			r := c.HostConfig.DeviceRequests
+			if len(r) != 1 || r[0].Driver != driver || r[0].Count != count || !slices.Equal(r[0].DeviceIDs, ids) || fmt.Sprint(r[0].Capabilities) != fmt.Sprint(caps) {
+				return fmt.Errorf("engine stored device requests %+v", r)
+			}
+			return nil
+		}
+	}
+	all := func(fs ...func(inspected) error) func(inspected) error {
+		return func(c inspected) error {
+			for _, f := range fs {
+				if err := f(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg(`["1"]`, "nvidia"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("gpu_ids"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("1")})),
+				},
+				Check: checkContainer(t, h, name, all(request("nvidia", 0, []string{"1"}, [][]string{{"gpu"}}), sawDevices("1"), hookRan)),
+			},
+			{
+				Config: cfg(`2`, "nvidia"),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("gpu_ids"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("0"), knownvalue.StringExact("1")})),
+				},
+				Check: checkContainer(t, h, name, all(request("nvidia", 2, nil, [][]string{{"gpu"}}), sawDevices("0,1"), hookRan)),
+			},
+			{
+				Config: cfg(`"all"`, "nvidia"),
+				Check:  checkContainer(t, h, name, all(request("nvidia", -1, nil, [][]string{{"gpu"}}), sawDevices("all"), hookRan)),
+			},
+			{
+				Config: cfg(`["0"]`, "cdi"),
+				Check:  checkContainer(t, h, name, all(request("cdi", 0, []string{"nvidia.com/gpu=0"}, nil), sawDevices("0"))),
+			},
+			{
+				Config:      cfg(`["7"]`, "cdi"),
+				ExpectError: errorParts("No GPU Support On The Docker Host", "no CDI device nvidia.com/gpu=7", "nvidia.com/gpu=0", "Nothing was created"),
+			},
+			{
+				ResourceName:            accRunnerAddr,
+				ImportState:             true,
+				ImportStateId:           h.Address + "/" + name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "ssh", "gpu_driver", "gpus"},
+			},
+		},
+	})
+}
+
+// TestAccGPUModelRunner_noGPURuntime: on an engine without NVIDIA support a
+// GPU request is refused before anything is created.
+func TestAccGPUModelRunner_noGPURuntime(t *testing.T) {
+	for _, h := range dockerHosts(t) {
+		if h.GPUMock {
+			continue
+		}
+		const name = "mcpai-nogpu"
+		removeContainers(t, h, name)
+		resource.Test(t, resource.TestCase{
+			ProtoV6ProviderFactories: testAccProviders,
+			Steps: []resource.TestStep{
+				{
+					Config: runnerConfig(t, h, fmt.Sprintf(`
+  name   = %q
+  image  = %q
+  server = "vllm"
+  gpus   = "all"
+`, name, acctest.ModelImageReady)),
+					ExpectError: errorParts("No GPU Support On The Docker Host", "no NVIDIA runtime (its runtimes:", "runc) and no CDI GPU devices", "nvidia-ctk runtime configure --runtime=docker", "Nothing was created"),
+				},
+				{
+					Config: runnerConfig(t, h, fmt.Sprintf(`
+  name   = %q
+  image  = %q
+  server = "vllm"
+  gpus   = ["0"]
+  gpu_driver = "cdi"
+`, name, acctest.ModelImageReady)),
+					ExpectError: errorParts("No GPU Support On The Docker Host", "no CDI spec directories", "Nothing was created"),
+				},
+			},
+		})
+		if _, ok := containerOf(t, h, name); ok {
+			t.Errorf("a refused GPU request created container %s", name)
+		}
+	}
+}
