@@ -600,3 +600,246 @@ func TestAccGPUModelRunner_noGPURuntime(t *testing.T) {
 		}
 	}
 }
+
+// TestAccGPUModelRunner_badInputs: each bad input fails with an error that
+// names the attribute and what to do, and leaves the host as it was.
+func TestAccGPUModelRunner_badInputs(t *testing.T) {
+	h := dockerHosts(t)[0]
+	const name, squatter = "mcpai-bad", "mcpai-squatter"
+	removeContainers(t, h, name, squatter)
+	t.Cleanup(func() { removeContainers(t, h, name, squatter) })
+	dockerCLI(t, h, "run", "-d", "--name", squatter, h.DockerImage)
+	squatterID := dockerCLI(t, h, "inspect", "--format", "{{.Id}}", squatter)
+	body := func(extra string) string {
+		return runnerConfig(t, h, fmt.Sprintf(`
+  name   = %q
+  image  = %q
+%s
+`, name, acctest.ModelImageReady, extra))
+	}
+	nothingChanged := func() {
+		if c, ok := containerOf(t, h, name); ok {
+			t.Errorf("a refused input created container %s (%s)", name, c.State.Status)
+		}
+		c, ok := containerOf(t, h, squatter)
+		if !ok || c.ID != squatterID || !c.State.Running {
+			t.Errorf("the unrelated container %s was touched: %+v", squatter, c)
+		}
+	}
+	plan := func(extra string, want ...string) resource.TestStep {
+		return resource.TestStep{PreConfig: nothingChanged, Config: body(extra), PlanOnly: true, ExpectError: errorParts(want...)}
+	}
+	apply := func(extra string, want ...string) resource.TestStep {
+		return resource.TestStep{PreConfig: nothingChanged, Config: body(extra), ExpectError: errorParts(want...)}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             func(*terraform.State) error { nothingChanged(); return nil },
+		Steps: []resource.TestStep{
+			// At plan time, from the configuration alone.
+			plan(`server = "triton"
+  gpu_memory_fraction = 0.8`, "Setting Not Supported By This Server", `gpu_memory_fraction cannot be applied to server "triton"`, "Remove gpu_memory_fraction"),
+			plan(`server = "ollama"
+  allow_tf32 = true`, "Setting Not Supported By This Server", "allow_tf32 = false"),
+			plan(`server = "tgi"
+  dtype = "float32"`, "Invalid dtype", `"float32" is not one of float16, bfloat16`),
+			plan(`server = "vllm"
+  dtype = "bfloat16"
+  command = ["--model", "m", "--dtype=half"]`, "Flag Set Twice", "command has --dtype=half", "Remove it from command"),
+			plan(`server = "vllm"
+  cuda_alloc_conf = "expandable_segments:True"
+  env = { PYTORCH_CUDA_ALLOC_CONF = "x:y" }`, "Variable Set Twice", "env sets PYTORCH_CUDA_ALLOC_CONF"),
+			plan(`server = "vllm"
+  gpus = "many"`, "Invalid GPU Request", `"many" is neither "all", a count`),
+			plan(`server = "vllm"
+  gpus = []`, "Invalid GPU Request", "the list of GPU ids is empty"),
+			plan(`server = "vllm"
+  gpus = 1.5`, "Invalid GPU Request", "1.5 is not a whole number of GPUs"),
+			plan(`server = "vllm"
+  gpus = ["0", "0"]`, "Invalid GPU Request", `GPU id "0" is listed twice`),
+			plan(`server = "vllm"
+  gpus = 2
+  gpu_driver = "cdi"`, "Invalid GPU Request", "CDI requests name their devices"),
+			plan(`server = "vllm"
+  gpus = ["nvidia.com/gpu=0"]`, "Invalid GPU Request", `set gpu_driver = "cdi"`),
+			plan(`server = "vllm"
+  memory = "lots"`, "Invalid Size", `"lots" is not a size such as 64g`),
+			plan(`server = "vllm"
+  cpus = "0"`, "Invalid CPUs", "0.01 or more"),
+			plan(`server = "vllm"
+  cpuset = "3-1"`, "Invalid CPU Set", "reversed range"),
+			plan(`server = "vllm"
+  max_retry_count = 3`, "Retry Count Without on-failure"),
+			plan(`server = "vllm"
+  docker_host = "unix:///var/run/docker.sock"`, "Invalid Attribute Combination", "ssh", "docker_host"),
+			plan(`server = "mystery"`, "Invalid Attribute Value Match", "server"),
+			// At apply time, against the host, before anything is created.
+			apply(`server = "vllm"
+  cpus = "64"`, "More CPUs Than The Host Has", "cpus = 64", "Lower cpus", "Nothing was created"),
+			apply(`server = "vllm"
+  cpuset = "0-63"`, "CPU Set Outside The Host", "names CPU 63", "Nothing was created"),
+			apply(`server = "vllm"
+  memory = "64t"`, "More Memory Than The Host Has", "Lower memory", "Nothing was created"),
+			{
+				// A registry on the host's loopback, where none listens: the
+				// pull fails at once, and no traffic leaves the sandbox.
+				PreConfig: nothingChanged,
+				Config:    strings.Replace(body(`server = "vllm"`), acctest.ModelImageReady, "127.0.0.1:5999/mcpai/absent:v1", 1),
+				ExpectError: errorParts("Image Not Available", "127.0.0.1:5999/mcpai/absent:v1", "pulling it failed",
+					"give registry_auth for a private registry", "Nothing was created"),
+			},
+			{
+				PreConfig: nothingChanged,
+				Config:    strings.Replace(body(`server = "vllm"`), fmt.Sprintf("%q", name), fmt.Sprintf("%q", squatter), 1),
+				ExpectError: errorParts("Container Name In Use", "A container named "+squatter+" already exists", "Import it",
+					"Nothing was changed"),
+			},
+		},
+	})
+}
+
+// TestAccGPUModelRunner_updateRollback: an update whose new container does
+// not become ready leaves the old one serving, with either strategy.
+func TestAccGPUModelRunner_updateRollback(t *testing.T) {
+	h := dockerHosts(t)[len(dockerHosts(t))-1]
+	const name = "mcpai-roll"
+	removeContainers(t, h, name)
+	t.Cleanup(func() { removeContainers(t, h, name) })
+	cfg := func(image, strategy, timeout string) string {
+		return runnerConfig(t, h, fmt.Sprintf(`
+  name     = %q
+  image    = %q
+  server   = "vllm"
+  env      = { MODELSERVER_READY_AFTER = "1s" }
+  ports    = [%s]
+  update_strategy = %q
+  timeouts = { update = %q }
+`, name, image, map[string]string{
+			// start_first needs the engine to pick host ports: both run at once.
+			strategyRecreate:   "{ container_port = 8000, host_port = 18100 }",
+			strategyStartFirst: "{ container_port = 8000 }",
+		}[strategy], strategy, timeout))
+	}
+	var id string
+	same := func() error {
+		c, ok := containerOf(t, h, name)
+		if !ok || c.ID != id || !c.State.Running {
+			return fmt.Errorf("the old container is not back as %s and running: %+v", name, c)
+		}
+		for _, s := range []string{nextSuffix, oldSuffix} {
+			if _, ok := containerOf(t, h, name+s); ok {
+				return fmt.Errorf("left %s", name+s)
+			}
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: cfg(acctest.ModelImageReady, strategyRecreate, "20s"),
+				Check: checkContainer(t, h, name, func(c inspected) error {
+					id = c.ID
+					return nil
+				}),
+			},
+			{
+				Config:      cfg(acctest.ModelImageExits, strategyRecreate, "20s"),
+				ExpectError: errorParts("Model Server Failed To Start", "exited with code 3", "the old one started again"),
+			},
+			{
+				PreConfig: func() {
+					if err := same(); err != nil {
+						t.Error(err)
+					}
+				},
+				// The state still holds the old container: no change to make.
+				Config:   cfg(acctest.ModelImageReady, strategyRecreate, "20s"),
+				PlanOnly: true,
+			},
+			{
+				Config: cfg(acctest.ModelImageReady, strategyStartFirst, "20s"),
+				Check: checkContainer(t, h, name, func(c inspected) error {
+					id = c.ID
+					return nil
+				}),
+			},
+			{
+				Config:      cfg(acctest.ModelImageNever, strategyStartFirst, "4s"),
+				ExpectError: errorParts("Model Server Not Ready In Time", "the old one kept running throughout"),
+			},
+			{
+				PreConfig: func() {
+					if err := same(); err != nil {
+						t.Error(err)
+					}
+				},
+				Config:   cfg(acctest.ModelImageReady, strategyStartFirst, "20s"),
+				PlanOnly: true,
+			},
+			{
+				// start_first: the new one is ready before the old one goes.
+				Config: cfg(acctest.ModelImageHealthcheck, strategyStartFirst, "20s"),
+				Check: checkContainer(t, h, name, func(c inspected) error {
+					if c.ID == id {
+						return fmt.Errorf("image change kept the container")
+					}
+					return same2(t, h, name)
+				}),
+			},
+		},
+	})
+}
+
+func same2(t *testing.T, h acctest.Host, name string) error {
+	for _, s := range []string{nextSuffix, oldSuffix} {
+		if _, ok := containerOf(t, h, name+s); ok {
+			return fmt.Errorf("left %s", name+s)
+		}
+	}
+	return nil
+}
+
+// TestAccGPUModelRunner_dockerHost reaches the engine through docker_host
+// instead of SSH (readiness from the image's HEALTHCHECK, as the machine
+// cannot reach the host's container network), and imports by that URL.
+func TestAccGPUModelRunner_dockerHost(t *testing.T) {
+	h := dockerHosts(t)[0]
+	const name = "mcpai-direct"
+	removeContainers(t, h, name)
+	t.Cleanup(func() { removeContainers(t, h, name) })
+	url := "unix://" + h.DockerSocket
+	config := acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "mcpai_gpu_model_runner" "test" {
+  docker_host = %q
+  name        = %q
+  image       = %q
+  server      = "custom"
+}
+`, url, name, acctest.ModelImageHealthcheck)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy: func(*terraform.State) error {
+			if _, ok := containerOf(t, h, name); ok {
+				return fmt.Errorf("destroy left %s", name)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("health"), knownvalue.StringExact("healthy")),
+					statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("state"), knownvalue.StringExact("running")),
+				},
+			},
+			{
+				ResourceName:            accRunnerAddr,
+				ImportState:             true,
+				ImportStateId:           url + "|" + name,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts"},
+			},
+		},
+	})
+}
