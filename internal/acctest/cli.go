@@ -74,6 +74,11 @@ func NewWorkspace(t testing.TB, config string) *Workspace {
 	return &Workspace{t: t, Dir: dir, env: append(os.Environ(), "TF_CLI_CONFIG_FILE="+rc, "TF_IN_AUTOMATION=1")}
 }
 
+// Setenv sets an environment variable for the workspace's terraform runs.
+func (w *Workspace) Setenv(key, value string) {
+	w.env = append(w.env, key+"="+value)
+}
+
 // Run runs terraform with args and returns its exit code and output; an
 // exit code not in ok fails the test.
 func (w *Workspace) Run(ok []int, args ...string) (int, string) {

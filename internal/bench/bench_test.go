@@ -306,3 +306,78 @@ func BenchmarkPostgresRefreshPlan(b *testing.B) {
 		b.Logf("no-op plan: 40 settings take %.2fx the time of 4 (%v vs %v)", float64(many)/float64(few), many.Round(time.Millisecond), few.Round(time.Millisecond))
 	}
 }
+
+// BenchmarkModelRunnerReadiness: how long after an inference server turns
+// ready the provider notices it. Each op is a `terraform apply` of one
+// mcpai_gpu_model_runner whose server (the sandbox image mcpai-model:ready)
+// answers its endpoint after 2 s; the latency is the time between the
+// server's own "modelserver: ready" log line (docker logs --timestamps) and
+// the provider's "model server ready" log line (TF_LOG_PATH), both stamped
+// by this machine's clock. Reported: notice-ms (mean) and worst-notice-ms.
+// The op time itself is mostly the server's 2 s of loading.
+func BenchmarkModelRunnerReadiness(b *testing.B) {
+	h := benchHost(b)
+	const name = "mcpai-bench-ready"
+	config := acctest.ProviderBlock(b) + fmt.Sprintf(`
+resource "mcpai_gpu_model_runner" "bench" {
+  ssh    = { host = %q }
+  name   = %q
+  image  = %q
+  server = "vllm"
+  env    = { MODELSERVER_READY_AFTER = "2s" }
+}
+`, h.Address, name, acctest.ModelImageReady)
+	w := acctest.NewWorkspace(b, config)
+	logPath := filepath.Join(w.Dir, "provider.log")
+	w.Setenv("TF_LOG_PROVIDER", "INFO")
+	w.Setenv("TF_LOG_PATH", logPath)
+	docker := func(args ...string) string {
+		out, err := exec.Command("docker", append([]string{"-H", "unix://" + h.DockerSocket}, args...)...).CombinedOutput()
+		if err != nil {
+			b.Fatalf("docker %v: %v: %s", args, err, out)
+		}
+		return string(out)
+	}
+	var total, worst time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		_ = os.Remove(logPath)
+		b.StartTimer()
+		w.Run([]int{0}, "apply", "-auto-approve")
+		b.StopTimer()
+		logs, err := os.ReadFile(logPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		noticed := stampOf(b, string(logs), "model server ready", "2006-01-02T15:04:05.000Z0700")
+		ready := stampOf(b, docker("logs", "--timestamps", name), "modelserver: ready", time.RFC3339Nano)
+		lat := noticed.Sub(ready)
+		if lat < -time.Millisecond {
+			b.Fatalf("the provider reported ready %v before the server was", -lat)
+		}
+		total += lat
+		worst = max(worst, lat)
+		w.Run([]int{0}, "destroy", "-auto-approve")
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "notice-ms")
+	b.ReportMetric(float64(worst.Milliseconds()), "worst-notice-ms")
+}
+
+// stampOf returns the time at the start of the first line holding marker.
+func stampOf(b *testing.B, log, marker, layout string) time.Time {
+	for line := range strings.SplitSeq(log, "\n") {
+		if !strings.Contains(line, marker) {
+			continue
+		}
+		field, _, _ := strings.Cut(line, " ")
+		t, err := time.Parse(layout, field)
+		if err != nil {
+			b.Fatalf("no time stamp in %q: %v", line, err)
+		}
+		return t
+	}
+	b.Fatalf("no line with %q in:\n%s", marker, log)
+	return time.Time{}
+}
