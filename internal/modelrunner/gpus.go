@@ -19,6 +19,9 @@ const (
 // cdiKind is the CDI vendor/class of NVIDIA GPUs, for bare device names.
 const cdiKind = "nvidia.com/gpu"
 
+// maxGPUCount bounds a count well above any host's GPUs.
+const maxGPUCount = 1024
+
 // GPUs is a GPU request: all GPUs, a count, or device ids. The zero value
 // requests none.
 type GPUs struct {
@@ -50,7 +53,10 @@ func ParseGPUs(driver string, single string, ids []string) (GPUs, error) {
 		}
 		g.Count = n
 	}
-	return g, g.Validate()
+	if err := g.Validate(); err != nil {
+		return GPUs{}, err
+	}
+	return g, nil
 }
 
 // Validate checks the request against its driver.
@@ -60,6 +66,10 @@ func (g GPUs) Validate() error {
 	}
 	if g.Count < 0 {
 		return errors.New("a GPU count must be 1 or more")
+	}
+	if g.Count > maxGPUCount {
+		// Assigned lists them one by one.
+		return fmt.Errorf("a GPU count of %d is more than any host has (at most %d)", g.Count, maxGPUCount)
 	}
 	if g.Driver == DriverCDI && g.Count > 0 {
 		return fmt.Errorf("CDI requests name their devices: give a list such as [\"0\", \"1\"] (meaning %s=0 and %s=1), or \"all\"", cdiKind, cdiKind)
