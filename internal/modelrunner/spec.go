@@ -567,6 +567,15 @@ func Adopt(c container.InspectResponse, img ImageDefaults) Spec {
 		}
 		slices.Sort(prior.Networks)
 	}
+	// Knobs set through the environment count where the image does not set
+	// the same value itself.
+	own := map[string]string{}
+	for k, v := range envMap(c.Config.Env) {
+		if iv, ok := imageEnv[k]; !ok || iv != v {
+			own[k] = v
+		}
+	}
+	prior.Knobs, _ = ReadKnobs(prior.Server, nil, own)
 	s := Observe(prior, c)
 	if len(s.LogOpts) == 0 {
 		s.LogOpts = nil
