@@ -175,7 +175,7 @@ func (e *Engine) Logs(ctx context.Context, id string, n int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }()
 	var out bytes.Buffer
 	// Without a TTY the stream is multiplexed; both go to one buffer, in order.
 	if _, err := stdcopy.StdCopy(&out, &out, io.LimitReader(rc, 1<<20)); err != nil {
@@ -202,7 +202,7 @@ func (e *Engine) Probe(ctx context.Context, addr, path string, timeout time.Dura
 	if err != nil {
 		return 0
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	return resp.StatusCode
 }

@@ -92,8 +92,9 @@ func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bo
 			return "", e.failure(id, fmt.Sprintf("not ready after %s: %s", time.Since(began).Round(time.Second), status), true)
 		case res := <-exited.Result:
 			return "", e.failure(id, e.exitReason(id, res), false)
-		case <-exited.Error:
+		case err := <-exited.Error:
 			// The watch failed (e.g. an old engine); inspecting still sees exits.
+			_ = err
 			exited.Error = nil
 		case <-tick.C:
 		}

@@ -429,7 +429,7 @@ const (
 // Plan decides how old becomes new. The fields Docker updates in place are
 // the resources and the restart policy; removing a limit (0) cannot be done
 // in place, as the engine takes 0 as "unchanged".
-func Plan(old, new Spec) (Change, []string) {
+func Plan(old, want Spec) (Change, []string) {
 	var inPlace, replace []string
 	live := func(name string, changed, removed bool) {
 		switch {
@@ -440,14 +440,14 @@ func Plan(old, new Spec) (Change, []string) {
 			inPlace = append(inPlace, name)
 		}
 	}
-	live("memory", old.Memory != new.Memory, new.Memory == 0)
-	live("memory_reservation", old.MemoryReservation != new.MemoryReservation, new.MemoryReservation == 0)
-	live("cpus", old.NanoCPUs != new.NanoCPUs, new.NanoCPUs == 0)
-	live("cpuset", old.Cpuset != new.Cpuset, new.Cpuset == "")
-	live("restart_policy", restartMode(old.Restart) != restartMode(new.Restart) || old.MaxRetries != new.MaxRetries, false)
+	live("memory", old.Memory != want.Memory, want.Memory == 0)
+	live("memory_reservation", old.MemoryReservation != want.MemoryReservation, want.MemoryReservation == 0)
+	live("cpus", old.NanoCPUs != want.NanoCPUs, want.NanoCPUs == 0)
+	live("cpuset", old.Cpuset != want.Cpuset, want.Cpuset == "")
+	live("restart_policy", restartMode(old.Restart) != restartMode(want.Restart) || old.MaxRetries != want.MaxRetries, false)
 
 	// Everything else is fixed at create.
-	a, b := old, new
+	a, b := old, want
 	for _, s := range []*Spec{&a, &b} {
 		s.Memory, s.MemoryReservation, s.NanoCPUs, s.Cpuset, s.Restart, s.MaxRetries = 0, 0, 0, "", "", 0
 	}
@@ -493,18 +493,18 @@ func fixedDiff(a, b Spec) []string {
 // Update is the docker update request that takes a running container to
 // new's resources and restart policy. MemorySwap follows Memory as at
 // create (twice the limit), so raising the limit is not refused.
-func Update(new Spec) container.UpdateConfig {
+func Update(want Spec) container.UpdateConfig {
 	u := container.UpdateConfig{
 		Resources: container.Resources{
-			Memory:            new.Memory,
-			MemoryReservation: new.MemoryReservation,
-			NanoCPUs:          new.NanoCPUs,
-			CpusetCpus:        new.Cpuset,
+			Memory:            want.Memory,
+			MemoryReservation: want.MemoryReservation,
+			NanoCPUs:          want.NanoCPUs,
+			CpusetCpus:        want.Cpuset,
 		},
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(new.Restart), MaximumRetryCount: new.MaxRetries},
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(want.Restart), MaximumRetryCount: want.MaxRetries},
 	}
-	if new.Memory > 0 {
-		u.MemorySwap = 2 * new.Memory
+	if want.Memory > 0 {
+		u.MemorySwap = 2 * want.Memory
 	}
 	return u
 }

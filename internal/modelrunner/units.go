@@ -70,7 +70,7 @@ func CheckCPUSet(set string, ncpu int) error {
 			return fmt.Errorf("cpuset %q is not a CPU list such as 0-7,16-23", set)
 		}
 		if n >= ncpu {
-			return fmt.Errorf("cpuset %q names CPU %d, but the engine reports %d CPUs (0-%d).", set, n, ncpu, ncpu-1)
+			return fmt.Errorf("cpuset %q names CPU %d, but the engine reports %d CPUs (0-%d)", set, n, ncpu, ncpu-1)
 		}
 	}
 	return nil

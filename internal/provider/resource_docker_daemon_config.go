@@ -444,7 +444,7 @@ func dockerEffective(ctx context.Context, client *remote.Client, doc dockerd.Doc
 	if err != nil {
 		return dockerd.Effective{}, err
 	}
-	defer eng.Close() //nolint:errcheck // idle connections only
+	defer eng.Close()
 	return eng.Effective(ctx)
 }
 
@@ -617,7 +617,7 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		diags.AddError(summary, err.Error())
 		return res, diags
 	}
-	defer eng.Close() //nolint:errcheck // idle connections only
+	defer eng.Close()
 	// Compared with what dockerd reports, the documents are read as the host
 	// resolves them; the file is still written as configured.
 	current, next = hostView(ctx, client, current), hostView(ctx, client, next)
@@ -762,7 +762,7 @@ func applyDockerAction(ctx context.Context, client *remote.Client, dh dockerHost
 	if err != nil {
 		return dockerd.Effective{}, err
 	}
-	defer eng.Close() //nolint:errcheck // idle connections only
+	defer eng.Close()
 	oldPid := ""
 	if action == "restart" {
 		argv := dh.restartArgv(op.restartCommand)

@@ -171,8 +171,8 @@ func (r *modelRunnerResource) ModifyPlan(ctx context.Context, req resource.Modif
 	}
 	change, fields := modelrunner.Plan(oldSpec, newSpec)
 	stopped := state.State.ValueString() != "running"
-	switch {
-	case change == modelrunner.Replace:
+	switch change {
+	case modelrunner.Replace:
 		for _, a := range []string{"id", "state", "health", "image_id", "image_digest"} {
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
 		}
@@ -294,7 +294,7 @@ func (r *modelRunnerResource) begin(ctx context.Context, m modelRunnerModel) (*o
 	}
 	if spec.Cpuset != "" {
 		if err := modelrunner.CheckCPUSet(spec.Cpuset, info.NCPU); err != nil {
-			diags.AddAttributeError(path.Root("cpuset"), "CPU Set Outside The Host", err.Error()+" Nothing was created.")
+			diags.AddAttributeError(path.Root("cpuset"), "CPU Set Outside The Host", err.Error()+". Nothing was created.")
 		}
 	}
 	if spec.Memory > info.MemTotal && info.MemTotal > 0 {
@@ -540,10 +540,10 @@ func (r *modelRunnerResource) Update(ctx context.Context, req resource.UpdateReq
 	oldID := state.ID.ValueString()
 	var id string
 	var err diag.Diagnostic
-	switch {
-	case change == modelrunner.Replace:
+	switch change {
+	case modelrunner.Replace:
 		id, err = op.replace(ctx, oldID, oldSpec)
-	case change == modelrunner.InPlace:
+	case modelrunner.InPlace:
 		id, err = op.updateInPlace(ctx, oldID, oldSpec)
 	default:
 		id, err = oldID, op.ensureRunning(ctx, oldID)

@@ -499,7 +499,7 @@ func TestAccGPUModelRunner_gpus(t *testing.T) {
 	hookRan := func(c inspected) error {
 		data, err := os.ReadFile(h.NVIDIAHookLog)
 		if err != nil || !strings.Contains(string(data), c.ID) {
-			return fmt.Errorf("the NVIDIA hook did not run for %s: %v\n%s", c.ID, err, data)
+			return fmt.Errorf("the NVIDIA hook did not run for %s: %w\n%s", c.ID, err, data)
 		}
 		return nil
 	}
