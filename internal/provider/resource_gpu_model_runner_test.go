@@ -843,3 +843,41 @@ resource "mcpai_gpu_model_runner" "test" {
 		},
 	})
 }
+
+// TestAccGPUModelRunner_startFirstFallback: when both containers would
+// publish the same host port, start_first cannot run them side by side: the
+// plan warns and the replacement is made by recreate.
+func TestAccGPUModelRunner_startFirstFallback(t *testing.T) {
+	h := dockerHosts(t)[len(dockerHosts(t))-1]
+	const name = "mcpai-fallback"
+	removeContainers(t, h, name)
+	t.Cleanup(func() { removeContainers(t, h, name) })
+	config := func(image string) string {
+		return runnerConfig(t, h, fmt.Sprintf(`
+  name            = %q
+  image           = %q
+  server          = "vllm"
+  ports           = [{ container_port = 8000, host_port = 18200 }]
+  update_strategy = "start_first"
+`, name, image))
+	}
+	w := acctest.NewWorkspace(t, config(acctest.ModelImageReady))
+	w.Run([]int{0}, "apply", "-auto-approve")
+	t.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
+	first, _ := containerOf(t, h, name)
+	if err := os.WriteFile(w.Dir+"/main.tf", []byte(config(acctest.ModelImageHealthcheck)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, out := w.Run([]int{0}, "apply", "-auto-approve")
+	if !errorParts("Container Will Be Replaced", "image cannot change in place", `update_strategy = "start_first" cannot be honoured`,
+		"both containers would publish host port 18200/tcp").MatchString(out) {
+		t.Errorf("no fallback warning in:\n%s", out)
+	}
+	c, ok := containerOf(t, h, name)
+	if !ok || c.ID == first.ID || !c.State.Running {
+		t.Fatalf("not replaced and running: %+v", c)
+	}
+	if b := c.HostConfig.PortBindings["8000/tcp"]; len(b) != 1 || b[0].HostPort != "18200" {
+		t.Errorf("port bindings %+v", c.HostConfig.PortBindings)
+	}
+}
