@@ -43,6 +43,13 @@
 # API with the classic builder, which both engines run, from one context
 # (dockerfile=Dockerfile.<tag>), and carry a label with a hash of what they
 # were built from: `up` rebuilds one that is missing or out of date.
+# Each engine also has mcpai-registry:test (FROM scratch, ENTRYPOINT
+# ["/registry"], EXPOSE 5000): an in-memory OCI registry, plain HTTP, with
+# HTTP basic auth when MCPAI_REGISTRY_USER and MCPAI_REGISTRY_PASSWORD are
+# set (the program is internal/acctest/testdata/registry). Published on a
+# host's loopback (-p 127.0.0.1:<port>:5000) it serves that host's dockerd,
+# which treats 127.0.0.0/8 as insecure (HTTP) by default, for pull tests
+# without a public registry. Built and labelled like the model images.
 # The machine itself runs no dockerd; `up` only adds empty mount points
 # /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
 #
@@ -146,6 +153,9 @@ MODEL_TAGS=(ready never exits healthcheck)
 # Label on those images: a hash of what they were built from, so that `up`
 # rebuilds an image whose program or Dockerfile changed.
 MODEL_LABEL="org.mcpai.sandbox.source"
+# The registry image every host's dockerd has (see build_registry_context),
+# with the same label.
+REGISTRY_IMAGE="mcpai-registry:test"
 # The mock NVIDIA stack (h2): hook log inside the host, and its CDI spec.
 NVIDIA_HOOK_LOG_NAME="mcpai-nvidia-hook.log"   # in the host's /var/log
 CDI_SPEC_NAME="mcpai-mock-gpu.yaml"            # in the host's /etc/cdi
@@ -953,6 +963,48 @@ ENTRYPOINT ["/modelserver"]'
   done
 }
 
+# The build context of the registry image: the registry program, built
+# static (again when its source or the module's requirements are newer), and
+# a Dockerfile ending with a label that holds a hash of the program and of
+# the Dockerfile above it.
+build_registry_context() {
+  local ctx=$SB/registry-image src=$REPO/internal/acctest/testdata/registry body
+  mkdir -p "$ctx"
+  if [[ ! -x $ctx/registry || $src/main.go -nt $ctx/registry ||
+        $REPO/go.mod -nt $ctx/registry || $REPO/go.sum -nt $ctx/registry ]]; then
+    command -v go >/dev/null || die "go is needed to build $src for $REGISTRY_IMAGE"
+    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+      go build -trimpath -ldflags='-s -w' -o "$ctx/registry" ./internal/acctest/testdata/registry) ||
+      die "building $src failed"
+  fi
+  body='FROM scratch
+COPY registry /registry
+EXPOSE 5000
+ENTRYPOINT ["/registry"]'
+  printf '%s\nLABEL %s=%s\n' "$body" "$MODEL_LABEL" \
+    "$(printf '%s\n%s\n' "$(sha256sum <"$ctx/registry" | cut -d' ' -f1)" "$body" | sha256sum | cut -d' ' -f1)" \
+    >"$ctx/Dockerfile.tmp"
+  if cmp -s "$ctx/Dockerfile.tmp" "$ctx/Dockerfile"; then rm -f "$ctx/Dockerfile.tmp"; else mv "$ctx/Dockerfile.tmp" "$ctx/Dockerfile"; fi
+}
+
+# $REGISTRY_IMAGE in host $1's engine, built there (classic builder, through
+# the API) unless it is there with the label of the current build context.
+ensure_registry_image() {
+  local i=$1 want have out
+  want=$(sed -n "s/^LABEL $MODEL_LABEL=//p" "$SB/registry-image/Dockerfile")
+  have=$(docker_api "$i" "/images/$REGISTRY_IMAGE/json" 2>/dev/null |
+         jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' 2>/dev/null) || have=""
+  [[ -n $want && $have == "$want" ]] && return 0
+  out=$(tar -C "$SB/registry-image" -cf - Dockerfile registry |
+        docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
+          "/build?t=${REGISTRY_IMAGE//:/%3A}&rm=1&forcerm=1" 2>&1) ||
+    die "h$i: building $REGISTRY_IMAGE failed: $out"
+  ! grep -q '"error' <<<"$out" || die "h$i: building $REGISTRY_IMAGE failed: $out"
+  have=$(docker_api "$i" "/images/$REGISTRY_IMAGE/json" | jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""') ||
+    die "h$i: $REGISTRY_IMAGE is missing after its build: $out"
+  [[ $have == "$want" ]] || die "h$i: $REGISTRY_IMAGE has $MODEL_LABEL '$have' after its build, expected '$want'"
+}
+
 # The model-server images in host $1's engine, each built there (classic
 # builder, through the API) unless it is there with the label of the current
 # build context (tests may have removed it, or the program changed).
@@ -1293,6 +1345,7 @@ host_up() {
     done
     ensure_image "$i"
     ensure_model_images "$i"
+    ensure_registry_image "$i"
     if host_gpu_mock "$i"; then write_cdi_spec "$i"; fi
     log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null), postgres pid $(pg_postmaster_pid "$i"), redis pid $(redis_pid "$i"))"
     return 0
@@ -1339,6 +1392,7 @@ host_docker_up() {
   docker_start "$i"
   ensure_image "$i"
   ensure_model_images "$i"
+  ensure_registry_image "$i"
   probe_container "$i"
   local gpu=""
   if host_gpu_mock "$i"; then probe_gpu_mock "$i"; gpu=", mock GPUs"; fi
@@ -1620,6 +1674,7 @@ cmd_up() {
 
   build_image_context
   build_model_context
+  build_registry_context
   build_gpu_mock
   FRESH=()
   write_known_hosts "$count"         # host_up repairs kept hosts over SSH

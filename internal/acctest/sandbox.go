@@ -166,6 +166,18 @@ const (
 	ModelImageHealthcheck = "mcpai-model:healthcheck"
 )
 
+// RegistryImage is an image every host's engine has: an in-memory OCI
+// registry speaking plain HTTP on port 5000 (FROM scratch, ENTRYPOINT
+// ["/registry"], EXPOSE 5000; see internal/acctest/testdata/registry). It
+// starts empty and keeps nothing after it stops. With the environment
+// MCPAI_REGISTRY_USER and MCPAI_REGISTRY_PASSWORD it asks for those
+// credentials (HTTP basic auth) on every request. Published on a host's
+// loopback (docker run -p 127.0.0.1:<port>:5000), the host's dockerd pushes
+// to and pulls from it over HTTP (127.0.0.0/8 is an insecure registry range
+// by default); its log ("docker logs") has "registry: listening on" once it
+// accepts connections, then a line per request.
+const RegistryImage = "mcpai-registry:test"
+
 // HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or
 // .sandbox/hosts.json at the repository root.
 func HostsFile() string {
