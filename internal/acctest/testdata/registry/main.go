@@ -52,7 +52,7 @@ func main() {
 		os.Exit(2)
 	}
 	logger := log.New(os.Stderr, "registry: ", log.LstdFlags)
-	var h http.Handler = registry.New(registry.Logger(logger))
+	h := registry.New(registry.Logger(logger))
 	if user != "" {
 		h = basicAuth(h, user, password, logger)
 	}
