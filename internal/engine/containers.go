@@ -13,6 +13,7 @@ import (
 	"time"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/moby/moby/api/pkg/stdcopy"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
@@ -54,7 +55,9 @@ func (e *Engine) Host(ctx context.Context) (HostInfo, error) {
 // Image is what the engine has of an image.
 type Image struct {
 	ID     string
-	Digest string   // the first repo digest, "" for a locally built image
+	// RepoDigests are the image's repository digests (name@sha256:...);
+	// DigestFor picks the one of a reference's repository.
+	RepoDigests []string
 	Cmd    []string // its CMD
 	Health bool     // it has a HEALTHCHECK
 	// What containers inherit from it.
@@ -73,15 +76,30 @@ func (e *Engine) InspectImage(ctx context.Context, ref string) (img Image, found
 		return Image{}, false, err
 	}
 	img.ID = res.ID
-	if len(res.RepoDigests) > 0 {
-		img.Digest = res.RepoDigests[0]
-	}
+	img.RepoDigests = res.RepoDigests
 	if c := res.Config; c != nil {
 		img.Cmd = c.Cmd
 		img.Entrypoint, img.Env, img.Labels = c.Entrypoint, c.Env, c.Labels
 		img.Health = c.Healthcheck != nil && len(c.Healthcheck.Test) > 0 && c.Healthcheck.Test[0] != "NONE"
 	}
 	return img, true, nil
+}
+
+// DigestFor returns the repository digest of ref's repository, or "" when
+// the engine has none for it (an image built on a host with Docker's
+// classic image store). One image can carry digests of several
+// repositories; the first would name another registry's copy.
+func (img Image) DigestFor(ref string) string {
+	want, err := reference.ParseNormalizedNamed(ref)
+	if err != nil {
+		return ""
+	}
+	for _, d := range img.RepoDigests {
+		if got, err := reference.ParseNormalizedNamed(d); err == nil && got.Name() == want.Name() {
+			return d
+		}
+	}
+	return ""
 }
 
 // Pull pulls ref, reporting progress (one line per layer status change),

@@ -332,7 +332,7 @@ func modelRunnerSchema(ctx context.Context) schema.Schema {
 			"state":        computed("The container's state as the engine reports it (`running`, `exited`, ...). Anything but `running` shows as a change that starts it."),
 			"health":       computed("The image HEALTHCHECK's status (`healthy`, ...); empty without one."),
 			"image_id":     computed("The id of the image the container runs."),
-			"image_digest": computed("The repository digest of that image; empty for an image built on the host."),
+			"image_digest": computed("The repository digest of that image for `image`'s repository (`repo@sha256:...`); empty when the engine has none for it (an image built on a host with Docker's classic image store)."),
 			"gpu_ids": schema.ListAttribute{
 				MarkdownDescription: "The GPUs the engine hands the container: the ids given, `all`, or for a count indexes 0 to count-1.",
 				Computed:            true,

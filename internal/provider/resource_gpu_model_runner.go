@@ -462,7 +462,11 @@ func (m *modelRunnerModel) setStatus(c container.InspectResponse, img engine.Ima
 		}
 	}
 	m.ImageID = types.StringValue(c.Image)
-	m.ImageDigest = types.StringValue(img.Digest)
+	ref := c.Image
+	if c.Config != nil {
+		ref = c.Config.Image
+	}
+	m.ImageDigest = types.StringValue(img.DigestFor(ref))
 }
 
 func (r *modelRunnerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
