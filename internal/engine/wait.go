@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"strconv"
 	"time"
 
@@ -46,18 +48,30 @@ const logLines = 20
 // restart policy starts the container again at once.
 func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bool) (string, error) {
 	watchCtx, stopWatch := context.WithCancel(ctx)
-	defer stopWatch()
 	exited := e.api.ContainerWait(watchCtx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNextExit})
+	watched := true // the watch has not reported yet
+	defer func() {
+		stopWatch()
+		if watched {
+			// Its goroutine still has one thing to say (an exit that came
+			// just now, or the cancel), and would block on it for ever.
+			go drain(exited)
+		}
+	}()
 	if start {
 		if err := e.Start(ctx, id); err != nil {
 			return "", fmt.Errorf("start: %w", err)
 		}
 	}
+	interval := r.Interval
+	if interval <= 0 {
+		interval = defaultInterval
+	}
 	began := time.Now()
 	lastProgress := began
 	restarts0 := -1
 	status := "starting"
-	tick := time.NewTicker(r.Interval)
+	tick := time.NewTicker(interval)
 	defer tick.Stop()
 	for {
 		c, found, err := e.Inspect(ctx, id)
@@ -68,13 +82,23 @@ func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bo
 			return "", &WaitError{Why: "the container was removed while starting"}
 		case err == nil:
 			o := observe(c, &restarts0)
+			unreachable := false
 			if r.Path != "" && o.Status == "running" {
-				if addr, ok := probeAddr(c, r.Port); ok {
-					o.Probed = true
-					o.HTTPStatus = e.Probe(ctx, addr, r.Path, r.Interval+time.Second)
+				addr, ok := probeAddr(c, r.Port)
+				// Without an address the endpoint cannot be asked, which is
+				// not the same as having none to ask: it is not ready.
+				o.Probed, unreachable = true, !ok
+				if ok {
+					o.HTTPStatus = e.Probe(ctx, addr, r.Path, interval+time.Second)
 				}
 			}
 			v, why := modelrunner.Judge(o)
+			if unreachable && v == modelrunner.Waiting {
+				// A container's networks do not change while it runs: waiting
+				// would only wait out the timeout.
+				return "", e.failure(id, fmt.Sprintf("its readiness endpoint (port %d, %s) cannot be reached: the container has no IP address "+
+					"on any network (network mode %q); give it a network with an address", r.Port, r.Path, networkMode(c)), false)
+			}
 			status = why
 			switch v {
 			case modelrunner.Ready:
@@ -89,16 +113,43 @@ func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bo
 		}
 		select {
 		case <-ctx.Done():
-			return "", e.failure(id, fmt.Sprintf("not ready after %s: %s", time.Since(began).Round(time.Second), status), true)
+			waited := time.Since(began).Round(time.Second)
+			if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				// Interrupted (Ctrl-C), not out of time.
+				return "", e.failure(id, fmt.Sprintf("the wait was interrupted after %s: %s", waited, status), false)
+			}
+			return "", e.failure(id, fmt.Sprintf("not ready after %s: %s", waited, status), true)
 		case res := <-exited.Result:
+			watched = false
 			return "", e.failure(id, e.exitReason(id, res), false)
 		case err := <-exited.Error:
 			// The watch failed (e.g. an old engine); inspecting still sees exits.
 			_ = err
+			watched = false
 			exited.Error = nil
 		case <-tick.C:
 		}
 	}
+}
+
+// defaultInterval is the readiness poll interval when the caller gives none.
+const defaultInterval = 250 * time.Millisecond
+
+// drain takes the last word of a cancelled wait, so its goroutine (and the
+// connection it holds) ends.
+func drain(w client.ContainerWaitResult) {
+	select {
+	case <-w.Result:
+	case err := <-w.Error:
+		_ = err // the cancel's own
+	}
+}
+
+func networkMode(c container.InspectResponse) string {
+	if c.HostConfig == nil {
+		return ""
+	}
+	return string(c.HostConfig.NetworkMode)
 }
 
 // failure builds a WaitError with the container's last log lines, read with
@@ -152,7 +203,9 @@ func observe(c container.InspectResponse, restarts0 *int) modelrunner.Observatio
 }
 
 // probeAddr is where the container's port answers from its host: the
-// loopback with the host's network, else its address on its first network.
+// loopback with the host's network, else its address on a network: the one
+// of its network mode first, then the others by name (the engine's map has
+// no order); on each, IPv4 before a global IPv6 address.
 func probeAddr(c container.InspectResponse, port int) (string, bool) {
 	p := strconv.Itoa(port)
 	if c.HostConfig != nil && c.HostConfig.NetworkMode.IsHost() {
@@ -161,9 +214,18 @@ func probeAddr(c container.InspectResponse, port int) (string, bool) {
 	if c.NetworkSettings == nil {
 		return "", false
 	}
-	for _, ep := range c.NetworkSettings.Networks {
-		if ep != nil && ep.IPAddress.IsValid() {
+	names := slices.Sorted(maps.Keys(c.NetworkSettings.Networks))
+	if i := slices.Index(names, networkMode(c)); i > 0 {
+		names = append(append([]string{names[i]}, names[:i]...), names[i+1:]...)
+	}
+	for _, n := range names {
+		ep := c.NetworkSettings.Networks[n]
+		switch {
+		case ep == nil:
+		case ep.IPAddress.IsValid() && !ep.IPAddress.IsUnspecified():
 			return net.JoinHostPort(ep.IPAddress.String(), p), true
+		case ep.GlobalIPv6Address.IsValid() && !ep.GlobalIPv6Address.IsUnspecified():
+			return net.JoinHostPort(ep.GlobalIPv6Address.String(), p), true
 		}
 	}
 	return "", false

@@ -249,6 +249,18 @@ func FuzzRenderRoundTrip(f *testing.F) {
 			if !reflect.DeepEqual(got, want) {
 				t.Fatalf("Observe(%+v) differs:\n%s", spec, specDiff(want, got))
 			}
+			// Imported, it reads back the same and makes the same container.
+			adopted := Adopt(c, testImage(spec))
+			if again := Observe(adopted, c); !reflect.DeepEqual(again, adopted) {
+				t.Fatalf("Adopt(%+v) does not read back the same:\n%s", spec, specDiff(adopted, again))
+			}
+			if t.Failed() {
+				return
+			}
+			checkSameContainer(t, "adopted "+spec.Name, c, e.inspect(t, adopted))
+			if t.Failed() {
+				t.Fatalf("spec %+v, adopted %+v", spec, adopted)
+			}
 		}
 	})
 }

@@ -469,6 +469,18 @@ func readTF32(s Server, env map[string]string) *bool {
 	return nil
 }
 
+// unsetKnob unsets the knob of attribute attr.
+func unsetKnob(k *Knobs, attr string) {
+	switch attr {
+	case AttrGPUMemoryFraction:
+		k.GPUMemoryFraction = nil
+	case AttrAllowTF32:
+		k.AllowTF32 = nil
+	default:
+		setKnob(k, attr, "") // "" is unset for the string knobs and does not parse for the others
+	}
+}
+
 func setKnob(k *Knobs, attr, v string) {
 	parseInt := func() *int64 {
 		n, err := strconv.ParseInt(v, 10, 64)

@@ -501,7 +501,9 @@ func Update(want Spec) container.UpdateConfig {
 			NanoCPUs:          want.NanoCPUs,
 			CpusetCpus:        want.Cpuset,
 		},
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(want.Restart), MaximumRetryCount: want.MaxRetries},
+		// The engine leaves the policy alone for "": "no" is sent for it,
+		// or putting back an unset policy would keep the new one.
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyMode(restartMode(want.Restart)), MaximumRetryCount: want.MaxRetries},
 	}
 	if want.Memory > 0 {
 		u.MemorySwap = 2 * want.Memory
@@ -533,9 +535,21 @@ func Adopt(c container.InspectResponse, img ImageDefaults) Spec {
 		prior.Entrypoint = c.Config.Entrypoint
 	}
 	imageEnv := envMap(img.Env)
-	knobKeys := KnobEnvKeys(prior.Server)
-	for k, v := range envMap(c.Config.Env) {
-		if iv, ok := imageEnv[k]; (ok && iv == v) || slices.Contains(knobKeys, k) {
+	// What the container sets on top of its image: a knob's variable is the
+	// knob's where the knob, read back, renders it again; the rest (a value
+	// the knob cannot take, TF32 variables that contradict each other) is
+	// env, so that nothing the container has is lost.
+	env := envMap(c.Config.Env)
+	own := map[string]string{}
+	for k, v := range env {
+		if iv, ok := imageEnv[k]; !ok || iv != v {
+			own[k] = v
+		}
+	}
+	prior.Knobs = adoptKnobs(prior.Server, own, env)
+	rendered, _ := Render(prior.Server, prior.Knobs)
+	for k, v := range own {
+		if rv, ok := rendered.Env[k]; ok && rv == v {
 			continue
 		}
 		if prior.Env == nil {
@@ -562,23 +576,73 @@ func Adopt(c container.InspectResponse, img ImageDefaults) Spec {
 		prior.Ulimits = append(prior.Ulimits, Ulimit{Name: u.Name})
 	}
 	if c.NetworkSettings != nil && c.HostConfig.NetworkMode.IsUserDefined() {
+		// The network mode's network first, as Create makes it of the
+		// first of networks; the engine's map has no order for the rest.
+		mode := string(c.HostConfig.NetworkMode)
 		for n := range c.NetworkSettings.Networks {
-			prior.Networks = append(prior.Networks, n)
+			if n != mode {
+				prior.Networks = append(prior.Networks, n)
+			}
 		}
 		slices.Sort(prior.Networks)
-	}
-	// Knobs set through the environment count where the image does not set
-	// the same value itself.
-	own := map[string]string{}
-	for k, v := range envMap(c.Config.Env) {
-		if iv, ok := imageEnv[k]; !ok || iv != v {
-			own[k] = v
+		if _, ok := c.NetworkSettings.Networks[mode]; ok {
+			prior.Networks = slices.Insert(prior.Networks, 0, mode)
 		}
 	}
-	prior.Knobs, _ = ReadKnobs(prior.Server, nil, own)
 	s := Observe(prior, c)
 	if len(s.LogOpts) == 0 {
 		s.LogOpts = nil
 	}
+	// "" is the engine's "no": the attribute takes the name.
+	s.Restart = restartMode(s.Restart)
+	// Flags read as knobs must give the container's command back; where
+	// they do not (a value a knob cannot take, or cannot parse), the
+	// command is taken as it is.
+	r, probs := Render(s.Server, s.Knobs)
+	if len(c.Config.Cmd) > 0 && (len(probs) > 0 || !slices.Equal(s.Cmd(r), c.Config.Cmd)) {
+		s.Knobs = prior.Knobs
+		s.Command = slices.Clone(c.Config.Cmd)
+		if slices.Equal(s.Command, img.Cmd) {
+			s.Command = nil
+		}
+	}
 	return s
+}
+
+// adoptKnobs reads the knobs from a container's own environment (own: the
+// variables the image does not set so). A knob is left unset where the
+// server kind refuses its value, or where the container lacks something
+// the knob sets (custom's MCPAI_ALLOW_TF32=true without PyTorch's TF32
+// variable): made again from the spec, the container would differ.
+func adoptKnobs(s Server, own, env map[string]string) Knobs {
+	k, _ := ReadKnobs(s, nil, own)
+	_, probs := Render(s, k)
+	for _, p := range probs {
+		if p.Attr == "server" {
+			return Knobs{}
+		}
+		unsetKnob(&k, p.Attr)
+	}
+	inContainer := func(one Knobs) bool {
+		r, _ := Render(s, one)
+		for key, v := range r.Env {
+			if have, ok := env[key]; !ok || have != v {
+				return false
+			}
+		}
+		return true
+	}
+	for _, kn := range knobs {
+		if v, set := kn.value(k); set {
+			var one Knobs
+			setKnob(&one, kn.attr, v)
+			if !inContainer(one) {
+				unsetKnob(&k, kn.attr)
+			}
+		}
+	}
+	if k.AllowTF32 != nil && !inContainer(Knobs{AllowTF32: k.AllowTF32}) {
+		k.AllowTF32 = nil
+	}
+	return k
 }
