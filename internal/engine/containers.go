@@ -54,12 +54,12 @@ func (e *Engine) Host(ctx context.Context) (HostInfo, error) {
 
 // Image is what the engine has of an image.
 type Image struct {
-	ID     string
+	ID string
 	// RepoDigests are the image's repository digests (name@sha256:...);
 	// DigestFor picks the one of a reference's repository.
 	RepoDigests []string
-	Cmd    []string // its CMD
-	Health bool     // it has a HEALTHCHECK
+	Cmd         []string // its CMD
+	Health      bool     // it has a HEALTHCHECK
 	// What containers inherit from it.
 	Entrypoint []string
 	Env        []string
@@ -153,12 +153,22 @@ func (e *Engine) Stop(ctx context.Context, id string, timeout time.Duration) err
 	return err
 }
 
-// Remove removes a container, stopping it first if it runs.
+// Remove removes a container, stopping it first if it runs; "" (none
+// was created) and a container already gone are no error.
 func (e *Engine) Remove(ctx context.Context, id string) error {
+	if id == "" {
+		return nil
+	}
 	_, err := e.api.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
 	if IsNotFound(err) {
 		return nil
 	}
+	return err
+}
+
+// Unpause resumes a paused container.
+func (e *Engine) Unpause(ctx context.Context, id string) error {
+	_, err := e.api.ContainerUnpause(ctx, id, client.ContainerUnpauseOptions{})
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 
 	"github.com/moby/moby/client"
@@ -22,6 +23,9 @@ type DialFunc func(ctx context.Context, network, addr string) (net.Conn, error)
 type Engine struct {
 	api  *client.Client
 	dial DialFunc // reaches the engine's host network, for readiness probes
+	// remoteHost is set for a tcp:// engine: probes then go to the port
+	// published on that host, as the containers' network is not reachable.
+	remoteHost string
 }
 
 // New returns a client for the daemon at socket, reached with dial. It
@@ -47,7 +51,11 @@ func NewHost(host string) (*Engine, error) {
 		return nil, err
 	}
 	var d net.Dialer
-	return &Engine{api: api, dial: d.DialContext}, nil
+	e := &Engine{api: api, dial: d.DialContext}
+	if u, err := url.Parse(host); err == nil && u.Scheme == "tcp" {
+		e.remoteHost = u.Hostname()
+	}
+	return e, nil
 }
 
 // Close releases the client's idle connections. It has nothing to report:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/client"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/modelrunner"
@@ -84,7 +85,7 @@ func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bo
 			o := observe(c, &restarts0)
 			unreachable := false
 			if r.Path != "" && o.Status == "running" {
-				addr, ok := probeAddr(c, r.Port)
+				addr, ok := e.probeTarget(c, r.Port)
 				// Without an address the endpoint cannot be asked, which is
 				// not the same as having none to ask: it is not ready.
 				o.Probed, unreachable = true, !ok
@@ -96,8 +97,13 @@ func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bo
 			if unreachable && v == modelrunner.Waiting {
 				// A container's networks do not change while it runs: waiting
 				// would only wait out the timeout.
-				return "", e.failure(id, fmt.Sprintf("its readiness endpoint (port %d, %s) cannot be reached: the container has no IP address "+
-					"on any network (network mode %q); give it a network with an address", r.Port, r.Path, networkMode(c)), false)
+				why := fmt.Sprintf("its readiness endpoint (port %d, %s) cannot be reached: the container has no IP address "+
+					"on any network (network mode %q); give it a network with an address", r.Port, r.Path, networkMode(c))
+				if e.remoteHost != "" {
+					why = fmt.Sprintf("its readiness endpoint (port %d, %s) cannot be reached from here: with a tcp:// docker_host the "+
+						"probe goes to the host port it is published on, and port %d/tcp is not published; add it to ports", r.Port, r.Path, r.Port)
+				}
+				return "", e.failure(id, why, false)
 			}
 			status = why
 			switch v {
@@ -200,6 +206,36 @@ func observe(c container.InspectResponse, restarts0 *int) modelrunner.Observatio
 		}
 	}
 	return o
+}
+
+// probeTarget is where a probe reaches the container's port: through the
+// engine's host (probeAddr), or for a remote tcp:// engine, at the host
+// port it is published on.
+func (e *Engine) probeTarget(c container.InspectResponse, port int) (string, bool) {
+	if e.remoteHost == "" {
+		return probeAddr(c, port)
+	}
+	return publishedAddr(c, e.remoteHost, port)
+}
+
+// publishedAddr is host:the host port that container port is published on.
+func publishedAddr(c container.InspectResponse, host string, port int) (string, bool) {
+	if c.NetworkSettings == nil {
+		return "", false
+	}
+	if port < 1 || port > 65535 {
+		return "", false
+	}
+	p, ok := network.PortFrom(uint16(port), network.TCP) //nolint:gosec // range checked above
+	if !ok {
+		return "", false
+	}
+	for _, b := range c.NetworkSettings.Ports[p] {
+		if b.HostPort != "" {
+			return net.JoinHostPort(host, b.HostPort), true
+		}
+	}
+	return "", false
 }
 
 // probeAddr is where the container's port answers from its host: the

@@ -49,6 +49,7 @@ type Spec struct {
 	Entrypoint        []string // nil: the image's
 	Command           []string // nil: the image's
 	Env               map[string]string
+	SecretEnv         map[string]string // env whose values are secrets (tokens)
 	Ports             []Port
 	Volumes           []Volume
 	NetworkMode       string   // "": the engine's default (bridge)
@@ -84,12 +85,17 @@ func (s Spec) Cmd(r Rendered) []string {
 	return append(slices.Clone(base), r.Args...)
 }
 
+// UserEnv is the user's environment: env and the secret variables.
+func (s Spec) UserEnv() map[string]string {
+	all := make(map[string]string, len(s.Env)+len(s.SecretEnv))
+	maps.Copy(all, s.Env)
+	maps.Copy(all, s.SecretEnv)
+	return all
+}
+
 // EnvList is the container's environment: the user's and the knobs'.
 func (s Spec) EnvList(r Rendered) []string {
-	all := maps.Clone(s.Env)
-	if all == nil {
-		all = map[string]string{}
-	}
+	all := s.UserEnv()
 	maps.Copy(all, r.Env)
 	out := make([]string, 0, len(all))
 	for _, k := range slices.Sorted(maps.Keys(all)) {
@@ -209,6 +215,7 @@ func Observe(prior Spec, c container.InspectResponse) Spec {
 		s.Command = args
 	}
 	s.Env = pick(prior.Env, env)
+	s.SecretEnv = pick(prior.SecretEnv, env)
 	s.Labels = pick(prior.Labels, cfg.Labels)
 	if v := cfg.Labels[LabelServer]; v != "" {
 		s.Server = Server(v)
@@ -473,8 +480,18 @@ func fixedDiff(a, b Spec) []string {
 	add("name", a.Name == b.Name)
 	add("image", a.Image == b.Image)
 	add("entrypoint", slices.Equal(a.Entrypoint, b.Entrypoint))
-	add("command", slices.Equal(a.Cmd(ra), b.Cmd(rb)))
-	add("env", slices.Equal(a.EnvList(ra), b.EnvList(rb)))
+	// The container's command and environment, named by what the user
+	// changed: the command, env, or a tuning attribute.
+	if !slices.Equal(a.Cmd(ra), b.Cmd(rb)) || !slices.Equal(a.EnvList(ra), b.EnvList(rb)) {
+		n := len(out)
+		add("command", slices.Equal(a.Command, b.Command))
+		add("env", maps.Equal(a.Env, b.Env))
+		add("sensitive_env", maps.Equal(a.SecretEnv, b.SecretEnv))
+		out = append(out, knobsDiff(a.Knobs, b.Knobs)...)
+		if len(out) == n && a.Server == b.Server {
+			out = append(out, "command")
+		}
+	}
 	add("server", a.Server == b.Server)
 	add("ports", slices.Equal(a.Ports, b.Ports))
 	add("volumes", slices.Equal(a.Volumes, b.Volumes))
@@ -487,6 +504,38 @@ func fixedDiff(a, b Spec) []string {
 	add("runtime", a.Runtime == b.Runtime)
 	add("ulimits", slices.Equal(a.Ulimits, b.Ulimits))
 	add("gpus", a.GPUs.Equal(b.GPUs))
+	return out
+}
+
+// knobsDiff names the tuning attributes that differ.
+func knobsDiff(a, b Knobs) []string {
+	var out []string
+	for _, kn := range knobs {
+		va, sa := kn.value(a)
+		vb, sb := kn.value(b)
+		if va != vb || sa != sb {
+			out = append(out, kn.attr)
+		}
+	}
+	if (a.AllowTF32 == nil) != (b.AllowTF32 == nil) || a.AllowTF32 != nil && *a.AllowTF32 != *b.AllowTF32 {
+		out = append(out, AttrAllowTF32)
+	}
+	return out
+}
+
+// Unrestorable lists the limits a failed in-place update cannot put back:
+// those old did not have (docker update takes 0 as "unchanged").
+func Unrestorable(old, want Spec) []string {
+	var out []string
+	add := func(name string, had, has bool) {
+		if !had && has {
+			out = append(out, name)
+		}
+	}
+	add("memory", old.Memory != 0, want.Memory != 0)
+	add("memory_reservation", old.MemoryReservation != 0, want.MemoryReservation != 0)
+	add("cpus", old.NanoCPUs != 0, want.NanoCPUs != 0)
+	add("cpuset", old.Cpuset != "", want.Cpuset != "")
 	return out
 }
 

@@ -508,10 +508,10 @@ var planCases = []struct {
 	{"image's command", func(s *Spec) {
 		s.Command, s.ImageCmd = nil, []string{"meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "8192"}
 	}, NoChange, nil},
-	{"flag knob", func(s *Spec) { s.Knobs.Dtype = "half" }, Replace, []string{"command"}},
-	{"env knob", func(s *Spec) { s.Knobs.PythonMalloc = "debug" }, Replace, []string{"env"}},
+	{"flag knob", func(s *Spec) { s.Knobs.Dtype = "half" }, Replace, []string{"dtype"}},
+	{"env knob", func(s *Spec) { s.Knobs.PythonMalloc = "debug" }, Replace, []string{"python_malloc"}},
 	{"env", func(s *Spec) { s.Env = map[string]string{"HF_TOKEN": "hf_y"} }, Replace, []string{"env"}},
-	{"server", func(s *Spec) { s.Server = Custom }, Replace, []string{"command", "env", "server"}},
+	{"server", func(s *Spec) { s.Server = Custom }, Replace, []string{"server"}},
 	{"ports", func(s *Spec) { s.Ports = s.Ports[:1] }, Replace, []string{"ports"}},
 	{"volumes", func(s *Spec) { s.Volumes = nil }, Replace, []string{"volumes"}},
 	{"network mode", func(s *Spec) { s.NetworkMode = "host" }, Replace, []string{"network_mode"}},

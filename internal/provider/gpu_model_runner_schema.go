@@ -42,6 +42,7 @@ type modelRunnerModel struct {
 	Entrypoint        types.List     `tfsdk:"entrypoint"`
 	Command           types.List     `tfsdk:"command"`
 	Env               types.Map      `tfsdk:"env"`
+	SensitiveEnv      types.Map      `tfsdk:"sensitive_env"`
 	Ports             types.List     `tfsdk:"ports"`
 	Volumes           types.List     `tfsdk:"volumes"`
 	NetworkMode       types.String   `tfsdk:"network_mode"`
@@ -118,7 +119,7 @@ var (
 // none; that value is kept from state rather than shown as a change.
 func engineDefaulted(desc string, validators ...validator.String) schema.StringAttribute {
 	return schema.StringAttribute{
-		MarkdownDescription: desc,
+		MarkdownDescription: desc + " Removing it from the configuration keeps the container's value until the container is next replaced, which then gets the engine's default.",
 		Optional:            true,
 		Computed:            true,
 		PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
@@ -196,6 +197,12 @@ func modelRunnerSchema(ctx context.Context) schema.Schema {
 			"env": schema.MapAttribute{
 				MarkdownDescription: "Environment variables. A variable that a tuning attribute also sets is refused.",
 				Optional:            true,
+				ElementType:         types.StringType,
+			},
+			"sensitive_env": schema.MapAttribute{
+				MarkdownDescription: "Environment variables holding secrets (e.g. `HF_TOKEN`): passed like `env`, but hidden in plans and logs. They are still in the state, as every value Terraform manages, and in `docker inspect` on the host.",
+				Optional:            true,
+				Sensitive:           true,
 				ElementType:         types.StringType,
 			},
 			"ports": schema.ListNestedAttribute{

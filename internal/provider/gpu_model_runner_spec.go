@@ -71,6 +71,7 @@ func (m modelRunnerModel) specFrom(ctx context.Context, diags *diag.Diagnostics)
 		Entrypoint:        list(m.Entrypoint),
 		Command:           list(m.Command),
 		Env:               smap(m.Env),
+		SecretEnv:         smap(m.SensitiveEnv),
 		NetworkMode:       str(m.NetworkMode),
 		Networks:          list(m.Networks),
 		Labels:            smap(m.Labels),
@@ -253,6 +254,7 @@ func (m *modelRunnerModel) setFrom(ctx context.Context, s modelrunner.Spec, prio
 	m.Entrypoint = listOrNull(ctx, s.Entrypoint, diags)
 	m.Command = listOrNull(ctx, s.Command, diags)
 	m.Env = mapOrNull(s.Env, diags)
+	m.SensitiveEnv = mapOrNull(s.SecretEnv, diags)
 	m.Labels = mapOrNull(s.Labels, diags)
 	m.LogOpts = mapOrNull(s.LogOpts, diags)
 	m.Networks = listOrNull(ctx, s.Networks, diags)

@@ -73,6 +73,11 @@ func (r *modelRunnerResource) ValidateConfig(ctx context.Context, req resource.V
 	if !m.SSH.IsNull() {
 		resp.Diagnostics.Append(insecureWarning(ctx, req.Config, path.Root("ssh"))...)
 	}
+	if strings.HasPrefix(m.DockerHost.ValueString(), "tcp://") {
+		resp.Diagnostics.AddAttributeWarning(path.Root("docker_host"), "Unencrypted Docker API",
+			"docker_host over plain tcp:// sends the Engine API (which amounts to root on the host) and registry_auth unencrypted, "+
+				"and readiness probes go to the host port the server's port is published on. Prefer ssh, or a unix socket where Terraform runs on the host.")
+	}
 	if m.Server.IsUnknown() {
 		return
 	}
@@ -86,6 +91,17 @@ func (r *modelRunnerResource) ValidateConfig(ctx context.Context, req resource.V
 			resp.Diagnostics.Append(m.Command.ElementsAs(ctx, &command, false)...)
 		}
 		env, _ := stringMap(ctx, m.Env, &resp.Diagnostics)
+		secret, _ := stringMap(ctx, m.SensitiveEnv, &resp.Diagnostics)
+		if env == nil {
+			env = map[string]string{}
+		}
+		for k := range secret {
+			if _, ok := env[k]; ok {
+				resp.Diagnostics.AddAttributeError(path.Root("sensitive_env").AtMapKey(k), "Variable Set Twice",
+					fmt.Sprintf("%s is in both env and sensitive_env. Keep it in one (sensitive_env for a secret).", k))
+			}
+			env[k] = secret[k]
+		}
 		probs = modelrunner.Conflicts(rendered, command, env)
 	}
 	for _, p := range probs {
@@ -113,7 +129,8 @@ func (r *modelRunnerResource) engineFor(m modelRunnerModel) (*engine.Engine, *re
 		eng, err := engine.NewHost(m.DockerHost.ValueString())
 		if err != nil {
 			var diags diag.Diagnostics
-			diags.AddAttributeError(path.Root("docker_host"), "Invalid Docker Host", err.Error())
+			diags.AddAttributeError(path.Root("docker_host"), "Invalid Docker Host",
+				fmt.Sprintf("A Docker client for %s could not be made: %v. Give unix:///path/to/docker.sock or tcp://host:port.", m.DockerHost.ValueString(), err))
 			return nil, nil, diags
 		}
 		return eng, nil, nil
@@ -124,7 +141,8 @@ func (r *modelRunnerResource) engineFor(m modelRunnerModel) (*engine.Engine, *re
 	}
 	eng, err := engine.New(client.Dial, m.DockerSocket.ValueString())
 	if err != nil {
-		diags.AddError("Docker Client Error", err.Error())
+		diags.AddAttributeError(path.Root("docker_socket"), "Invalid Docker Socket",
+			fmt.Sprintf("A Docker client for the socket %s could not be made: %v. Give the engine's socket path on the host.", m.DockerSocket.ValueString(), err))
 		return nil, nil, diags
 	}
 	return eng, client, diags
@@ -176,12 +194,22 @@ func (r *modelRunnerResource) ModifyPlan(ctx context.Context, req resource.Modif
 		for _, a := range []string{"id", "state", "health", "image_id", "image_digest"} {
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
 		}
+		// What the configuration leaves to the engine goes back to the
+		// engine's default on a new container (kept from state otherwise).
+		for _, a := range engineDefaultedAttrs {
+			var v types.String
+			resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(a), &v)...)
+			if v.IsNull() {
+				resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
+			}
+		}
 		how := "The old container is stopped and the new one started; if it does not become ready, the old one is started again."
 		if plan.UpdateStrategy.ValueString() == strategyStartFirst {
-			if clash := hostPortClash(oldSpec, newSpec); clash != "" {
-				how = "update_strategy = \"start_first\" cannot be honoured: both containers would publish host port " + clash + ". " + how
+			if clash := startFirstClash(oldSpec, newSpec); clash != "" {
+				how = "update_strategy = \"start_first\" cannot be honoured: " + clash + ". " + how
 			} else {
-				how = "The new container starts first and must be ready before the old one is removed."
+				how = "The new container starts first and must be ready before the old one is removed (both run at once: " +
+					"they share the host's GPUs and memory meanwhile)."
 			}
 		}
 		resp.Diagnostics.AddWarning("Container Will Be Replaced",
@@ -190,15 +218,36 @@ func (r *modelRunnerResource) ModifyPlan(ctx context.Context, req resource.Modif
 		for _, a := range []string{"id", "health", "image_id", "image_digest"} {
 			var v types.String
 			resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root(a), &v)...)
+			if a == "health" && (change == modelrunner.InPlace || stopped) {
+				// A restart or new limits re-run the HEALTHCHECK.
+				v = types.StringUnknown()
+			}
 			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), v)...)
 		}
-		// A container found stopped is drift: the plan shows it started.
+		// A container found stopped, paused or restarting is drift: the plan
+		// shows it running.
 		st := state.State
 		if stopped {
 			st = types.StringValue("running")
 		}
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("state"), st)...)
 	}
+}
+
+// engineDefaultedAttrs are the attributes the engine picks when unset.
+var engineDefaultedAttrs = []string{"network_mode", "log_driver", "shm_size", "ipc_mode", "runtime"}
+
+// startFirstClash says why the two containers cannot run side by side,
+// or "": the same published host port, or the host's network (where the
+// new server's port is the old one's, and a probe would reach the old one).
+func startFirstClash(a, b modelrunner.Spec) string {
+	if a.NetworkMode == "host" || b.NetworkMode == "host" {
+		return "with network_mode = \"host\" both servers would listen on the same host ports"
+	}
+	if p := hostPortClash(a, b); p != "" {
+		return "both containers would publish host port " + p
+	}
+	return ""
 }
 
 // hostPortClash names a host port both specs publish, or "".
@@ -240,12 +289,19 @@ func (r *modelRunnerResource) Create(ctx context.Context, req resource.CreateReq
 	}
 	id, err := op.createAndStart(ctx, op.spec.Name)
 	if err != nil {
-		resp.Diagnostics.Append(op.startFailure(err, id, "Nothing was left on the host: the new container was removed.", func() {
-			_ = op.eng.Remove(context.WithoutCancel(ctx), id)
+		resp.Diagnostics.Append(op.startFailure(err, "Nothing was left on the host: the new container was removed.", func() error {
+			return op.eng.Remove(context.WithoutCancel(ctx), id)
 		}))
 		return
 	}
-	resp.Diagnostics.Append(op.record(ctx, id, &plan)...)
+	if d := op.record(ctx, id, &plan); d.HasError() {
+		// Without its id in state the container would be orphaned.
+		resp.Diagnostics.Append(d...)
+		if err := op.eng.Remove(context.WithoutCancel(ctx), id); err != nil {
+			resp.Diagnostics.AddError("Container Left Behind", fmt.Sprintf("%s (%s) could not be read back nor removed: %v. Remove it (docker rm -f %s) before the next apply.", op.spec.Name, id, err, op.spec.Name))
+		}
+		return
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
@@ -405,14 +461,18 @@ func (op *operation) health() (string, int) {
 
 // startFailure turns a failed start into a diagnostic: why, the server's
 // last log lines, what was done about it (undo runs first) and what to do.
-func (op *operation) startFailure(err error, id, undone string, undo func()) diag.Diagnostic {
+//
+// undo returns what it could not do; undone then gives way to that.
+func (op *operation) startFailure(err error, undone string, undo func() error) diag.Diagnostic {
 	var we *engine.WaitError
 	var logs string
 	if errors.As(err, &we) && len(we.Logs) > 0 {
 		logs = "\n\nLast log lines of the container:\n  " + strings.Join(we.Logs, "\n  ")
 	}
-	if id != "" && undo != nil {
-		undo()
+	if undo != nil {
+		if uerr := undo(); uerr != nil {
+			undone = "Putting things back did not fully work: " + uerr.Error() + ". Check the host's containers (docker ps -a) before the next apply."
+		}
 	}
 	switch {
 	case we != nil && we.TimedOut:
@@ -496,7 +556,7 @@ func (r *modelRunnerResource) Read(ctx context.Context, req resource.ReadRequest
 		resp.State.RemoveResource(ctx)
 		return
 	}
-	img, _, err := eng.InspectImage(ctx, c.Image)
+	img, imgFound, err := eng.InspectImage(ctx, c.Image)
 	if err != nil {
 		resp.Diagnostics.Append(op.fail("Docker Engine Error", "Inspecting the container's image", err))
 		return
@@ -513,7 +573,13 @@ func (r *modelRunnerResource) Read(ctx context.Context, req resource.ReadRequest
 		var sd diag.Diagnostics
 		prior, _ := m.specFrom(ctx, &sd)
 		prior.ImageCmd = img.Cmd
-		m.setFrom(ctx, modelrunner.Observe(prior, c), prior, &resp.Diagnostics)
+		seen := modelrunner.Observe(prior, c)
+		if !imgFound && prior.Command == nil {
+			// The image was removed from the host: its CMD, which the
+			// container runs, cannot be told from a command of the user's.
+			seen.Command = nil
+		}
+		m.setFrom(ctx, seen, prior, &resp.Diagnostics)
 	}
 	m.setStatus(c, img)
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
@@ -560,7 +626,9 @@ func (r *modelRunnerResource) Update(ctx context.Context, req resource.UpdateReq
 	resp.Diagnostics.Append(resp.State.Set(ctx, plan)...)
 }
 
-// ensureRunning starts a container found stopped, and waits.
+// ensureRunning brings a container found stopped or paused back, and
+// waits until it is ready; one that keeps restarting is an error with its
+// log lines.
 func (op *operation) ensureRunning(ctx context.Context, id string) diag.Diagnostic {
 	c, found, err := op.eng.Inspect(ctx, id)
 	if err != nil || !found {
@@ -569,60 +637,114 @@ func (op *operation) ensureRunning(ctx context.Context, id string) diag.Diagnost
 		}
 		return op.fail("Docker Engine Error", "Inspecting "+op.spec.Name, err)
 	}
-	if c.State != nil && c.State.Running {
+	st := c.State
+	switch {
+	case st == nil:
+		return op.fail("Docker Engine Error", "Inspecting "+op.spec.Name, errors.New("the engine reports no state"))
+	case st.Paused:
+		if err := op.eng.Unpause(ctx, id); err != nil {
+			return op.fail("Model Server Failed To Start", "Unpausing "+op.spec.Name, err)
+		}
+	case st.Restarting:
+		// Judged as failed at once, with the log that says why.
+		err := op.waitReady(ctx, id, false)
+		if err == nil {
+			return nil
+		}
+		return op.startFailure(err,
+			"The container keeps exiting and its restart policy restarting it. Fix the cause its log shows, or change the configuration to get a new container.", nil)
+	case st.Running:
+		return nil
+	default:
+		if err := op.waitReady(ctx, id, true); err != nil {
+			return op.startFailure(err, "The container was stopped again, as it was found.", func() error {
+				return op.eng.Stop(context.WithoutCancel(ctx), id, stopGrace)
+			})
+		}
 		return nil
 	}
-	if err := op.waitReady(ctx, id, true); err != nil {
-		return op.startFailure(err, id, "The container was left as found, stopped.", func() {
-			_ = op.eng.Stop(context.WithoutCancel(ctx), id, stopGrace)
-		})
+	if err := op.waitReady(ctx, id, false); err != nil {
+		return op.startFailure(err, "The container was left running as the engine has it.", nil)
 	}
 	return nil
 }
 
 // updateInPlace changes resources and the restart policy, waits, and on
-// failure puts the old values back.
+// failure puts back what Docker can put back in place.
 func (op *operation) updateInPlace(ctx context.Context, id string, old modelrunner.Spec) (string, diag.Diagnostic) {
 	if err := op.eng.Update(ctx, id, modelrunner.Update(op.spec)); err != nil {
 		return id, op.fail("Container Update Failed", "Updating the resources of "+op.spec.Name+" (nothing was changed)", err)
 	}
-	if d := op.ensureRunning(ctx, id); d != nil {
-		return id, d
+	c, found, err := op.eng.Inspect(ctx, id)
+	if err == nil && !found {
+		err = errors.New("the container is gone")
 	}
-	if err := op.waitReady(ctx, id, false); err != nil {
-		return id, op.startFailure(err, id, "The previous resources and restart policy were put back.", func() {
-			bg := context.WithoutCancel(ctx)
-			_ = op.eng.Update(bg, id, modelrunner.Update(old))
-			_ = op.eng.Start(bg, id)
-		})
+	if err == nil {
+		err = op.waitReady(ctx, id, c.State == nil || !c.State.Running)
 	}
-	return id, nil
+	if err == nil {
+		return id, nil
+	}
+	undone := "The previous resources and restart policy were put back."
+	if kept := modelrunner.Unrestorable(old, op.spec); len(kept) > 0 {
+		undone = "The previous restart policy and limits were put back, except " + strings.Join(kept, ", ") +
+			": Docker cannot remove a limit in place, so the new one stays until the container is replaced (remove the attribute and apply)."
+	}
+	return id, op.startFailure(err, undone, func() error {
+		bg := context.WithoutCancel(ctx)
+		if err := op.eng.Update(bg, id, modelrunner.Update(old)); err != nil {
+			return fmt.Errorf("restoring the previous resources: %w", err)
+		}
+		if c, found, err := op.eng.Inspect(bg, id); err == nil && found && c.State != nil && !c.State.Running {
+			return op.eng.Start(bg, id)
+		}
+		return nil
+	})
+}
+
+// removeLeftover removes a container this resource left under name by an
+// interrupted run (never keep, and never a container it does not manage).
+func (op *operation) removeLeftover(ctx context.Context, name, keep string) error {
+	c, found, err := op.eng.Inspect(ctx, name)
+	if err != nil || !found || c.ID == keep {
+		return err
+	}
+	if c.Config == nil || c.Config.Labels[modelrunner.LabelManagedBy] == "" {
+		return fmt.Errorf("a container named %s exists and is not one this resource made; rename or remove it", name)
+	}
+	return op.eng.Remove(ctx, c.ID)
 }
 
 // replace swaps the container for a new one; on failure the old one is
 // running again, under its name.
 func (op *operation) replace(ctx context.Context, oldID string, old modelrunner.Spec) (string, diag.Diagnostic) {
 	name := op.spec.Name
-	if op.model.UpdateStrategy.ValueString() == strategyStartFirst && hostPortClash(old, op.spec) == "" {
+	if op.model.UpdateStrategy.ValueString() == strategyStartFirst && startFirstClash(old, op.spec) == "" {
 		next := name + nextSuffix
-		_ = op.eng.Remove(ctx, next) // a leftover of an interrupted run
+		if err := op.removeLeftover(ctx, next, oldID); err != nil {
+			return "", op.fail("Container Replacement Failed", "Clearing the temporary name "+next+" (nothing was changed)", err)
+		}
 		id, err := op.createAndStart(ctx, next)
 		if err != nil {
-			return "", op.startFailure(err, id, "The new container was removed; the old one kept running throughout.", func() {
-				_ = op.eng.Remove(context.WithoutCancel(ctx), id)
+			return "", op.startFailure(err, "The new container was removed; the old one kept running throughout.", func() error {
+				return op.eng.Remove(context.WithoutCancel(ctx), id)
 			})
 		}
 		if err := op.eng.Remove(ctx, oldID); err != nil {
 			return id, op.fail("Container Replacement Failed", "Removing the old container (the new one runs as "+next+")", err)
 		}
 		if err := op.eng.Rename(ctx, id, name); err != nil {
-			return id, op.fail("Container Replacement Failed", "Renaming "+next+" to "+name, err)
+			return id, op.fail("Container Replacement Failed", "Renaming "+next+" to "+name+
+				" (the new server runs and is ready under "+next+"; `docker rename "+next+" "+name+"` and a refresh finish the change)", err)
 		}
 		return id, nil
 	}
 	// Recreate: the old one steps aside (stopped, renamed) until the new
 	// one is ready.
 	aside := name + oldSuffix
+	if err := op.removeLeftover(ctx, aside, oldID); err != nil {
+		return "", op.fail("Container Replacement Failed", "Clearing the temporary name "+aside+" (nothing was changed)", err)
+	}
 	if err := op.eng.Stop(ctx, oldID, stopGrace); err != nil {
 		return "", op.fail("Container Replacement Failed", "Stopping the old container (nothing was changed)", err)
 	}
@@ -630,16 +752,22 @@ func (op *operation) replace(ctx context.Context, oldID string, old modelrunner.
 		_ = op.eng.Start(context.WithoutCancel(ctx), oldID)
 		return "", op.fail("Container Replacement Failed", "Renaming the old container aside (it was started again)", err)
 	}
-	restore := func() {
-		bg := context.WithoutCancel(ctx)
-		_ = op.eng.Rename(bg, oldID, name)
-		_ = op.eng.Start(bg, oldID)
-	}
 	id, err := op.createAndStart(ctx, name)
 	if err != nil {
-		return "", op.startFailure(err, id, "The new container was removed and the old one started again.", func() {
-			_ = op.eng.Remove(context.WithoutCancel(ctx), id)
-			restore()
+		return "", op.startFailure(err, "The new container was removed and the old one started again.", func() error {
+			bg := context.WithoutCancel(ctx)
+			if id != "" {
+				if err := op.eng.Remove(bg, id); err != nil {
+					return fmt.Errorf("removing the new container: %w", err)
+				}
+			}
+			if err := op.eng.Rename(bg, oldID, name); err != nil {
+				return fmt.Errorf("renaming the old container back from %s: %w", aside, err)
+			}
+			if err := op.eng.Start(bg, oldID); err != nil {
+				return fmt.Errorf("starting the old container: %w", err)
+			}
+			return nil
 		})
 	}
 	if err := op.eng.Remove(ctx, oldID); err != nil {
@@ -676,8 +804,8 @@ func (r *modelRunnerResource) Delete(ctx context.Context, req resource.DeleteReq
 	}
 }
 
-// ImportState takes "host[:port]/name" (ssh) or "unix:///path/name" is not
-// accepted: docker_host resources import as "docker_host|name".
+// ImportState takes "host[:port]/name" (through SSH) or
+// "docker_host|name" (e.g. "unix:///var/run/docker.sock|vllm").
 func (r *modelRunnerResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	var m modelRunnerModel
 	if host, name, ok := strings.Cut(req.ID, "|"); ok {
@@ -720,7 +848,7 @@ func (m *modelRunnerModel) nullRest() {
 	for _, l := range []*types.List{&m.Entrypoint, &m.Command, &m.Networks, &m.GPUIDs} {
 		*l = types.ListNull(types.StringType)
 	}
-	for _, mp := range []*types.Map{&m.Env, &m.Labels, &m.LogOpts} {
+	for _, mp := range []*types.Map{&m.Env, &m.SensitiveEnv, &m.Labels, &m.LogOpts} {
 		*mp = types.MapNull(types.StringType)
 	}
 	m.Ports = types.ListNull(types.ObjectType{AttrTypes: portAttrTypes})

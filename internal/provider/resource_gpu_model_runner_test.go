@@ -283,6 +283,21 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 					}),
 				},
 				{
+					// Drift: paused by hand, unpaused.
+					PreConfig: func() { dockerCLI(t, h, "pause", name) },
+					Config:    cfg("512m", "2", "always", "float16"),
+					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("state"), knownvalue.StringExact("running")),
+					}},
+					Check: checkContainer(t, h, name, func(c inspected) error {
+						if !c.State.Running || c.State.Status != "running" {
+							return fmt.Errorf("not running: %+v", c.State)
+						}
+						return nil
+					}),
+				},
+				{
 					// Drift: changed by hand (docker update) is put back in place.
 					PreConfig: func() { dockerCLI(t, h, "update", "--memory", "300m", "--memory-swap", "600m", name) },
 					Config:    cfg("512m", "2", "always", "float16"),
@@ -424,6 +439,7 @@ resource "mcpai_gpu_model_runner" "custom" {
   image  = %[2]q
   server = "custom"
   env    = { MODELSERVER_LISTEN = ":9000" }
+  sensitive_env = { HF_TOKEN = "hf_test_secret" }
   health_path = "/ready"
   health_port = 9000
   gpu_memory_fraction = 0.5
@@ -454,7 +470,7 @@ resource "mcpai_gpu_model_runner" "custom" {
 					return hasAll(c.Config.Env, "OLLAMA_NUM_PARALLEL=4", "MALLOC_ARENA_MAX=2")
 				}),
 				checkContainer(t, h, "mcpai-custom", func(c inspected) error {
-					return hasAll(c.Config.Env, "MCPAI_GPU_MEMORY_FRACTION=0.5", "MCPAI_ALLOW_TF32=true", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
+					return hasAll(c.Config.Env, "HF_TOKEN=hf_test_secret", "MCPAI_GPU_MEMORY_FRACTION=0.5", "MCPAI_ALLOW_TF32=true", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
 						"MCPAI_TORCH_COMPILE_MODE=max-autotune", "MCPAI_MAX_BATCH_SIZE=8")
 				}),
 			),
@@ -649,6 +665,9 @@ func TestAccGPUModelRunner_badInputs(t *testing.T) {
 			plan(`server = "vllm"
   cuda_alloc_conf = "expandable_segments:True"
   env = { PYTORCH_CUDA_ALLOC_CONF = "x:y" }`, "Variable Set Twice", "env sets PYTORCH_CUDA_ALLOC_CONF"),
+			plan(`server = "vllm"
+  env = { HF_TOKEN = "a" }
+  sensitive_env = { HF_TOKEN = "b" }`, "Variable Set Twice", "HF_TOKEN is in both env and sensitive_env"),
 			plan(`server = "vllm"
   gpus = "many"`, "Invalid GPU Request", `"many" is neither "all", a count`),
 			plan(`server = "vllm"
