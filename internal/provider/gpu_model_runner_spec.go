@@ -96,36 +96,18 @@ func (m modelRunnerModel) specFrom(ctx context.Context, diags *diag.Diagnostics)
 	} else if m.CPUs.IsUnknown() {
 		known = false
 	}
-	if !m.Ports.IsUnknown() && !m.Ports.IsNull() {
-		var ports []portModel
-		diags.Append(m.Ports.ElementsAs(ctx, &ports, false)...)
-		for _, p := range ports {
-			s.Ports = append(s.Ports, modelrunner.Port{
-				ContainerPort: int(i64(p.ContainerPort)), HostPort: int(i64(p.HostPort)),
-				HostIP: str(p.HostIP), Protocol: str(p.Protocol),
-			})
-		}
-	} else if m.Ports.IsUnknown() {
-		known = false
+	for _, p := range elements[portModel](ctx, m.Ports, &known, diags) {
+		s.Ports = append(s.Ports, modelrunner.Port{
+			ContainerPort: int(i64(p.ContainerPort)), HostPort: int(i64(p.HostPort)),
+			HostIP: str(p.HostIP), Protocol: str(p.Protocol),
+		})
 	}
-	if !m.Volumes.IsUnknown() && !m.Volumes.IsNull() {
-		var vols []volumeModel
-		diags.Append(m.Volumes.ElementsAs(ctx, &vols, false)...)
-		for _, v := range vols {
-			known = known && !v.ReadOnly.IsUnknown()
-			s.Volumes = append(s.Volumes, modelrunner.Volume{Source: str(v.Source), Target: str(v.Target), ReadOnly: v.ReadOnly.ValueBool()})
-		}
-	} else if m.Volumes.IsUnknown() {
-		known = false
+	for _, v := range elements[volumeModel](ctx, m.Volumes, &known, diags) {
+		known = known && !v.ReadOnly.IsUnknown()
+		s.Volumes = append(s.Volumes, modelrunner.Volume{Source: str(v.Source), Target: str(v.Target), ReadOnly: v.ReadOnly.ValueBool()})
 	}
-	if !m.Ulimits.IsUnknown() && !m.Ulimits.IsNull() {
-		var uls []ulimitModel
-		diags.Append(m.Ulimits.ElementsAs(ctx, &uls, false)...)
-		for _, u := range uls {
-			s.Ulimits = append(s.Ulimits, modelrunner.Ulimit{Name: str(u.Name), Soft: i64(u.Soft), Hard: i64(u.Hard)})
-		}
-	} else if m.Ulimits.IsUnknown() {
-		known = false
+	for _, u := range elements[ulimitModel](ctx, m.Ulimits, &known, diags) {
+		s.Ulimits = append(s.Ulimits, modelrunner.Ulimit{Name: str(u.Name), Soft: i64(u.Soft), Hard: i64(u.Hard)})
 	}
 	s.Knobs = m.knobs(&known)
 	g, gknown, err := gpusFromDynamic(m.GPUs, str(m.GPUDriver))
@@ -137,6 +119,19 @@ func (m modelRunnerModel) specFrom(ctx context.Context, diags *diag.Diagnostics)
 	}
 	s.GPUs = g
 	return s, known
+}
+
+// elements decodes a nested list; an unknown list clears known.
+func elements[T any](ctx context.Context, l types.List, known *bool, diags *diag.Diagnostics) []T {
+	if l.IsUnknown() {
+		*known = false
+		return nil
+	}
+	var out []T
+	if !l.IsNull() {
+		diags.Append(l.ElementsAs(ctx, &out, false)...)
+	}
+	return out
 }
 
 func (m modelRunnerModel) knobs(known *bool) modelrunner.Knobs {

@@ -529,23 +529,34 @@ func (m *modelRunnerModel) setStatus(c container.InspectResponse, img engine.Ima
 	m.ImageDigest = types.StringValue(img.DigestFor(ref))
 }
 
+// open bounds ctx by the operation's timeout and opens the engine of a
+// model in state; done releases both.
+func (r *modelRunnerResource) open(ctx context.Context, m modelRunnerModel,
+	timeoutOf func(context.Context, time.Duration) (time.Duration, diag.Diagnostics),
+) (context.Context, *operation, func(), diag.Diagnostics) {
+	timeout, diags := timeoutOf(ctx, defaultReadTimeout)
+	if diags.HasError() {
+		return ctx, nil, nil, diags
+	}
+	eng, client, d := r.engineFor(m)
+	if diags.Append(d...); diags.HasError() {
+		return ctx, nil, nil, diags
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	return ctx, &operation{r: r, eng: eng, client: client, model: m}, func() { cancel(); eng.Close() }, diags
+}
+
 func (r *modelRunnerResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m modelRunnerModel
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Read(ctx, defaultReadTimeout)
-	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	eng, client, diags := r.engineFor(m)
+	ctx, op, done, diags := r.open(ctx, m, m.Timeouts.Read)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	defer eng.Close()
-	op := &operation{r: r, eng: eng, client: client, model: m}
+	defer done()
+	eng := op.eng
 	c, found, err := eng.Inspect(ctx, m.Name.ValueString())
 	if err != nil {
 		resp.Diagnostics.Append(op.fail("Docker Engine Error", "Inspecting container "+m.Name.ValueString(), err))
@@ -781,18 +792,12 @@ func (r *modelRunnerResource) Delete(ctx context.Context, req resource.DeleteReq
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Delete(ctx, defaultReadTimeout)
-	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	eng, client, diags := r.engineFor(m)
+	ctx, op, done, diags := r.open(ctx, m, m.Timeouts.Delete)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	defer eng.Close()
-	op := &operation{r: r, eng: eng, client: client, model: m}
+	defer done()
+	eng := op.eng
 	id := m.ID.ValueString()
 	// Stop first, so the server gets its grace period to finish requests.
 	if err := eng.Stop(ctx, id, stopGrace); err != nil && !engine.IsNotFound(err) {

@@ -745,12 +745,7 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 		if !ok || c.ID != id || !c.State.Running {
 			return fmt.Errorf("the old container is not back as %s and running: %+v", name, c)
 		}
-		for _, s := range []string{nextSuffix, oldSuffix} {
-			if _, ok := containerOf(t, h, name+s); ok {
-				return fmt.Errorf("left %s", name+s)
-			}
-		}
-		return nil
+		return noLeftovers(t, h, name)
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -803,14 +798,16 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 					if c.ID == id {
 						return fmt.Errorf("image change kept the container")
 					}
-					return same2(t, h, name)
+					return noLeftovers(t, h, name)
 				}),
 			},
 		},
 	})
 }
 
-func same2(t *testing.T, h acctest.Host, name string) error {
+// noLeftovers checks that a replacement left no container under its
+// temporary names.
+func noLeftovers(t *testing.T, h acctest.Host, name string) error {
 	for _, s := range []string{nextSuffix, oldSuffix} {
 		if _, ok := containerOf(t, h, name+s); ok {
 			return fmt.Errorf("left %s", name+s)
