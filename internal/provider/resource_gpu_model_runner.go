@@ -267,17 +267,11 @@ func (r *modelRunnerResource) Create(ctx context.Context, req resource.CreateReq
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Create(ctx, defaultReadyTimeout)
-	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	op, diags := r.begin(ctx, plan)
+	ctx, op, done, diags := r.begin(ctx, plan, plan.Timeouts.Create)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	defer op.eng.Close()
+	defer done()
 	if _, found, err := op.eng.Inspect(ctx, op.spec.Name); err != nil {
 		resp.Diagnostics.Append(op.fail("Docker Engine Error", "Looking for an existing container", err))
 		return
@@ -323,22 +317,34 @@ func (op *operation) fail(summary, action string, err error) diag.Diagnostic {
 // begin opens the engine and checks everything before anything changes:
 // the spec, the GPUs against the engine, CPUs and memory against the host,
 // and the image (pulled when absent).
-func (r *modelRunnerResource) begin(ctx context.Context, m modelRunnerModel) (*operation, diag.Diagnostics) {
+func (r *modelRunnerResource) begin(ctx context.Context, m modelRunnerModel,
+	timeoutOf func(context.Context, time.Duration) (time.Duration, diag.Diagnostics),
+) (context.Context, *operation, func(), diag.Diagnostics) {
 	var diags diag.Diagnostics
 	spec, _ := m.specFrom(ctx, &diags)
 	if diags.HasError() {
-		return nil, diags
+		return ctx, nil, nil, diags
 	}
-	eng, client, d := r.engineFor(m)
+	ctx, op, done, d := r.open(ctx, m, timeoutOf, defaultReadyTimeout)
 	if diags.Append(d...); diags.HasError() {
-		return nil, diags
+		return ctx, nil, nil, diags
 	}
-	op := &operation{r: r, eng: eng, client: client, model: m, spec: spec}
-	info, err := eng.Host(ctx)
+	op.spec = spec
+	if diags.Append(op.preflight(ctx)...); diags.HasError() {
+		done()
+		return ctx, nil, nil, diags
+	}
+	return ctx, op, done, diags
+}
+
+// preflight checks the spec against the engine and gets the image.
+func (op *operation) preflight(ctx context.Context) diag.Diagnostics {
+	var diags diag.Diagnostics
+	spec, m := op.spec, op.model
+	info, err := op.eng.Host(ctx)
 	if err != nil {
-		eng.Close()
 		diags.Append(op.fail("Docker Engine Unreachable", "Reading the engine's /info", err))
-		return nil, diags
+		return diags
 	}
 	if err := modelrunner.CheckEngine(spec.GPUs, info.GPU); err != nil {
 		diags.AddAttributeError(path.Root("gpus"), "No GPU Support On The Docker Host",
@@ -358,18 +364,16 @@ func (r *modelRunnerResource) begin(ctx context.Context, m modelRunnerModel) (*o
 			fmt.Sprintf("memory = %s, but the host has %s. Lower memory. Nothing was created.", m.Memory.ValueString(), modelrunner.FormatSize(info.MemTotal)))
 	}
 	if diags.HasError() {
-		eng.Close()
-		return nil, diags
+		return diags
 	}
 	img, err := op.ensureImage(ctx)
 	if err != nil {
-		eng.Close()
 		diags.Append(diag.NewAttributeErrorDiagnostic(path.Root("image"), "Image Not Available", err.Error()))
-		return nil, diags
+		return diags
 	}
 	op.image = img
 	op.spec.ImageCmd = img.Cmd
-	return op, diags
+	return diags
 }
 
 func (op *operation) ensureImage(ctx context.Context) (engine.Image, error) {
@@ -532,9 +536,9 @@ func (m *modelRunnerModel) setStatus(c container.InspectResponse, img engine.Ima
 // open bounds ctx by the operation's timeout and opens the engine of a
 // model in state; done releases both.
 func (r *modelRunnerResource) open(ctx context.Context, m modelRunnerModel,
-	timeoutOf func(context.Context, time.Duration) (time.Duration, diag.Diagnostics),
+	timeoutOf func(context.Context, time.Duration) (time.Duration, diag.Diagnostics), def time.Duration,
 ) (context.Context, *operation, func(), diag.Diagnostics) {
-	timeout, diags := timeoutOf(ctx, defaultReadTimeout)
+	timeout, diags := timeoutOf(ctx, def)
 	if diags.HasError() {
 		return ctx, nil, nil, diags
 	}
@@ -551,7 +555,7 @@ func (r *modelRunnerResource) Read(ctx context.Context, req resource.ReadRequest
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, op, done, diags := r.open(ctx, m, m.Timeouts.Read)
+	ctx, op, done, diags := r.open(ctx, m, m.Timeouts.Read, defaultReadTimeout)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -603,17 +607,11 @@ func (r *modelRunnerResource) Update(ctx context.Context, req resource.UpdateReq
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := plan.Timeouts.Update(ctx, defaultReadyTimeout)
-	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	op, diags := r.begin(ctx, plan)
+	ctx, op, done, diags := r.begin(ctx, plan, plan.Timeouts.Update)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	defer op.eng.Close()
+	defer done()
 	var sd diag.Diagnostics
 	oldSpec, _ := state.specFrom(ctx, &sd)
 	oldSpec.ImageCmd = op.spec.ImageCmd
@@ -792,7 +790,7 @@ func (r *modelRunnerResource) Delete(ctx context.Context, req resource.DeleteReq
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	ctx, op, done, diags := r.open(ctx, m, m.Timeouts.Delete)
+	ctx, op, done, diags := r.open(ctx, m, m.Timeouts.Delete, defaultReadTimeout)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}

@@ -747,6 +747,22 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 		}
 		return noLeftovers(t, h, name)
 	}
+	failed := func(config string, want *regexp.Regexp) resource.TestStep {
+		return resource.TestStep{Config: config, ExpectError: want}
+	}
+	// kept: the old container serves on, and the state, which still holds
+	// it, has no change to make.
+	kept := func(config string) resource.TestStep {
+		return resource.TestStep{
+			PreConfig: func() {
+				if err := same(); err != nil {
+					t.Error(err)
+				}
+			},
+			Config:   config,
+			PlanOnly: true,
+		}
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
@@ -757,20 +773,9 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 					return nil
 				}),
 			},
-			{
-				Config:      cfg(acctest.ModelImageExits, strategyRecreate, "20s"),
-				ExpectError: errorParts("Model Server Failed To Start", "exited with code 3", "the old one started again"),
-			},
-			{
-				PreConfig: func() {
-					if err := same(); err != nil {
-						t.Error(err)
-					}
-				},
-				// The state still holds the old container: no change to make.
-				Config:   cfg(acctest.ModelImageReady, strategyRecreate, "20s"),
-				PlanOnly: true,
-			},
+			failed(cfg(acctest.ModelImageExits, strategyRecreate, "20s"),
+				errorParts("Model Server Failed To Start", "exited with code 3", "the old one started again")),
+			kept(cfg(acctest.ModelImageReady, strategyRecreate, "20s")),
 			{
 				Config: cfg(acctest.ModelImageReady, strategyStartFirst, "20s"),
 				Check: checkContainer(t, h, name, func(c inspected) error {
@@ -778,19 +783,9 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 					return nil
 				}),
 			},
-			{
-				Config:      cfg(acctest.ModelImageNever, strategyStartFirst, "4s"),
-				ExpectError: errorParts("Model Server Not Ready In Time", "the old one kept running throughout"),
-			},
-			{
-				PreConfig: func() {
-					if err := same(); err != nil {
-						t.Error(err)
-					}
-				},
-				Config:   cfg(acctest.ModelImageReady, strategyStartFirst, "20s"),
-				PlanOnly: true,
-			},
+			failed(cfg(acctest.ModelImageNever, strategyStartFirst, "4s"),
+				errorParts("Model Server Not Ready In Time", "the old one kept running throughout")),
+			kept(cfg(acctest.ModelImageReady, strategyStartFirst, "20s")),
 			{
 				// start_first: the new one is ready before the old one goes.
 				Config: cfg(acctest.ModelImageHealthcheck, strategyStartFirst, "20s"),
