@@ -1,0 +1,151 @@
+package remote
+
+import (
+	"context"
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// FileMeta is a regular file with its mode and owner, or its absence.
+type FileMeta struct {
+	Exists bool
+	Data   []byte
+	Mode   os.FileMode // permission bits
+	Owner  string
+	Group  string
+}
+
+// Ownership is the mode and owner a written file gets. An empty owner or
+// group leaves that part as the writing user's.
+type Ownership struct {
+	Mode  os.FileMode
+	Owner string
+	Group string
+}
+
+// ValidationError is a validate command's refusal of the new content.
+type ValidationError struct {
+	Output string
+}
+
+func (e *ValidationError) Error() string {
+	return "the validate command refused the new content: " + strings.TrimSpace(e.Output)
+}
+
+// statScript prints "missing", "notfile", or "meta <octal mode> <owner>
+// <group>" and "ok <base64>".
+const statScript = `p=$1
+if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then echo notfile; exit 0; fi
+if [ ! -e "$p" ]; then echo missing; exit 0; fi
+s=$(stat -c '%a %U %G' -- "$p") || exit 1
+b=$(base64 -w0 <"$p") || exit 1
+echo "meta $s"
+echo "ok $b"`
+
+// writeOwnedScript writes stdin to $1 with mode $2 and owner $3, group $4
+// through a temp file in the same (existing) folder; after "--", an
+// optional validate command whose "{}" arguments name the temp file. The
+// file is renamed over only if the command succeeds. It prints the
+// previous file ("meta ..." and "old <b64>", or "new"), or "invalid <b64>"
+// with the command's output.
+const writeOwnedScript = `set -eu
+p=$1; mode=$2; owner=$3; group=$4; shift 5
+if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
+  echo "$p is a symbolic link, a directory or a special file: point the resource at a regular file" >&2
+  exit 3
+fi
+d=$(dirname -- "$p")
+if [ ! -d "$d" ]; then echo "the folder $d does not exist" >&2; exit 3; fi
+t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
+trap 'rm -f -- "$t"' EXIT
+cat >"$t"
+chmod -- "$mode" "$t"
+if [ -n "$owner" ] && [ -n "$group" ]; then chown -- "$owner:$group" "$t"
+elif [ -n "$owner" ]; then chown -- "$owner" "$t"
+elif [ -n "$group" ]; then chgrp -- "$group" "$t"; fi
+if [ $# -gt 0 ]; then
+  n=$#
+  for a do
+    if [ "$a" = "{}" ]; then set -- "$@" "$t"; else set -- "$@" "$a"; fi
+  done
+  shift "$n"
+  if ! out=$("$@" 2>&1); then echo "invalid $(printf '%s' "$out" | base64 -w0)"; exit 0; fi
+fi
+prev=new
+if [ -e "$p" ]; then
+  m=$(stat -c '%a %U %G' -- "$p"); o=$(base64 -w0 <"$p"); prev=old
+fi
+sync -- "$t"
+mv -fT -- "$t" "$p"
+trap - EXIT
+sync -- "$d" || true
+if [ $prev = old ]; then echo "meta $m"; echo "old $o"; else echo new; fi`
+
+// ReadFileMeta reads a file with its mode and owner. A missing file is not
+// an error; a path that is not a regular file is.
+func (c *Client) ReadFileMeta(ctx context.Context, path string) (FileMeta, error) {
+	out, err := c.Output(ctx, []string{"sh", "-c", statScript, "sh", path}, nil)
+	if err != nil {
+		return FileMeta{}, fmt.Errorf("reading %s on %s: %w", path, c.cfg, err)
+	}
+	lines, err := parseStatusLines(out, -1)
+	if err != nil {
+		return FileMeta{}, err
+	}
+	return fileMetaFrom(path, lines)
+}
+
+func fileMetaFrom(path string, lines []statusLine) (FileMeta, error) {
+	switch {
+	case len(lines) == 1 && (lines[0].status == "missing" || lines[0].status == "new"):
+		return FileMeta{}, nil
+	case len(lines) == 1 && lines[0].status == "notfile":
+		return FileMeta{}, fmt.Errorf("%s is a symbolic link, a directory or a special file, not a regular file", path)
+	case len(lines) == 2 && lines[0].status == "meta":
+		f := strings.Fields(lines[0].text)
+		if len(f) != 3 {
+			break
+		}
+		mode, err := strconv.ParseUint(f[0], 8, 32)
+		if err != nil {
+			break
+		}
+		return FileMeta{Exists: true, Data: lines[1].data, Mode: os.FileMode(mode), Owner: f[1], Group: f[2]}, nil
+	}
+	return FileMeta{}, fmt.Errorf("unexpected output from the host for %s", path)
+}
+
+// WriteFileOwned replaces path (in an existing folder) with data, mode and
+// owner, atomically: readers see the old or the new file. With validate
+// (arguments, "{}" naming the new content's temp file), the file is
+// replaced only if the command succeeds; otherwise a *ValidationError.
+// It returns what was there before.
+func (c *Client) WriteFileOwned(ctx context.Context, path string, data []byte, own Ownership, validate []string) (FileMeta, error) {
+	argv := append([]string{"sh", "-c", writeOwnedScript, "sh", path, fmt.Sprintf("%04o", own.Mode.Perm()), own.Owner, own.Group, "--"}, validate...)
+	out, err := c.Output(ctx, argv, data)
+	if err != nil {
+		return FileMeta{}, fmt.Errorf("writing %s on %s: %w", path, c.cfg, err)
+	}
+	lines, err := parseStatusLines(out, -1)
+	if err != nil {
+		return FileMeta{}, err
+	}
+	if len(lines) == 1 && lines[0].status == "invalid" {
+		msg, _ := base64.StdEncoding.DecodeString(lines[0].text)
+		return FileMeta{}, &ValidationError{Output: string(msg)}
+	}
+	return fileMetaFrom(path, lines)
+}
+
+// RestoreFile puts back what ReadFileMeta or WriteFileOwned returned: the
+// content with its mode and owner, or no file.
+func (c *Client) RestoreFile(ctx context.Context, path string, prev FileMeta) error {
+	if !prev.Exists {
+		return c.RemoveFile(ctx, path)
+	}
+	_, err := c.WriteFileOwned(ctx, path, prev.Data, Ownership{Mode: prev.Mode, Owner: prev.Owner, Group: prev.Group}, nil)
+	return err
+}
