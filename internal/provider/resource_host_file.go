@@ -1,0 +1,354 @@
+package provider
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
+	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
+)
+
+var (
+	_ resource.Resource                     = (*hostFileResource)(nil)
+	_ resource.ResourceWithConfigure        = (*hostFileResource)(nil)
+	_ resource.ResourceWithConfigValidators = (*hostFileResource)(nil)
+	_ resource.ResourceWithImportState      = (*hostFileResource)(nil)
+)
+
+// previousFileKey is the private-state key of the file found at create,
+// which destroy puts back.
+const previousFileKey = "previous_file"
+
+var (
+	hostFilePathRE = regexp.MustCompile(`^/[^\x00]*[^/]$`)
+	fileModeRE     = regexp.MustCompile(`^0?[0-7]{3}$`)
+	unixNameRE     = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
+)
+
+// hostFileForbidden are trees a file resource must not write into.
+var hostFileForbidden = []string{"/proc/", "/sys/", "/dev/"}
+
+type hostFileResource struct {
+	data *providerData
+}
+
+func newHostFileResource() resource.Resource { return &hostFileResource{} }
+
+type hostFileModel struct {
+	ID               types.String   `tfsdk:"id"`
+	SSH              types.Object   `tfsdk:"ssh"`
+	Path             types.String   `tfsdk:"path"`
+	Content          types.String   `tfsdk:"content"`
+	SensitiveContent types.String   `tfsdk:"sensitive_content"`
+	Mode             types.String   `tfsdk:"mode"`
+	Owner            types.String   `tfsdk:"owner"`
+	Group            types.String   `tfsdk:"group"`
+	ValidateCommand  types.List     `tfsdk:"validate_command"`
+	SHA256           types.String   `tfsdk:"sha256"`
+	Timeouts         timeouts.Value `tfsdk:"timeouts"`
+}
+
+func (r *hostFileResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_host_file"
+}
+
+func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest, resp *resource.SchemaResponse) {
+	resp.Schema = schema.Schema{
+		MarkdownDescription: "A file on a host (a Traefik dynamic configuration, Prometheus alert rules, ...), written atomically with its mode and owner. " +
+			"An optional `validate_command` checks the new content on the host before it replaces the old. Drift in content, mode or owner shows in the plan. " +
+			"Destroy puts back the file found at create (content, mode and owner), or removes the file when there was none.",
+		Attributes: map[string]schema.Attribute{
+			"id": schema.StringAttribute{
+				MarkdownDescription: "host:path.",
+				Computed:            true,
+				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+			},
+			"ssh": resourceSSHAttribute(),
+			"path": schema.StringAttribute{
+				MarkdownDescription: "Absolute path of the file. Its folder must exist. Changing it replaces the resource.",
+				Required:            true,
+				Validators: []validator.String{
+					stringvalidator.RegexMatches(hostFilePathRE, "must be an absolute path to a file"),
+					noDotDotValidator(),
+					stringCheck{"Invalid File Path", "must not be under /proc, /sys or /dev", func(s string) error {
+						if slices.ContainsFunc(hostFileForbidden, func(p string) bool { return strings.HasPrefix(s, p) }) {
+							return errors.New("kernel and device files are managed by mcpai_host_sysctl and mcpai_host_kernel, not as files")
+						}
+						return nil
+					}},
+				},
+				PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			},
+			"content": schema.StringAttribute{
+				MarkdownDescription: "The file's content. Exactly one of `content` and `sensitive_content`.",
+				Optional:            true,
+			},
+			"sensitive_content": schema.StringAttribute{
+				MarkdownDescription: "The file's content when it holds secrets: hidden in plans and logs (still in the state, as every managed value).",
+				Optional:            true,
+				Sensitive:           true,
+			},
+			"mode": schema.StringAttribute{
+				MarkdownDescription: "Permission bits in octal, e.g. `0644` (default) or `0600`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString("0644"),
+				Validators:          []validator.String{stringvalidator.RegexMatches(fileModeRE, "must be octal permission bits such as 0644")},
+			},
+			"owner": schema.StringAttribute{
+				MarkdownDescription: "Owning user. Default `root`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString("root"),
+				Validators:          []validator.String{stringvalidator.RegexMatches(unixNameRE, "must be a user name")},
+			},
+			"group": schema.StringAttribute{
+				MarkdownDescription: "Owning group. Default `root`.",
+				Optional:            true,
+				Computed:            true,
+				Default:             stringdefault.StaticString("root"),
+				Validators:          []validator.String{stringvalidator.RegexMatches(unixNameRE, "must be a group name")},
+			},
+			"validate_command": schema.ListAttribute{
+				MarkdownDescription: "A command run on the host, as arguments without a shell, before the new content replaces the old; `{}` stands for a temporary file holding the new content, in the target's folder. " +
+					"A non-zero exit refuses the change and leaves the file as it was; the error carries the command's output. " +
+					"E.g. `[\"promtool\", \"check\", \"rules\", \"{}\"]`.",
+				Optional:    true,
+				ElementType: types.StringType,
+				Validators: []validator.List{
+					listvalidator.SizeAtLeast(1),
+					listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)),
+					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[^\x00]*$`), "must not hold NUL")),
+				},
+			},
+			"sha256": schema.StringAttribute{
+				MarkdownDescription: "SHA-256 of the content on the host.",
+				Computed:            true,
+			},
+			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
+		},
+	}
+}
+
+func (r *hostFileResource) ConfigValidators(context.Context) []resource.ConfigValidator {
+	return []resource.ConfigValidator{resourcevalidator.ExactlyOneOf(path.MatchRoot("content"), path.MatchRoot("sensitive_content"))}
+}
+
+func (r *hostFileResource) Configure(_ context.Context, req resource.ConfigureRequest, resp *resource.ConfigureResponse) {
+	r.data = configureData(req.ProviderData, &resp.Diagnostics)
+}
+
+// content is the model's content, from whichever attribute holds it.
+func (m hostFileModel) content() string {
+	if !m.SensitiveContent.IsNull() {
+		return m.SensitiveContent.ValueString()
+	}
+	return m.Content.ValueString()
+}
+
+func (m hostFileModel) ownership() (remote.Ownership, error) {
+	mode, err := strconv.ParseUint(m.Mode.ValueString(), 8, 32)
+	if err != nil {
+		return remote.Ownership{}, err
+	}
+	return remote.Ownership{Mode: os.FileMode(mode), Owner: m.Owner.ValueString(), Group: m.Group.ValueString()}, nil
+}
+
+// setFrom records what the host holds.
+func (m *hostFileModel) setFrom(f remote.FileMeta) {
+	if !f.Exists {
+		// Gone: the plan shows the content coming back.
+		m.Content, m.SensitiveContent, m.SHA256 = types.StringNull(), types.StringNull(), types.StringValue("")
+		return
+	}
+	if m.SensitiveContent.IsNull() {
+		m.Content = types.StringValue(string(f.Data))
+	} else {
+		m.SensitiveContent = types.StringValue(string(f.Data))
+	}
+	sum := sha256.Sum256(f.Data)
+	m.SHA256 = types.StringValue(hex.EncodeToString(sum[:]))
+	m.Mode = types.StringValue(fmt.Sprintf("%04o", f.Mode.Perm()))
+	m.Owner = types.StringValue(f.Owner)
+	m.Group = types.StringValue(f.Group)
+}
+
+// write replaces the file with the model's and checks it landed; on a
+// check failure the file found before is put back. It returns that file.
+func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *hostFileModel, diags *diag.Diagnostics) (remote.FileMeta, bool) {
+	own, err := m.ownership()
+	if err != nil {
+		diags.AddAttributeError(path.Root("mode"), "Invalid Mode", err.Error())
+		return remote.FileMeta{}, false
+	}
+	var validate []string
+	if !m.ValidateCommand.IsNull() {
+		diags.Append(m.ValidateCommand.ElementsAs(ctx, &validate, false)...)
+	}
+	p := m.Path.ValueString()
+	prev, err := client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
+	var ve *remote.ValidationError
+	switch {
+	case errors.As(err, &ve):
+		diags.AddAttributeError(path.Root("validate_command"), "Content Refused By validate_command",
+			fmt.Sprintf("%s on %s was left as it was: %s. Fix the content, or the command.", p, client.Config(), ve.Output))
+		return prev, false
+	case err != nil:
+		diags.Append(hostError("File Not Written", "Writing "+p+" (nothing was changed)", client, err))
+		return prev, false
+	}
+	got, err := client.ReadFileMeta(ctx, p)
+	if err == nil && (!got.Exists || string(got.Data) != m.content() || got.Mode.Perm() != own.Mode.Perm() || got.Owner != own.Owner || got.Group != own.Group) {
+		err = fmt.Errorf("it reads back as mode %04o owner %s:%s with %d bytes", got.Mode.Perm(), got.Owner, got.Group, len(got.Data))
+	}
+	if err != nil {
+		undo := "the previous file was put back"
+		if rerr := client.RestoreFile(context.WithoutCancel(ctx), p, prev); rerr != nil {
+			undo = "putting the previous file back failed too: " + rerr.Error()
+		}
+		diags.AddError("File Not As Written", fmt.Sprintf("%s on %s was written, but %v; %s.", p, client.Config(), err, undo))
+		return prev, false
+	}
+	m.setFrom(got)
+	m.ID = types.StringValue(hostID(client.Config()) + ":" + p)
+	return prev, true
+}
+
+func (r *hostFileResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
+	var m hostFileModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Create(ctx, defaultApplyTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	prev, ok := r.write(ctx, client, &m, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	saved, err := json.Marshal(prev)
+	if err != nil {
+		resp.Diagnostics.AddError("Internal Error", err.Error())
+		return
+	}
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, previousFileKey, saved)...)
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (r *hostFileResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var m hostFileModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Read(ctx, defaultReadTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	f, err := client.ReadFileMeta(ctx, m.Path.ValueString())
+	if err != nil {
+		resp.Diagnostics.Append(hostError("File Not Read", "Reading "+m.Path.ValueString(), client, err))
+		return
+	}
+	marker, d := req.Private.GetKey(ctx, importMarker)
+	resp.Diagnostics.Append(d...)
+	if len(marker) > 0 {
+		if !f.Exists {
+			resp.Diagnostics.AddError("Nothing To Import", fmt.Sprintf("%s does not exist on %s.", m.Path.ValueString(), client.Config()))
+			return
+		}
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, nil)...)
+	}
+	m.setFrom(f)
+	m.ID = types.StringValue(hostID(client.Config()) + ":" + m.Path.ValueString())
+	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+}
+
+func (r *hostFileResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	var m hostFileModel
+	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, d := m.Timeouts.Update(ctx, defaultApplyTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	if _, ok := r.write(ctx, client, &m, &resp.Diagnostics); ok {
+		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
+	}
+}
+
+func (r *hostFileResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	var m hostFileModel
+	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
+		return
+	}
+	saved, d := req.Private.GetKey(ctx, previousFileKey)
+	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
+		return
+	}
+	if len(saved) == 0 {
+		// Imported: the file was there before Terraform; it stays.
+		return
+	}
+	var prev remote.FileMeta
+	if err := json.Unmarshal(saved, &prev); err != nil {
+		resp.Diagnostics.AddError("Previous File Unreadable", "The file recorded at create could not be read from the state: "+err.Error()+". The file was left as it is.")
+		return
+	}
+	timeout, d := m.Timeouts.Delete(ctx, defaultApplyTimeout)
+	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	defer cancel()
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	if err := client.RestoreFile(ctx, m.Path.ValueString(), prev); err != nil {
+		resp.Diagnostics.Append(hostError("File Not Restored", "Putting back the file found at create at "+m.Path.ValueString(), client, err))
+	}
+}
+
+// ImportState takes host:path (host:port:path off port 22). An imported
+// file stays on destroy: there is no earlier file to put back.
+func (r *hostFileResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
+	i := strings.LastIndex(req.ID, ":/")
+	if i <= 0 || !hostFilePathRE.MatchString(req.ID[i+1:]) || strings.Contains(req.ID[i+1:], "..") {
+		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host:path: use e.g. 10.0.0.5:/etc/traefik/dynamic/mcpai.yml (or host:port:path).", req.ID))
+		return
+	}
+	sshObj, diags := sshObjectForHost(ctx, req.ID[:i])
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("ssh"), sshObj)...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("path"), req.ID[i+1:])...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("id"), req.ID)...)
+	resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, []byte(`{"importing":true}`))...)
+}
