@@ -1,0 +1,79 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+)
+
+// callModule is a workspace that calls modules/<name> as module "m" with
+// args (HCL lines) and passes each named output of it on, for `terraform
+// output -json <name>`.
+func callModule(t *testing.T, name, args string, outputs ...string) *acctest.Workspace {
+	t.Helper()
+	var config strings.Builder
+	config.WriteString(acctest.ProviderBlock(t))
+	fmt.Fprintf(&config, "\nmodule \"m\" {\n  source = %q\n%s\n}\n", moduleSource(name), args)
+	for _, o := range outputs {
+		fmt.Fprintf(&config, "output %q { value = module.m.%s }\n", o, o)
+	}
+	w := acctest.NewWorkspace(t, config.String())
+	w.Run([]int{0}, "get")
+	return w
+}
+
+// hostsArg is the hosts argument of a module for the given sandbox hosts.
+func hostsArg(hosts ...acctest.Host) string {
+	addrs := make([]string, len(hosts))
+	for i, h := range hosts {
+		addrs[i] = fmt.Sprintf("%q", h.Address)
+	}
+	return "  hosts = [" + strings.Join(addrs, ", ") + "]\n"
+}
+
+// planFails runs `terraform plan` on w, which must fail with want (words
+// separated by any whitespace, as Terraform wraps its messages).
+func planFails(t *testing.T, w *acctest.Workspace, want string) {
+	t.Helper()
+	_, out := w.Run([]int{1}, "plan")
+	re := regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(want), " ", `\s+`))
+	if !re.MatchString(out) {
+		t.Errorf("plan output lacks %q:\n%s", want, out)
+	}
+}
+
+// planEmpty checks that a plan after apply has nothing to do: with
+// -detailed-exitcode, 0 is no change and 2 a change.
+func planEmpty(t *testing.T, w *acctest.Workspace) {
+	t.Helper()
+	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 0 {
+		t.Errorf("the plan after apply is not empty:\n%s", out)
+	}
+}
+
+// plannedOutputs are the root outputs' values as `terraform plan` plans
+// them (those known before apply), by name.
+func plannedOutputs(t *testing.T, w *acctest.Workspace) map[string]any {
+	t.Helper()
+	w.Run([]int{0}, "plan", "-out=plan.tfplan")
+	_, out := w.Run([]int{0}, "show", "-json", "plan.tfplan")
+	var plan struct {
+		PlannedValues struct {
+			Outputs map[string]struct {
+				Value any `json:"value"`
+			} `json:"outputs"`
+		} `json:"planned_values"`
+	}
+	if err := json.Unmarshal([]byte(out), &plan); err != nil {
+		t.Fatalf("terraform show -json: %v\n%s", err, out)
+	}
+	values := map[string]any{}
+	for name, o := range plan.PlannedValues.Outputs {
+		values[name] = o.Value
+	}
+	return values
+}

@@ -1,0 +1,303 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+	"github.com/mcpai/terraform-provider-mcpai/internal/kernel"
+)
+
+// tuningSysctls are the module's variables that become sysctls, by key.
+var tuningSysctls = map[string]string{
+	"net.core.rmem_max":               "rmem_max",
+	"net.core.wmem_max":               "wmem_max",
+	"net.ipv4.tcp_rmem":               "tcp_rmem",
+	"net.ipv4.tcp_wmem":               "tcp_wmem",
+	"net.core.somaxconn":              "somaxconn",
+	"net.ipv4.tcp_max_syn_backlog":    "tcp_max_syn_backlog",
+	"net.ipv4.tcp_fin_timeout":        "tcp_fin_timeout",
+	"net.ipv4.tcp_tw_reuse":           "tcp_tw_reuse",
+	"net.ipv4.tcp_keepalive_time":     "tcp_keepalive_time",
+	"net.ipv4.tcp_keepalive_intvl":    "tcp_keepalive_intvl",
+	"net.ipv4.tcp_keepalive_probes":   "tcp_keepalive_probes",
+	"net.core.default_qdisc":          "default_qdisc",
+	"net.ipv4.tcp_congestion_control": "tcp_congestion_control",
+	"vm.swappiness":                   "vm_swappiness",
+	"vm.dirty_ratio":                  "vm_dirty_ratio",
+	"vm.dirty_background_ratio":       "vm_dirty_background_ratio",
+	"vm.max_map_count":                "vm_max_map_count",
+	"fs.file-max":                     "fs_file_max",
+}
+
+// machineWide are the keys the sandbox hosts share with this machine: the
+// test sets them to the machine's own values, so the module's code path
+// runs and the machine stays as it is.
+var machineWide = []string{"vm.swappiness", "vm.dirty_ratio", "vm.dirty_background_ratio", "vm.max_map_count", "fs.file-max"}
+
+// notInNetns are keys a host in a network namespace cannot set: rmem_max
+// and wmem_max refuse writes there, and default_qdisc does not exist.
+var notInNetns = []string{"net.core.rmem_max", "net.core.wmem_max", "net.core.default_qdisc"}
+
+// tuningSnapshot is everything the module could change on a host: each
+// key's live value (or why it cannot be read), the sysctl.d folder, and
+// what kernelSnapshotOf covers (THP, governors, the limits and tmpfiles
+// folders).
+func tuningSnapshot(t *testing.T, h acctest.Host) string {
+	t.Helper()
+	var cmd strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(tuningSysctls)) {
+		fmt.Fprintf(&cmd, "echo %s=$(cat /proc/sys/%s 2>&1); ", k, strings.ReplaceAll(k, ".", "/"))
+	}
+	cmd.WriteString("cd /etc/sysctl.d && for f in $(ls -A); do echo $f $(md5sum < $f); done")
+	return h.InHost(t, cmd.String()) + "\n" + kernelSnapshotOf(t, h)
+}
+
+// machineSysctl is a key's value on this machine, whitespace-normalised.
+func machineSysctl(t *testing.T, key string) string {
+	t.Helper()
+	data, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(key, ".", "/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Join(strings.Fields(string(data)), " ")
+}
+
+// congestionControl is bbr where the host's kernel offers it, cubic (every
+// kernel's default) otherwise.
+func congestionControl(t *testing.T, h acctest.Host) string {
+	t.Helper()
+	if slices.Contains(strings.Fields(h.InHost(t, "cat /proc/sys/net/ipv4/tcp_available_congestion_control")), "bbr") {
+		return "bbr"
+	}
+	return "cubic"
+}
+
+// nullArgs sets the variables of the given keys to null: the module leaves
+// those keys alone.
+func nullArgs(keys ...string) string {
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "  %s = null\n", tuningSysctls[k])
+	}
+	return b.String()
+}
+
+// The module tunes both hosts: each host's network namespace gets the
+// guide's values, the machine-wide keys and THP are written with the
+// values they have, limits stay under this machine's hard nofile limit
+// (20000), and the governor is set where cpufreq exists and skipped with a
+// warning where it does not. The plan after apply is empty, and destroy
+// leaves every host as it was.
+func TestAccModuleHostTuning(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	hosts := acctest.Hosts(t)
+	thpEnabled, thpDefrag := guardTHP(t)
+	cc := congestionControl(t, hosts[0])
+	for _, h := range hosts[1:] {
+		if got := congestionControl(t, h); got != cc {
+			t.Fatalf("the hosts offer different congestion controls: %s and %s", cc, got)
+		}
+	}
+	args := hostsArg(hosts...) + nullArgs(notInNetns...) + fmt.Sprintf(`
+  tcp_congestion_control       = %q
+  transparent_hugepage_enabled = %q
+  transparent_hugepage_defrag  = %q
+  nofile_limit                 = { soft = 8192, hard = 16384 }
+  nproc_limit                  = { soft = 4096, hard = 65536 }
+  extra_settings               = { "net.ipv4.tcp_slow_start_after_idle" = "0" }
+  sysctl_file                  = "/etc/sysctl.d/90-mcpai-module-tuning-acc.conf"
+`, cc, thpEnabled, thpDefrag)
+	machine := map[string]string{}
+	for _, k := range machineWide {
+		machine[k] = machineSysctl(t, k)
+		args += fmt.Sprintf("  %s = %s\n", tuningSysctls[k], machine[k])
+	}
+	before := map[string]string{}
+	for _, h := range hosts {
+		before[h.Name] = tuningSnapshot(t, h)
+	}
+
+	w := callModule(t, "host-tuning", args, "settings", "previous_values")
+	_, out := w.Run([]int{0}, "apply", "-auto-approve")
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			w.Run([]int{0}, "destroy", "-auto-approve")
+		}
+	})
+
+	want := map[string]string{
+		"net.ipv4.tcp_rmem":                  "4096 87380 16777216",
+		"net.ipv4.tcp_wmem":                  "4096 65536 16777216",
+		"net.core.somaxconn":                 "65535",
+		"net.ipv4.tcp_max_syn_backlog":       "65535",
+		"net.ipv4.tcp_fin_timeout":           "15",
+		"net.ipv4.tcp_tw_reuse":              "1",
+		"net.ipv4.tcp_keepalive_time":        "300",
+		"net.ipv4.tcp_keepalive_intvl":       "30",
+		"net.ipv4.tcp_keepalive_probes":      "5",
+		"net.ipv4.tcp_congestion_control":    cc,
+		"net.ipv4.tcp_slow_start_after_idle": "0",
+	}
+	for k, v := range machine {
+		want[k] = v
+	}
+	for _, h := range hosts {
+		for k, v := range want {
+			if got := liveValue(t, h, k); got != v {
+				t.Errorf("%s %s = %q, want %q", h.Name, k, got, v)
+			}
+		}
+		// pam_limits, through runuser's PAM stack, gives logins the limits.
+		if got := h.InHost(t, "runuser -u root -- bash -c 'echo $(ulimit -Sn) $(ulimit -Hn) $(ulimit -Su) $(ulimit -Hu)'"); got != "8192 16384 4096 65536" {
+			t.Errorf("%s limits of root through pam_limits: %q", h.Name, got)
+		}
+		if h.CPUFreq == "emulated" {
+			for cpu := range 2 {
+				if got := governorOf(t, h, cpu); got != "performance" {
+					t.Errorf("%s cpu%d governor = %q", h.Name, cpu, got)
+				}
+			}
+		}
+	}
+	if got := machineTHP(t, kernel.THPEnabledPath) + " " + machineTHP(t, kernel.THPDefragPath); got != thpEnabled+" "+thpDefrag {
+		t.Errorf("THP changed to %s", got)
+	}
+	if !strings.Contains(out, "Warning: ") || !strings.Contains(out, "cpu_governor_optional") {
+		t.Errorf("no warning about the host without cpufreq:\n%s", out)
+	}
+	_, prev := w.Run([]int{0}, "output", "-json", "previous_values")
+	for _, h := range hosts {
+		for _, s := range []string{h.Address, `"net.core.somaxconn"`, kernel.THPEnabledPath} {
+			if !strings.Contains(prev, s) {
+				t.Errorf("previous_values output lacks %s: %s", s, prev)
+			}
+		}
+	}
+
+	planEmpty(t, w)
+	w.Run([]int{0}, "destroy", "-auto-approve")
+	destroyed = true
+	for _, h := range hosts {
+		if after := tuningSnapshot(t, h); after != before[h.Name] {
+			t.Errorf("%s not restored:\nbefore:\n%s\nafter:\n%s", h.Name, before[h.Name], after)
+		}
+	}
+}
+
+// The guide's THP modes (never, never) change the machine's kernel, which
+// every sandbox host shares, so only one host applies them: destroy puts
+// the machine's modes back.
+func TestAccModuleHostTuning_thp(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := acctest.FirstHost(t)
+	thpEnabled, thpDefrag := guardTHP(t)
+	if thpEnabled == "never" || thpDefrag == "never" {
+		t.Skip("the machine's THP is already never; the test could not see a change")
+	}
+	before := tuningSnapshot(t, h)
+	// Only THP: no sysctls (so no mcpai_host_sysctl), no governor, no limits.
+	w := callModule(t, "host-tuning", hostsArg(h)+nullArgs(slices.Collect(maps.Keys(tuningSysctls))...)+`
+  cpu_governor = null
+  nofile_limit = null
+  nproc_limit  = null
+`, "kernel_settings", "previous_values")
+	_, out := w.Run([]int{0}, "apply", "-auto-approve")
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			w.Run([]int{0}, "destroy", "-auto-approve")
+		}
+	})
+	if !strings.Contains(out, "Resources: 1 added") {
+		t.Errorf("expected one resource (mcpai_host_kernel) only:\n%s", out)
+	}
+	if got := machineTHP(t, kernel.THPEnabledPath) + " " + machineTHP(t, kernel.THPDefragPath); got != "never never" {
+		t.Errorf("THP enabled/defrag = %s", got)
+	}
+	if got := hostFile(t, h, kernel.TmpfilesFile); !strings.Contains(got, "transparent_hugepage/enabled - - - - never") {
+		t.Errorf("THP is not persisted for boot:\n%s", got)
+	}
+	if _, prev := w.Run([]int{0}, "output", "-json", "previous_values"); !strings.Contains(prev, fmt.Sprintf("%q:%q", kernel.THPEnabledPath, thpEnabled)) {
+		t.Errorf("previous_values does not record THP enabled %s: %s", thpEnabled, prev)
+	}
+	planEmpty(t, w)
+	w.Run([]int{0}, "destroy", "-auto-approve")
+	destroyed = true
+	if got := machineTHP(t, kernel.THPEnabledPath) + " " + machineTHP(t, kernel.THPDefragPath); got != thpEnabled+" "+thpDefrag {
+		t.Errorf("THP not restored: %s, want %s %s", got, thpEnabled, thpDefrag)
+	}
+	if after := tuningSnapshot(t, h); after != before {
+		t.Errorf("not restored:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}
+
+// Bad inputs are refused at plan time, before any host is touched; the
+// defaults are the guide's values.
+func TestAccModuleHostTuning_validation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := acctest.FirstHost(t)
+	before := tuningSnapshot(t, h)
+	for name, tc := range map[string]struct{ args, want string }{
+		"tcp_rmem length":     {`tcp_rmem = [4096, 87380]`, `tcp_rmem must be [min, default, max]`},
+		"tcp_wmem order":      {`tcp_wmem = [4096, 65536, 1024]`, `tcp_wmem must be [min, default, max]`},
+		"fin timeout":         {`tcp_fin_timeout = 300`, `tcp_fin_timeout must be a whole number of seconds between 1 and 120`},
+		"tw_reuse":            {`tcp_tw_reuse = 3`, `tcp_tw_reuse must be 0, 1 or 2`},
+		"qdisc":               {`default_qdisc = "noqueue"`, `default_qdisc must be one of fq`},
+		"congestion control":  {`tcp_congestion_control = "fast; reboot"`, `tcp_congestion_control must name a Linux congestion control algorithm`},
+		"dirty ratios":        {"vm_dirty_ratio = 10\n  vm_dirty_background_ratio = 20", `vm_dirty_background_ratio must be a whole percentage between 1 and 100 and below vm_dirty_ratio`},
+		"swappiness":          {`vm_swappiness = 10.5`, `vm_swappiness must be a whole number between 0 and 200`},
+		"max_map_count":       {`vm_max_map_count = 1000`, `vm_max_map_count must be a whole number between 65530`},
+		"thp":                 {`transparent_hugepage_enabled = "sometimes"`, `transparent_hugepage_enabled must be always, madvise or never`},
+		"governor":            {`cpu_governor = "turbo"`, `cpu_governor must be performance`},
+		"nofile soft > hard":  {`nofile_limit = { soft = 70000, hard = 65536 }`, `nofile_limit must be { soft, hard }`},
+		"nproc unlimited":     {`nproc_limit = { soft = "unlimited", hard = "4096" }`, `nproc_limit must be { soft, hard }`},
+		"sysctl file":         {`sysctl_file = "/etc/sysctl.d/../passwd.conf"`, `sysctl_file must be a .conf file in a sysctl.d folder`},
+		"extra key injection": {`extra_settings = { "vm.swappiness; reboot" = "1" }`, `Invalid Sysctl Key`},
+		"no hosts":            {`hosts = []`, `hosts must hold at least one address`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			args := "  " + tc.args + "\n"
+			if !strings.HasPrefix(tc.args, "hosts") {
+				args = hostsArg(h) + args
+			}
+			planFails(t, callModule(t, "host-tuning", args), tc.want)
+		})
+	}
+	t.Run("guide defaults", func(t *testing.T) {
+		w := callModule(t, "host-tuning", hostsArg(h), "settings", "kernel_settings")
+		got := plannedOutputs(t, w)
+		want := map[string]any{
+			"net.core.rmem_max": "16777216", "net.core.wmem_max": "16777216",
+			"net.ipv4.tcp_rmem": "4096 87380 16777216", "net.ipv4.tcp_wmem": "4096 65536 16777216",
+			"net.core.somaxconn": "65535", "net.ipv4.tcp_max_syn_backlog": "65535",
+			"net.ipv4.tcp_fin_timeout": "15", "net.ipv4.tcp_tw_reuse": "1",
+			"net.ipv4.tcp_keepalive_time": "300", "net.ipv4.tcp_keepalive_intvl": "30", "net.ipv4.tcp_keepalive_probes": "5",
+			"net.core.default_qdisc": "fq", "net.ipv4.tcp_congestion_control": "bbr",
+			"vm.swappiness": "10", "vm.dirty_ratio": "15", "vm.dirty_background_ratio": "5",
+			"vm.max_map_count": "262144", "fs.file-max": "2097152",
+		}
+		if settings, _ := got["settings"].(map[string]any); !maps.Equal(settings, want) {
+			t.Errorf("settings = %v\nwant %v", got["settings"], want)
+		}
+		kernelWant := `{"cpu_governor":"performance","nofile_limit":{"hard":"65536","soft":"65536"},"nproc_limit":{"hard":"65536","soft":"65536"},"transparent_hugepage_defrag":"never","transparent_hugepage_enabled":"never"}`
+		if k, _ := json.Marshal(got["kernel_settings"]); string(k) != kernelWant {
+			t.Errorf("kernel_settings = %s\nwant %s", k, kernelWant)
+		}
+	})
+	if after := tuningSnapshot(t, h); after != before {
+		t.Fatalf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+}

@@ -1,0 +1,58 @@
+# The performance guide's host layer: kernel network and memory settings as
+# sysctls, and transparent huge pages, the CPU governor and open-file and
+# process limits, which live outside sysctl.
+locals {
+  # A null guide value leaves that setting alone, so it is left out here.
+  guide = { for k, v in {
+    "net.core.rmem_max"               = var.rmem_max
+    "net.core.wmem_max"               = var.wmem_max
+    "net.ipv4.tcp_rmem"               = var.tcp_rmem == null ? null : join(" ", var.tcp_rmem)
+    "net.ipv4.tcp_wmem"               = var.tcp_wmem == null ? null : join(" ", var.tcp_wmem)
+    "net.core.somaxconn"              = var.somaxconn
+    "net.ipv4.tcp_max_syn_backlog"    = var.tcp_max_syn_backlog
+    "net.ipv4.tcp_fin_timeout"        = var.tcp_fin_timeout
+    "net.ipv4.tcp_tw_reuse"           = var.tcp_tw_reuse
+    "net.ipv4.tcp_keepalive_time"     = var.tcp_keepalive_time
+    "net.ipv4.tcp_keepalive_intvl"    = var.tcp_keepalive_intvl
+    "net.ipv4.tcp_keepalive_probes"   = var.tcp_keepalive_probes
+    "net.core.default_qdisc"          = var.default_qdisc
+    "net.ipv4.tcp_congestion_control" = var.tcp_congestion_control
+    "vm.swappiness"                   = var.vm_swappiness
+    "vm.dirty_ratio"                  = var.vm_dirty_ratio
+    "vm.dirty_background_ratio"       = var.vm_dirty_background_ratio
+    "vm.max_map_count"                = var.vm_max_map_count
+    "fs.file-max"                     = var.fs_file_max
+  } : k => tostring(v) if v != null }
+
+  sysctls = merge(local.guide, var.extra_settings)
+
+  kernel = {
+    transparent_hugepage_enabled = var.transparent_hugepage_enabled
+    transparent_hugepage_defrag  = var.transparent_hugepage_defrag
+    cpu_governor                 = var.cpu_governor
+    nofile_limit                 = var.nofile_limit == null ? null : { soft = tostring(var.nofile_limit.soft), hard = tostring(var.nofile_limit.hard) }
+    nproc_limit                  = var.nproc_limit
+  }
+  # mcpai_host_kernel needs something to manage.
+  manage_kernel = anytrue([for v in values(local.kernel) : v != null])
+}
+
+resource "mcpai_host_sysctl" "tuning" {
+  for_each = length(local.sysctls) > 0 ? var.hosts : toset([])
+
+  ssh      = { host = each.value }
+  file     = var.sysctl_file
+  settings = local.sysctls
+}
+
+resource "mcpai_host_kernel" "tuning" {
+  for_each = local.manage_kernel ? var.hosts : toset([])
+
+  ssh                          = { host = each.value }
+  transparent_hugepage_enabled = local.kernel.transparent_hugepage_enabled
+  transparent_hugepage_defrag  = local.kernel.transparent_hugepage_defrag
+  cpu_governor                 = local.kernel.cpu_governor
+  cpu_governor_optional        = var.cpu_governor_optional
+  nofile_limit                 = local.kernel.nofile_limit
+  nproc_limit                  = local.kernel.nproc_limit
+}
