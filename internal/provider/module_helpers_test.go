@@ -3,6 +3,8 @@ package provider
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -15,15 +17,27 @@ import (
 // output -json <name>`.
 func callModule(t *testing.T, name, args string, outputs ...string) *acctest.Workspace {
 	t.Helper()
+	w := acctest.NewWorkspace(t, moduleConfig(t, name, args, outputs...))
+	w.Run([]int{0}, "get")
+	return w
+}
+
+// recallModule changes the module call of w's configuration.
+func recallModule(t *testing.T, w *acctest.Workspace, name, args string, outputs ...string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(w.Dir, "main.tf"), []byte(moduleConfig(t, name, args, outputs...)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func moduleConfig(t *testing.T, name, args string, outputs ...string) string {
 	var config strings.Builder
 	config.WriteString(acctest.ProviderBlock(t))
 	fmt.Fprintf(&config, "\nmodule \"m\" {\n  source = %q\n%s\n}\n", moduleSource(name), args)
 	for _, o := range outputs {
 		fmt.Fprintf(&config, "output %q { value = module.m.%s }\n", o, o)
 	}
-	w := acctest.NewWorkspace(t, config.String())
-	w.Run([]int{0}, "get")
-	return w
+	return config.String()
 }
 
 // hostsArg is the hosts argument of a module for the given sandbox hosts.

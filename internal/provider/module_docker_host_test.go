@@ -1,0 +1,174 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+)
+
+// dockerModuleHost is the sandbox host whose dockerd the module tests
+// use: the first (Docker 20.10); the model runner's tests use the other
+// host's engine.
+func dockerModuleHost(t *testing.T) acctest.Host {
+	t.Helper()
+	h := acctest.FirstHost(t)
+	if h.DockerEngine == "" {
+		t.Fatal("the first sandbox host runs no dockerd; run scripts/sandbox.sh up 2")
+	}
+	return h
+}
+
+// sameJSON reports whether two JSON documents hold the same value.
+func sameJSON(t *testing.T, a, b string) bool {
+	t.Helper()
+	var va, vb any
+	if err := json.Unmarshal([]byte(a), &va); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal([]byte(b), &vb); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	ja, _ := json.Marshal(va)
+	jb, _ := json.Marshal(vb)
+	return string(ja) == string(jb)
+}
+
+// The module writes the guide's daemon.json (within what a sandbox host
+// can run: container open files under this machine's hard limit of 20000,
+// the cgroupfs driver as no systemd runs here) with the NVIDIA runtime
+// registered, the daemon runs it, the plan is then empty, restart is
+// passed through, and destroy leaves the daemon as it was.
+func TestAccModuleDockerHost(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := dockerModuleHost(t)
+	resetDocker(t, h)
+	t.Cleanup(func() { resetDocker(t, h) })
+	before := dockerState(t, h)
+	args := hostsArg(h) + `
+  nofile_limit   = { soft = 16384, hard = 16384 }
+  cgroup_driver  = "cgroupfs"
+  nvidia_runtime = true
+  extra_config   = { "max-concurrent-downloads" = 4 }
+`
+	w := callModule(t, "docker-host", args, "config", "effective", "previous_content")
+	w.Run([]int{0}, "apply", "-auto-approve")
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			w.Run([]int{0}, "destroy", "-auto-approve")
+		}
+	})
+
+	content, _ := daemonJSON(t, h)
+	want := `{
+  "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 16384, "Hard": 16384}},
+  "exec-opts": ["native.cgroupdriver=cgroupfs"],
+  "live-restore": true,
+  "log-driver": "json-file",
+  "log-opts": {"max-file": "3", "max-size": "10m"},
+  "max-concurrent-downloads": 4,
+  "runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}
+}`
+	if !sameJSON(t, content, want) {
+		t.Errorf("daemon.json:\n%s\nwant:\n%s", content, want)
+	}
+	if got := dockerCLI(t, h, "info", "--format", "{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.CgroupDriver}} {{.DefaultRuntime}} {{(index .Runtimes \"nvidia\").Path}}"); got != "json-file true cgroupfs runc nvidia-container-runtime" {
+		t.Errorf("docker info: %s", got)
+	}
+	// Containers get the limit and the log rotation.
+	if got := dockerCLI(t, h, "run", "--rm", h.DockerImage, "-nofile"); got != "16384" {
+		t.Errorf("container open-file limit %q", got)
+	}
+	id := dockerCLI(t, h, "create", h.DockerImage)
+	logConfig := dockerCLI(t, h, "inspect", "--format", "{{json .HostConfig.LogConfig}}", id)
+	dockerCLI(t, h, "rm", id)
+	if !sameJSON(t, logConfig, `{"Type": "json-file", "Config": {"max-file": "3", "max-size": "10m"}}`) {
+		t.Errorf("a new container's log configuration: %s", logConfig)
+	}
+	if _, out := w.Run([]int{0}, "output", "-json", "previous_content"); !sameJSON(t, out, fmt.Sprintf(`{%q: null}`, h.Address)) {
+		t.Errorf("previous_content output: %s", out)
+	}
+	planEmpty(t, w)
+
+	// restart reaches the resource: under reload_only a change that needs
+	// a restart (log-opts) is refused before the file is touched.
+	pid := dockerPid(t, h)
+	recallModule(t, w, "docker-host", args+"  log_max_file = 5\n  restart = \"reload_only\"\n")
+	_, out := w.Run([]int{1}, "apply", "-auto-approve")
+	if !strings.Contains(strings.Join(strings.Fields(out), " "), "log-opts cannot be applied by a reload") {
+		t.Errorf("reload_only did not refuse a restart:\n%s", out)
+	}
+	if after, _ := daemonJSON(t, h); after != content || dockerPid(t, h) != pid {
+		t.Errorf("the refused change touched the host: pid %s -> %s, daemon.json:\n%s", pid, dockerPid(t, h), after)
+	}
+	recallModule(t, w, "docker-host", args)
+
+	w.Run([]int{0}, "destroy", "-auto-approve")
+	destroyed = true
+	if after := dockerState(t, h); after != before {
+		t.Errorf("not restored:\nbefore: %s\nafter:  %s", before, after)
+	}
+}
+
+// Bad inputs are refused at plan time: no file is written and dockerd is
+// not restarted. The defaults are the guide's daemon.json.
+func TestAccModuleDockerHost_validation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := dockerModuleHost(t)
+	before, pid := dockerState(t, h), dockerPid(t, h)
+	for name, tc := range map[string]struct{ args, want string }{
+		"log driver":           {`log_driver = "syslog"`, `log_driver must be json-file or local`},
+		"log size":             {`log_max_size = "10MB"`, `log_max_size must be a whole number followed by k, m or g`},
+		"log files":            {`log_max_file = 0`, `log_max_file must be a whole number between 1 and 100`},
+		"nofile soft > hard":   {`nofile_limit = { soft = 65536, hard = 4096 }`, `nofile_limit must be { soft, hard }`},
+		"storage driver":       {`storage_driver = "aufs"`, `storage_driver must be overlay2`},
+		"cgroup driver":        {`cgroup_driver = "system"`, `cgroup_driver must be systemd or cgroupfs`},
+		"nvidia not installed": {`default_runtime = "nvidia"`, `default_runtime must be a runtime name (e.g. runc, or nvidia with nvidia_runtime = true)`},
+		"runtime injection":    {`default_runtime = "runc; reboot"`, `default_runtime must be a runtime name`},
+		"extra not an object":  {`extra_config = ["debug"]`, `extra_config must be an object of daemon.json keys`},
+		"restart mode":         {`restart = "sometimes"`, `restart must be auto, reload_only or never`},
+		"restart command":      {`restart_command = []`, `restart_command must be a non-empty list`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			planFails(t, callModule(t, "docker-host", hostsArg(h)+"  "+tc.args+"\n"), tc.want)
+		})
+	}
+	t.Run("guide defaults", func(t *testing.T) {
+		got, _ := json.Marshal(plannedOutputs(t, callModule(t, "docker-host", hostsArg(h), "config"))["config"])
+		want := `{"default-ulimits": {"nofile": {"Name": "nofile", "Soft": 65536, "Hard": 65536}}, "live-restore": true,
+		  "log-driver": "json-file", "log-opts": {"max-file": "3", "max-size": "10m"}}`
+		if !sameJSON(t, string(got), want) {
+			t.Errorf("config = %s\nwant %s", got, want)
+		}
+	})
+	t.Run("GPU host", func(t *testing.T) {
+		w := callModule(t, "docker-host", hostsArg(h)+`
+  storage_driver  = "overlay2"
+  cgroup_driver   = "systemd"
+  nvidia_runtime  = true
+  default_runtime = "nvidia"
+  log_max_file    = null
+`, "config")
+		got, _ := json.Marshal(plannedOutputs(t, w)["config"])
+		want := `{"default-ulimits": {"nofile": {"Name": "nofile", "Soft": 65536, "Hard": 65536}}, "live-restore": true,
+		  "log-driver": "json-file", "log-opts": {"max-size": "10m"}, "storage-driver": "overlay2",
+		  "exec-opts": ["native.cgroupdriver=systemd"], "runtimes": {"nvidia": {"path": "nvidia-container-runtime"}},
+		  "default-runtime": "nvidia"}`
+		if !sameJSON(t, string(got), want) {
+			t.Errorf("config = %s\nwant %s", got, want)
+		}
+	})
+	if after := dockerState(t, h); after != before {
+		t.Errorf("the host changed:\nbefore: %s\nafter:  %s", before, after)
+	}
+	if got := dockerPid(t, h); got != pid {
+		t.Errorf("dockerd was restarted: pid %s -> %s", pid, got)
+	}
+}
