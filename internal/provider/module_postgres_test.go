@@ -1,0 +1,324 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+)
+
+// serviceHost is the sandbox host of the postgres and model-runner module
+// tests: the last one (h2), with PostgreSQL 15 and the current Docker
+// engine with the mock NVIDIA stack; tests of the host-level modules
+// restart the first host's services.
+func serviceHost(t *testing.T) acctest.Host {
+	t.Helper()
+	hosts := acctest.Hosts(t)
+	h := hosts[len(hosts)-1]
+	if h.PostgresPort == 0 || !h.GPUMock {
+		t.Fatalf("sandbox host %s runs no PostgreSQL or no mock NVIDIA stack; run scripts/sandbox.sh up 2", h.Name)
+	}
+	return h
+}
+
+// outputJSON decodes the workspace's output name into v.
+func outputJSON(t *testing.T, w *acctest.Workspace, name string, v any) {
+	t.Helper()
+	_, out := w.Run([]int{0}, "output", "-json", name)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		t.Fatalf("output %s: %v:\n%s", name, err, out)
+	}
+}
+
+// pgVersionArg is the module's required db_version for the sandbox's
+// PostgreSQL.
+const pgVersionArg = "  db_version = 15\n"
+
+// postgresModuleArgs are the module's connection inputs for h's server,
+// then extra lines.
+func postgresModuleArgs(h acctest.Host, extra string) string {
+	return fmt.Sprintf(`  host     = %q
+  port     = %d
+  user     = %q
+  password = %q
+  database = %q
+  sslmode  = "disable"
+%s`, h.Address, h.PostgresPort, h.PostgresUser, h.PostgresPassword, h.PostgresDatabase, extra)
+}
+
+// hostSizing is what PGTune should size for on h, from the host itself:
+// MemTotal in whole GB and the online CPUs.
+func hostSizing(t *testing.T, h acctest.Host) (memory string, cpus int) {
+	t.Helper()
+	meminfo := h.InHost(t, "grep MemTotal /proc/meminfo")
+	var kb int64
+	if _, err := fmt.Sscanf(meminfo, "MemTotal: %d kB", &kb); err != nil {
+		t.Fatalf("MemTotal: %v: %q", err, meminfo)
+	}
+	cpus, err := strconv.Atoi(strings.TrimSpace(h.InHost(t, "nproc")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%dGB", kb/1048576), cpus
+}
+
+// The module sizes PostgreSQL from the host's facts, the caller's overrides
+// win, settings that need a restart wait for one (restart = "never"), the
+// indexes are built; the plan is then empty, and destroy leaves the server
+// as it was.
+func TestAccModulePostgres(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := serviceHost(t)
+	resetPostgres(t, h)
+	t.Cleanup(func() { resetPostgres(t, h) })
+	const table = "mcpai_acc_module_orders"
+	indexTable(t, h, table)
+	before := map[string]string{}
+	for _, name := range []string{"shared_buffers", "max_connections", "work_mem", "random_page_cost"} {
+		before[name] = pgShow(t, h, name)
+	}
+
+	w := callModule(t, "postgres", postgresModuleArgs(h, pgVersionArg+fmt.Sprintf(`
+  db_type     = "oltp"
+  connections = 120
+  overrides   = { work_mem = "12MB", checkpoint_timeout = "15min" }
+  indexes = {
+    mcpai_acc_mod_recent = {
+      table   = %[1]q
+      columns = [{ name = "tenant" }, { name = "created_at", order = "desc" }]
+    }
+    mcpai_acc_mod_score = {
+      table   = %[1]q
+      columns = [{ name = "score" }]
+      unique  = true
+      where   = "score > 10"
+    }
+  }`, table)), "settings", "sizing", "pending_restart", "index_names")
+	// One index build at a time: PostgreSQL runs one concurrent build per
+	// table, and mcpai_postgres_index does not wait for another's (two at
+	// once fail with "deadlock detected"; see the module's README).
+	_, out := w.Run([]int{0}, "apply", "-auto-approve", "-parallelism=1")
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			w.Run([]int{0}, "destroy", "-auto-approve", "-parallelism=1")
+		}
+	})
+	if strings.Contains(out, h.PostgresPassword) {
+		t.Errorf("the apply output shows the password:\n%s", out)
+	}
+
+	// Sized from the host.
+	var sizing struct {
+		TotalMemory string `json:"total_memory"`
+		CPUNum      int    `json:"cpu_num"`
+		HDType      string `json:"hd_type"`
+	}
+	outputJSON(t, w, "sizing", &sizing)
+	memory, cpus := hostSizing(t, h)
+	if sizing.TotalMemory != memory || sizing.CPUNum != cpus || (sizing.HDType != "ssd" && sizing.HDType != "hdd") {
+		t.Errorf("sizing = %+v, want total_memory %s and cpu_num %d from the host", sizing, memory, cpus)
+	}
+	var settings map[string]string
+	outputJSON(t, w, "settings", &settings)
+	wantCost := map[string]string{"ssd": "1.1", "hdd": "4"}[sizing.HDType]
+	if settings["max_connections"] != "120" || settings["min_wal_size"] != "2GB" || settings["random_page_cost"] != wantCost {
+		t.Errorf("settings are not PGTune's for oltp, 120 connections, %s: %v", sizing.HDType, settings)
+	}
+	// The overrides win; what a reload applies is live.
+	for name, want := range map[string]string{
+		"work_mem":             "12MB",
+		"checkpoint_timeout":   "15min",
+		"random_page_cost":     wantCost,
+		"effective_cache_size": settings["effective_cache_size"],
+		"maintenance_work_mem": settings["maintenance_work_mem"],
+		"min_wal_size":         "2GB",
+	} {
+		if got := pgShow(t, h, name); got != want {
+			t.Errorf("SHOW %s = %s, want %s", name, got, want)
+		}
+	}
+	// What needs a restart waits for one.
+	var pending []string
+	outputJSON(t, w, "pending_restart", &pending)
+	if err := hasAll(pending, "shared_buffers", "max_connections"); err != nil {
+		t.Errorf("pending_restart: %v", err)
+	}
+	if got := pgShow(t, h, "max_connections"); got != before["max_connections"] {
+		t.Errorf("max_connections changed without a restart: %s", got)
+	}
+
+	var names []string
+	outputJSON(t, w, "index_names", &names)
+	if !slices.Equal(names, []string{"mcpai_acc_mod_recent", "mcpai_acc_mod_score"}) {
+		t.Errorf("index_names = %q", names)
+	}
+	for name, def := range map[string]string{
+		"mcpai_acc_mod_recent": "CREATE INDEX mcpai_acc_mod_recent ON public." + table + " USING btree (tenant, created_at DESC)",
+		"mcpai_acc_mod_score":  "CREATE UNIQUE INDEX mcpai_acc_mod_score ON public." + table + " USING btree (score) WHERE (score > 10)",
+	} {
+		if err := wantIndex(t, h, name, def)(nil); err != nil {
+			t.Error(err)
+		}
+	}
+
+	planEmpty(t, w)
+	w.Run([]int{0}, "destroy", "-auto-approve", "-parallelism=1")
+	destroyed = true
+	if got := pgAutoConf(t, h); got != "" {
+		t.Errorf("postgresql.auto.conf after destroy:\n%s", got)
+	}
+	for name, want := range before {
+		if got := pgShow(t, h, name); got != want {
+			t.Errorf("after destroy %s = %s, want %s", name, got, want)
+		}
+	}
+	for _, name := range names {
+		if err := indexGone(t, h, name)(nil); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// Through the SSH tunnel with restarts allowed: the sizes given (no host
+// facts), pg_stat_statements beside the caller's own preloaded library, all
+// live after the module's restart; destroy restarts the server back to its
+// previous settings.
+func TestAccModulePostgres_restart(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := serviceHost(t)
+	resetPostgres(t, h)
+	t.Cleanup(func() {
+		// Whatever a failed run left pending goes with a restart.
+		resetPostgres(t, h)
+		var pending bool
+		if err := pgConn(t, h).QueryRow(context.Background(), "SELECT bool_or(pending_restart) FROM pg_settings").Scan(&pending); err != nil || pending {
+			h.InHost(t, "pg_ctlcluster 15 main restart")
+		}
+	})
+	before := map[string]string{}
+	for _, name := range []string{"shared_buffers", "max_connections", "shared_preload_libraries", "max_worker_processes", "effective_io_concurrency"} {
+		before[name] = pgShow(t, h, name)
+	}
+
+	w := callModule(t, "postgres", postgresModuleArgs(h, pgVersionArg+`
+  ssh_tunnel         = true
+  restart            = "allowed"
+  total_memory       = "2GB"
+  cpu_count          = 4
+  disk_type          = "nvme"
+  connections        = 50
+  pg_stat_statements = { max = 5000 }
+  overrides          = { shared_preload_libraries = "auto_explain" }`), "settings", "pending_restart")
+	w.Run([]int{0}, "apply", "-auto-approve")
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			w.Run([]int{0}, "destroy", "-auto-approve")
+		}
+	})
+	for name, want := range map[string]string{
+		"shared_buffers":           "512MB",
+		"max_connections":          "50",
+		"max_worker_processes":     "4",
+		"effective_io_concurrency": "1000",
+		"shared_preload_libraries": "auto_explain, pg_stat_statements",
+		"pg_stat_statements.max":   "5000",
+		"pg_stat_statements.track": "all",
+	} {
+		if got := pgShow(t, h, name); got != want {
+			t.Errorf("SHOW %s = %s, want %s", name, got, want)
+		}
+	}
+	var pending []string
+	outputJSON(t, w, "pending_restart", &pending)
+	if len(pending) != 0 {
+		t.Errorf("pending_restart after a restart = %q", pending)
+	}
+
+	planEmpty(t, w)
+	w.Run([]int{0}, "destroy", "-auto-approve")
+	destroyed = true
+	if got := pgAutoConf(t, h); got != "" {
+		t.Errorf("postgresql.auto.conf after destroy:\n%s", got)
+	}
+	for name, want := range before {
+		if got := pgShow(t, h, name); got != want {
+			t.Errorf("after destroy %s = %s, want %s", name, got, want)
+		}
+	}
+}
+
+// Bad inputs are refused by the module's validation at plan time, before
+// the host is reached: no SSH login, no setting changed. Values that come
+// through a variable of the caller reach the module only at plan time, when
+// Terraform walks the configuration concurrently; they must stop it too.
+func TestAccModulePostgres_validation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	h := serviceHost(t)
+	before := pgAutoConf(t, h)
+	for name, tc := range map[string]struct{ args, want string }{
+		"host":          {`host = "db; reboot"`, `host must be an IP address or DNS name.`},
+		"port":          {`port = 0`, `port must be a whole number between 1 and 65535.`},
+		"db_type":       {`db_type = "olap"`, `db_type must be one of web, oltp, dw, desktop or mixed.`},
+		"db_version":    {`db_version = 9`, `db_version must be a PostgreSQL major version from 10 to 18.`},
+		"connections":   {`connections = 5`, `connections must be a whole number from 20 to 999999.`},
+		"total_memory":  {`total_memory = "16G"`, `total_memory must be a whole number of MB, GB or TB`},
+		"disk_type":     {`disk_type = "floppy"`, `disk_type must be one of ssd, hdd, san or nvme.`},
+		"sslmode":       {`sslmode = "on"`, `sslmode must be one of disable, allow, prefer, require, verify-ca or verify-full.`},
+		"restart":       {`restart = "allowed"`, `restart = "allowed" needs ssh_tunnel = true`},
+		"statements":    {`pg_stat_statements = {}`, `pg_stat_statements needs restart = "allowed"`},
+		"track":         {"ssh_tunnel = true\nrestart = \"allowed\"\npg_stat_statements = { track = \"some\" }", `track one of top, all or none`},
+		"override name": {`overrides = { "work_mem; DROP TABLE x" = "1" }`, `overrides keys must be PostgreSQL setting names`},
+		"index order": {`indexes = { i = { table = "t", columns = [{ name = "a", order = "up" }] } }`,
+			`order must be asc or desc, nulls first or last.`},
+		"index method": {`indexes = { i = { table = "t", columns = [{ name = "a" }], method = "bloom" } }`,
+			`An index method must be one of btree, hash, gist, gin, brin or spgist.`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			// The required inputs, where the case does not set them.
+			var args strings.Builder
+			for name, value := range map[string]string{"host": strconv.Quote(h.Address), "db_version": "15"} {
+				if !strings.Contains(tc.args, name+" =") {
+					fmt.Fprintf(&args, "  %s = %s\n", name, value)
+				}
+			}
+			w := callModule(t, "postgres", args.String()+tc.args)
+			logins := h.AcceptedLogins(t)
+			planFails(t, w, tc.want)
+			if n := h.AcceptedLogins(t); n != logins {
+				t.Errorf("the plan logged in to the host %d times", n-logins)
+			}
+		})
+	}
+	t.Run("through a variable", func(t *testing.T) {
+		w := callModule(t, "postgres", postgresModuleArgs(h, pgVersionArg+`db_type = var.db_type`))
+		if err := os.WriteFile(filepath.Join(w.Dir, "variables.tf"), []byte("variable \"db_type\" { type = string }\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		logins := h.AcceptedLogins(t)
+		_, out := w.Run([]int{1}, "plan", "-var", "db_type=olap")
+		if !errorWords(`db_type must be one of web, oltp, dw, desktop or mixed.`).MatchString(out) {
+			t.Errorf("plan output lacks the validation error:\n%s", out)
+		}
+		if n := h.AcceptedLogins(t); n != logins {
+			t.Errorf("the plan logged in to the host %d times before the bad input was refused", n-logins)
+		}
+	})
+	if after := pgAutoConf(t, h); after != before {
+		t.Errorf("postgresql.auto.conf changed:\n%s\n%s", before, after)
+	}
+}

@@ -1,0 +1,29 @@
+output "settings" {
+  description = "The settings applied with ALTER SYSTEM: PGTune's for the sizing, pg_stat_statements', and the overrides."
+  value       = local.settings
+}
+
+output "sizing" {
+  description = "What PGTune sized for: db_version, db_type, connection_num (null: the db_type's default), total_memory, cpu_num and hd_type, from the inputs or the host."
+  value       = local.sizing
+}
+
+output "effective" {
+  description = "The live value of each setting, as SHOW prints it."
+  value       = mcpai_postgres_tuning.this.effective
+}
+
+output "pending_restart" {
+  description = "Settings whose new value waits for a server restart (none with restart = \"allowed\")."
+  value       = mcpai_postgres_tuning.this.pending_restart
+}
+
+output "previous_values" {
+  description = "What postgresql.auto.conf set for each managed name before; destroy puts these back and resets the rest."
+  value       = mcpai_postgres_tuning.this.previous_values
+}
+
+output "index_names" {
+  description = "Names of the indexes built, sorted."
+  value       = sort([for i in mcpai_postgres_index.this : i.name])
+}
