@@ -1,0 +1,51 @@
+# The performance guide's Redis: a memory limit sized from the host with
+# LRU eviction, a choice of persistence, keepalives and idle timeouts, and
+# lazy freeing so that deleting big keys does not block the server.
+locals {
+  # The host whose memory sizes maxmemory: the SSH host, or address's host.
+  facts_host = var.ssh_host != null ? var.ssh_host : regex("^\\[?(.*?)\\]?:[0-9]+$", var.address)[0]
+
+  maxmemory = var.maxmemory != null ? var.maxmemory : "${floor(one(data.mcpai_host_facts.redis[*].memory_bytes) * var.maxmemory_fraction / 1048576)}mb"
+
+  persistence = {
+    none = { save = "", appendonly = "no" }
+    rdb  = { save = var.rdb_save, appendonly = "no" }
+    aof  = { save = "", appendonly = "yes", appendfsync = "everysec" }
+  }
+
+  lazyfree = var.lazyfree == null ? {} : {
+    for p in ["lazyfree-lazy-eviction", "lazyfree-lazy-expire", "lazyfree-lazy-server-del", "lazyfree-lazy-user-del", "replica-lazy-flush"] :
+    p => var.lazyfree ? "yes" : "no"
+  }
+
+  guide = { for k, v in {
+    maxmemory          = local.maxmemory
+    "maxmemory-policy" = var.maxmemory_policy
+    "tcp-keepalive"    = var.tcp_keepalive == null ? null : tostring(var.tcp_keepalive)
+    timeout            = var.timeout == null ? null : tostring(var.timeout)
+  } : k => v if v != null }
+
+  settings = merge(
+    local.guide,
+    var.persistence == null ? {} : local.persistence[var.persistence],
+    local.lazyfree,
+    var.extra_settings,
+  )
+}
+
+# Read only when maxmemory is to be sized from the host.
+data "mcpai_host_facts" "redis" {
+  count = var.maxmemory == null ? 1 : 0
+
+  ssh = { host = local.facts_host }
+}
+
+resource "mcpai_redis_config" "redis" {
+  redis = {
+    address  = var.address
+    username = var.username
+    password = var.password
+  }
+  ssh      = var.ssh_host == null ? null : { host = var.ssh_host }
+  settings = local.settings
+}
