@@ -110,7 +110,7 @@ func TestAccModulePostgres(t *testing.T) {
 	destroyed := false
 	t.Cleanup(func() {
 		if !destroyed {
-			w.Run([]int{0}, "destroy", "-auto-approve", "-parallelism=1")
+			w.Run([]int{0}, "destroy", "-auto-approve")
 		}
 	})
 	if strings.Contains(out, h.PostgresPassword) {
@@ -172,7 +172,7 @@ func TestAccModulePostgres(t *testing.T) {
 	}
 
 	planEmpty(t, w)
-	w.Run([]int{0}, "destroy", "-auto-approve", "-parallelism=1")
+	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
 	if got := pgAutoConf(t, h); got != "" {
 		t.Errorf("postgresql.auto.conf after destroy:\n%s", got)
