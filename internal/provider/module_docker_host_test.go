@@ -137,7 +137,8 @@ func TestAccModuleDockerHost_validation(t *testing.T) {
 		"restart command":      {`restart_command = []`, `restart_command must be a non-empty list`},
 	} {
 		t.Run(name, func(t *testing.T) {
-			planFails(t, callModule(t, "docker-host", hostsArg(h)+"  "+tc.args+"\n"), tc.want)
+			w := callModule(t, "docker-host", hostsArg(h)+"  "+tc.args+"\n")
+			planRefused(t, w, h, tc.want)
 		})
 	}
 	t.Run("guide defaults", func(t *testing.T) {

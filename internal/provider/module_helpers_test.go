@@ -60,6 +60,17 @@ func planFails(t *testing.T, w *acctest.Workspace, want string) {
 	}
 }
 
+// planRefused is planFails without a login to h: bad input is refused
+// before any host is touched.
+func planRefused(t *testing.T, w *acctest.Workspace, h acctest.Host, want string) {
+	t.Helper()
+	logins := h.AcceptedLogins(t)
+	planFails(t, w, want)
+	if n := h.AcceptedLogins(t); n != logins {
+		t.Errorf("the plan logged in to %s over SSH %d times", h.Name, n-logins)
+	}
+}
+
 // planEmpty checks that a plan after apply has nothing to do: with
 // -detailed-exitcode, 0 is no change and 2 a change.
 func planEmpty(t *testing.T, w *acctest.Workspace) {

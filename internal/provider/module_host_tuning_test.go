@@ -273,7 +273,8 @@ func TestAccModuleHostTuning_validation(t *testing.T) {
 			if !strings.HasPrefix(tc.args, "hosts") {
 				args = hostsArg(h) + args
 			}
-			planFails(t, callModule(t, "host-tuning", args), tc.want)
+			w := callModule(t, "host-tuning", args)
+			planRefused(t, w, h, tc.want)
 		})
 	}
 	t.Run("guide defaults", func(t *testing.T) {

@@ -2,6 +2,14 @@
 # LRU eviction, a choice of persistence, keepalives and idle timeouts, and
 # lazy freeing so that deleting big keys does not block the server.
 locals {
+  # Terraform evaluates independent parts of a configuration at once: the
+  # host is read only after every input has passed its validation, so a bad
+  # one touches nothing.
+  inputs = [
+    var.address, var.password, var.username, var.ssh_host, var.maxmemory, var.maxmemory_fraction, var.maxmemory_policy,
+    var.persistence, var.rdb_save, var.tcp_keepalive, var.timeout, var.lazyfree, var.extra_settings,
+  ]
+
   # The host whose memory sizes maxmemory: the SSH host, or address's host.
   facts_host = var.ssh_host != null ? var.ssh_host : regex("^\\[?(.*?)\\]?:[0-9]+$", var.address)[0]
 
@@ -37,7 +45,8 @@ locals {
 data "mcpai_host_facts" "redis" {
   count = var.maxmemory == null ? 1 : 0
 
-  ssh = { host = local.facts_host }
+  ssh        = { host = local.facts_host }
+  depends_on = [local.inputs]
 }
 
 resource "mcpai_redis_config" "redis" {

@@ -123,8 +123,19 @@ variable "lazyfree" {
 }
 
 variable "extra_settings" {
-  description = "More Redis parameters, name to value as redis.conf takes them; they override the values above. Secrets (requirepass, masterauth) and parameters Redis cannot change at runtime are refused at plan time."
+  description = "More Redis parameters, name to value as redis.conf takes them; they override the values above. Only parameters Redis can change at runtime: the resource refuses others (databases, tcp-backlog, ...) before changing anything."
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition     = alltrue([for k in keys(var.extra_settings) : can(regex("^[a-z][a-z0-9-]*$", lower(k)))])
+    error_message = "extra_settings keys must be Redis parameter names (letters, digits and hyphens), e.g. hz or active-defrag."
+  }
+
+  validation {
+    # Checked here too, so that a secret is refused before the host is read.
+    condition     = length(setintersection([for k in keys(var.extra_settings) : lower(k)], ["requirepass", "masterauth", "masteruser", "tls-key-file-pass", "tls-client-key-file-pass"])) == 0
+    error_message = "extra_settings must not hold secrets (requirepass, masterauth, masteruser, TLS key passphrases): plans and state would show them in plain text. Set them in redis.conf or with ACL SETUSER."
+  }
 }
