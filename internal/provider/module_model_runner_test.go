@@ -220,12 +220,7 @@ func TestAccModuleModelRunner_validation(t *testing.T) {
 		"knob for kind": {"server = \"triton\"\ndtype = \"bfloat16\"", `Triton sets precision per model`},
 	} {
 		t.Run(caseName, func(t *testing.T) {
-			w := callModule(t, "model-runner", modelRunnerArgs(h, name, tc.args))
-			logins := h.AcceptedLogins(t)
-			planFails(t, w, tc.want)
-			if n := h.AcceptedLogins(t); n != logins {
-				t.Errorf("the plan logged in to the host %d times", n-logins)
-			}
+			planRefusedAsProbe(t, callModuleAsProbe(t, "model-runner", modelRunnerArgs(h, name, tc.args)), h, tc.want)
 			if _, ok := containerOf(t, h, name); ok {
 				t.Errorf("a container %s was created", name)
 			}

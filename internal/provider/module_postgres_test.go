@@ -260,8 +260,45 @@ func TestAccModulePostgres_restart(t *testing.T) {
 	}
 }
 
+// probeUser is the provider's SSH user in the validation tests. No host has
+// it, so any attempt to reach a host shows in its sshd log as "Invalid user
+// mcpai-module-probe", whatever other tests do on the host meanwhile.
+const probeUser = "mcpai-module-probe"
+
+// callModuleAsProbe is callModule with probeUser as the provider's SSH user.
+func callModuleAsProbe(t *testing.T, name, args string) *acctest.Workspace {
+	t.Helper()
+	w := callModule(t, name, args)
+	replaceInConfig(t, w, `user        = "root"`, fmt.Sprintf("user        = %q", probeUser))
+	return w
+}
+
+// probes counts probeUser's SSH attempts on h.
+func probes(t *testing.T, h acctest.Host) int {
+	t.Helper()
+	log, err := os.ReadFile(h.SSHDLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(log), "Invalid user "+probeUser+" ")
+}
+
+// planRefusedAsProbe runs `terraform plan` with args on a callModuleAsProbe
+// workspace: it must fail with want, without an SSH attempt on h.
+func planRefusedAsProbe(t *testing.T, w *acctest.Workspace, h acctest.Host, want string, args ...string) {
+	t.Helper()
+	before := probes(t, h)
+	_, out := w.Run([]int{1}, append([]string{"plan"}, args...)...)
+	if !errorWords(want).MatchString(out) {
+		t.Errorf("plan output lacks %q:\n%s", want, out)
+	}
+	if n := probes(t, h) - before; n != 0 {
+		t.Errorf("the plan tried to log in to %s %d times", h.Name, n)
+	}
+}
+
 // Bad inputs are refused by the module's validation at plan time, before
-// the host is reached: no SSH login, no setting changed. Values that come
+// the host is reached: no SSH attempt, no setting changed. Values that come
 // through a variable of the caller reach the module only at plan time, when
 // Terraform walks the configuration concurrently; they must stop it too.
 func TestAccModulePostgres_validation(t *testing.T) {
@@ -296,26 +333,24 @@ func TestAccModulePostgres_validation(t *testing.T) {
 					fmt.Fprintf(&args, "  %s = %s\n", name, value)
 				}
 			}
-			w := callModule(t, "postgres", args.String()+tc.args)
-			logins := h.AcceptedLogins(t)
-			planFails(t, w, tc.want)
-			if n := h.AcceptedLogins(t); n != logins {
-				t.Errorf("the plan logged in to the host %d times", n-logins)
-			}
+			planRefusedAsProbe(t, callModuleAsProbe(t, "postgres", args.String()+tc.args), h, tc.want)
 		})
 	}
 	t.Run("through a variable", func(t *testing.T) {
-		w := callModule(t, "postgres", postgresModuleArgs(h, pgVersionArg+`db_type = var.db_type`))
+		w := callModuleAsProbe(t, "postgres", postgresModuleArgs(h, pgVersionArg+`db_type = var.db_type`))
 		if err := os.WriteFile(filepath.Join(w.Dir, "variables.tf"), []byte("variable \"db_type\" { type = string }\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		logins := h.AcceptedLogins(t)
-		_, out := w.Run([]int{1}, "plan", "-var", "db_type=olap")
-		if !errorWords(`db_type must be one of web, oltp, dw, desktop or mixed.`).MatchString(out) {
-			t.Errorf("plan output lacks the validation error:\n%s", out)
-		}
-		if n := h.AcceptedLogins(t); n != logins {
-			t.Errorf("the plan logged in to the host %d times before the bad input was refused", n-logins)
+		planRefusedAsProbe(t, w, h, `db_type must be one of web, oltp, dw, desktop or mixed.`, "-var", "db_type=olap")
+	})
+	// The check above sees an attempt: with good inputs the plan reads the
+	// host's facts, and fails to log in.
+	t.Run("control", func(t *testing.T) {
+		w := callModuleAsProbe(t, "postgres", postgresModuleArgs(h, pgVersionArg))
+		before := probes(t, h)
+		w.Run([]int{1}, "plan")
+		if probes(t, h) == before {
+			t.Errorf("a plan with good inputs made no SSH attempt on %s", h.Name)
 		}
 	})
 	if after := pgAutoConf(t, h); after != before {
