@@ -103,10 +103,9 @@ func TestAccModulePostgres(t *testing.T) {
       where   = "score > 10"
     }
   }`, table)), "settings", "sizing", "pending_restart", "index_names")
-	// One index build at a time: PostgreSQL runs one concurrent build per
-	// table, and mcpai_postgres_index does not wait for another's (two at
-	// once fail with "deadlock detected"; see the module's README).
-	_, out := w.Run([]int{0}, "apply", "-auto-approve", "-parallelism=1")
+	// Both indexes are on one table and built at once: the server cancels
+	// one with "deadlock detected", and the resource retries it.
+	_, out := w.Run([]int{0}, "apply", "-auto-approve")
 	destroyed := false
 	t.Cleanup(func() {
 		if !destroyed {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"os"
 	"strings"
 	"sync"
@@ -611,7 +612,7 @@ func createIndex(ctx context.Context, conn *pgx.Conn, srv pgServer, ix postgres.
 		return postgres.CatalogIndex{}, diags
 	}
 
-	if err := execStatement(ctx, conn, stmt); err != nil {
+	if err := buildConcurrently(ctx, conn, ix, stmt); err != nil {
 		diags.Append(buildError(ctx, conn, srv, ix, stmt, err))
 		return postgres.CatalogIndex{}, diags
 	}
@@ -678,6 +679,30 @@ func buildError(ctx context.Context, conn *pgx.Conn, srv pgServer, ix postgres.I
 	return diag.NewAttributeErrorDiagnostic(attribute, summary, fmt.Sprintf(
 		"Building index %s on %s failed: the server said: %s\n\nThe statement was:\n  %s\n\n%s%s",
 		ix.QualifiedName(), srv.pm.target(), serverMessage(err), stmt, cleanup, hint))
+}
+
+// buildConcurrently runs a CREATE INDEX CONCURRENTLY. Two concurrent
+// builds on one table deadlock (each waits for the other's transaction to
+// end) and the server cancels one with 40P01; that one's invalid index is
+// dropped and the build tried again, after the other has had time to finish.
+func buildConcurrently(ctx context.Context, conn *pgx.Conn, ix postgres.Index, stmt string) error {
+	const deadlockDetected = "40P01"
+	wait := 500 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := execStatement(ctx, conn, stmt)
+		var pgErr *pgconn.PgError
+		if err == nil || attempt == 6 || !errors.As(err, &pgErr) || pgErr.Code != deadlockDetected {
+			return err
+		}
+		tflog.Info(ctx, "concurrent index builds on one table deadlocked; retrying", map[string]any{"index": ix.QualifiedName(), "attempt": attempt})
+		dropFailedBuild(ctx, conn, ix)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait + time.Duration(rand.Int64N(int64(wait)))): //nolint:gosec // jitter, not security
+		}
+		wait *= 2
+	}
 }
 
 // dropFailedBuild drops what a failed concurrent build left: an invalid
