@@ -43,7 +43,7 @@ const previousFileKey = "previous_file"
 
 var (
 	hostFilePathRE = regexp.MustCompile(`^/[^\x00]*[^/]$`)
-	fileModeRE     = regexp.MustCompile(`^0?[0-7]{3}$`)
+	fileModeRE     = regexp.MustCompile(`^0[0-7]{3}$`)
 	unixNameRE     = regexp.MustCompile(`^[a-z_][a-z0-9_.-]*\$?$`)
 )
 
@@ -115,7 +115,7 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				Optional:            true,
 				Computed:            true,
 				Default:             stringdefault.StaticString("0644"),
-				Validators:          []validator.String{stringvalidator.RegexMatches(fileModeRE, "must be octal permission bits such as 0644")},
+				Validators:          []validator.String{stringvalidator.RegexMatches(fileModeRE, "must be four octal digits such as 0644")},
 			},
 			"owner": schema.StringAttribute{
 				MarkdownDescription: "Owning user. Default `root`.",
@@ -180,7 +180,14 @@ func (m hostFileModel) ownership() (remote.Ownership, error) {
 func (m *hostFileModel) setFrom(f remote.FileMeta) {
 	if !f.Exists {
 		// Gone: the plan shows the content coming back.
-		m.Content, m.SensitiveContent, m.SHA256 = types.StringNull(), types.StringNull(), types.StringValue("")
+		// Gone: the attribute in use reads empty, so the plan shows the
+		// content coming back (a sensitive one masked).
+		if m.SensitiveContent.IsNull() {
+			m.Content = types.StringValue("")
+		} else {
+			m.SensitiveContent = types.StringValue("")
+		}
+		m.SHA256 = types.StringValue("")
 		return
 	}
 	if m.SensitiveContent.IsNull() {
@@ -190,7 +197,7 @@ func (m *hostFileModel) setFrom(f remote.FileMeta) {
 	}
 	sum := sha256.Sum256(f.Data)
 	m.SHA256 = types.StringValue(hex.EncodeToString(sum[:]))
-	m.Mode = types.StringValue(fmt.Sprintf("%04o", f.Mode.Perm()))
+	m.Mode = types.StringValue(fmt.Sprintf("%04o", f.Mode&07777))
 	m.Owner = types.StringValue(f.Owner)
 	m.Group = types.StringValue(f.Group)
 }
@@ -215,13 +222,18 @@ func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *
 		diags.AddAttributeError(path.Root("validate_command"), "Content Refused By validate_command",
 			fmt.Sprintf("%s on %s was left as it was: %s. Fix the content, or the command.", p, client.Config(), ve.Output))
 		return prev, false
+	case err != nil && (strings.Contains(err.Error(), "chown:") || strings.Contains(err.Error(), "chgrp:")):
+		diags.AddAttributeError(path.Root("owner"), "File Not Written", fmt.Sprintf(
+			"%s on %s was left as it was: the owner or group could not be set: %v. Name a user and group that exist, "+
+				"and log in as root or set ssh.sudo to give files to another user (owner and group default to root).", p, client.Config(), err))
+		return prev, false
 	case err != nil:
 		diags.Append(hostError("File Not Written", "Writing "+p+" (nothing was changed)", client, err))
 		return prev, false
 	}
 	got, err := client.ReadFileMeta(ctx, p)
-	if err == nil && (!got.Exists || string(got.Data) != m.content() || got.Mode.Perm() != own.Mode.Perm() || got.Owner != own.Owner || got.Group != own.Group) {
-		err = fmt.Errorf("it reads back as mode %04o owner %s:%s with %d bytes", got.Mode.Perm(), got.Owner, got.Group, len(got.Data))
+	if err == nil && (!got.Exists || string(got.Data) != m.content() || got.Mode&07777 != own.Mode&07777 || got.Owner != own.Owner || got.Group != own.Group) {
+		err = fmt.Errorf("it reads back as mode %04o owner %s:%s with %d bytes", got.Mode&07777, got.Owner, got.Group, len(got.Data))
 	}
 	if err != nil {
 		undo := "the previous file was put back"
@@ -284,6 +296,8 @@ func (r *hostFileResource) Read(ctx context.Context, req resource.ReadRequest, r
 			return
 		}
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, importMarker, nil)...)
+		// The file may hold secrets: imported content is kept hidden.
+		m.SensitiveContent = types.StringValue("")
 	}
 	m.setFrom(f)
 	m.ID = types.StringValue(hostID(client.Config()) + ":" + m.Path.ValueString())
@@ -338,7 +352,7 @@ func (r *hostFileResource) Delete(ctx context.Context, req resource.DeleteReques
 // ImportState takes host:path (host:port:path off port 22). An imported
 // file stays on destroy: there is no earlier file to put back.
 func (r *hostFileResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
-	i := strings.LastIndex(req.ID, ":/")
+	i := strings.Index(req.ID, ":/")
 	if i <= 0 || !hostFilePathRE.MatchString(req.ID[i+1:]) || strings.Contains(req.ID[i+1:], "..") {
 		resp.Diagnostics.AddError("Invalid Import ID", fmt.Sprintf("%q is not host:path: use e.g. 10.0.0.5:/etc/traefik/dynamic/mcpai.yml (or host:port:path).", req.ID))
 		return

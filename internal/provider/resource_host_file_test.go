@@ -121,7 +121,7 @@ func TestAccHostFile_lifecycle(t *testing.T) {
 				ImportState:             true,
 				ImportStateId:           h.Address + ":" + p,
 				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"timeouts", "ssh", "validate_command"},
+				ImportStateVerifyIgnore: []string{"timeouts", "ssh", "validate_command", "content", "sensitive_content"},
 			},
 		},
 	})
@@ -160,13 +160,16 @@ func TestAccHostFile_badInputs(t *testing.T) {
   sensitive_content = "y"`, "Invalid Attribute Combination"),
 			step(`  path = "`+p+`"
   content = "x"
-  mode = "0999"`, "must be octal permission bits"),
+  mode = "0999"`, "must be four octal digits"),
 			step(`  path = "`+p+`"
   content = "x"
   owner = "Bad User"`, "must be a user name"),
 			step(`  path = "`+p+`"
   content = "x"
-  owner = "nosuchuser"`, "File Not Written", "nothing was changed"),
+  mode = "644"`, "must be four octal digits"),
+			step(`  path = "`+p+`"
+  content = "x"
+  owner = "nosuchuser"`, "File Not Written", "the owner or group could not be set", "set ssh.sudo"),
 			step(`  path = "`+dir+`/missing/x.conf"
   content = "x"`, "File Not Written", "the folder "+dir+"/missing does not exist"),
 			step(`  path = "`+dir+`"

@@ -124,7 +124,7 @@ func fileMetaFrom(path string, lines []statusLine) (FileMeta, error) {
 // replaced only if the command succeeds; otherwise a *ValidationError.
 // It returns what was there before.
 func (c *Client) WriteFileOwned(ctx context.Context, path string, data []byte, own Ownership, validate []string) (FileMeta, error) {
-	argv := append([]string{"sh", "-c", writeOwnedScript, "sh", path, fmt.Sprintf("%04o", own.Mode.Perm()), own.Owner, own.Group, "--"}, validate...)
+	argv := append([]string{"sh", "-c", writeOwnedScript, "sh", path, fmt.Sprintf("%04o", own.Mode&07777), own.Owner, own.Group, "--"}, validate...)
 	out, err := c.Output(ctx, argv, data)
 	if err != nil {
 		return FileMeta{}, fmt.Errorf("writing %s on %s: %w", path, c.cfg, err)

@@ -1,6 +1,7 @@
 variable "hosts" {
   description = "Addresses (IP or DNS name) of the Docker hosts. Connection credentials come from the mcpai provider's ssh block; the login user must be able to open the daemon's socket (root, or a member of the docker group)."
   type        = set(string)
+  nullable    = false
 
   validation {
     condition     = length(var.hosts) > 0 && alltrue([for h in var.hosts : can(regex("^[A-Za-z0-9.:_-]+$", h))])

@@ -45,18 +45,21 @@ variable "server" {
 variable "command" {
   description = "Arguments after the image's entrypoint, e.g. [\"--model\", \"meta-llama/Llama-3.1-8B-Instruct\"]; the tuning flags are appended. Empty: the image's CMD."
   type        = list(string)
+  nullable    = false
   default     = []
 }
 
 variable "env" {
   description = "Environment variables. One that a tuning input also sets is refused."
   type        = map(string)
+  nullable    = false
   default     = {}
 }
 
 variable "sensitive_env" {
   description = "Environment variables holding secrets (e.g. HF_TOKEN), hidden in plans and logs."
   type        = map(string)
+  nullable    = false
   default     = {}
   sensitive   = true
 }
@@ -69,7 +72,8 @@ variable "ports" {
     host_ip        = optional(string)
     protocol       = optional(string)
   }))
-  default = []
+  nullable = false
+  default  = []
 
   validation {
     condition = alltrue([for p in var.ports :
@@ -88,7 +92,8 @@ variable "volumes" {
     target    = string
     read_only = optional(bool)
   }))
-  default = []
+  nullable = false
+  default  = []
 
   validation {
     condition     = alltrue([for v in var.volumes : can(regex("^(/[^:]*|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$", v.source)) && startswith(v.target, "/")])
@@ -164,6 +169,7 @@ variable "ulimits" {
     soft = number
     hard = number
   }))
+  nullable = false
   default = [
     { name = "memlock", soft = -1, hard = -1 },
     { name = "stack", soft = 67108864, hard = 67108864 },
@@ -198,6 +204,7 @@ variable "log_driver" {
 variable "log_opts" {
   description = "Logging driver options: the guide rotates the log at 100 MB, keeping 3 files."
   type        = map(string)
+  nullable    = false
   default     = { "max-size" = "100m", "max-file" = "3" }
 }
 

@@ -13,6 +13,7 @@ variable "host" {
 variable "port" {
   description = "PostgreSQL port; with ssh_tunnel, as the host itself sees it."
   type        = number
+  nullable    = false
   default     = 5432
 
   validation {
@@ -24,6 +25,7 @@ variable "port" {
 variable "user" {
   description = "Role to log in as. ALTER SYSTEM needs a superuser, which may also build the indexes."
   type        = string
+  nullable    = false
   default     = "postgres"
 
   validation {
@@ -42,6 +44,7 @@ variable "password" {
 variable "database" {
   description = "Database to connect to: the one that holds the indexed tables (the settings are server-wide)."
   type        = string
+  nullable    = false
   default     = "postgres"
 
   validation {
@@ -53,6 +56,7 @@ variable "database" {
 variable "sslmode" {
   description = "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full."
   type        = string
+  nullable    = false
   default     = "prefer"
 
   validation {
@@ -64,12 +68,14 @@ variable "sslmode" {
 variable "ssh_tunnel" {
   description = "Reach PostgreSQL through an SSH tunnel to host (at 127.0.0.1:port there), so its port need not be exposed. Needed for restart = \"allowed\"."
   type        = bool
+  nullable    = false
   default     = false
 }
 
 variable "restart" {
   description = "\"never\": settings that need a restart (shared_buffers, max_connections, shared_preload_libraries, ...) wait for one and are listed in pending_restart. \"allowed\": the server is restarted through SSH when one is needed, checked, and rolled back if it does not come back (needs ssh_tunnel)."
   type        = string
+  nullable    = false
   default     = "never"
 
   validation {
@@ -108,6 +114,7 @@ variable "db_version" {
 variable "db_type" {
   description = "Workload, as PGTune names it: web, oltp, dw (data warehouse), desktop or mixed."
   type        = string
+  nullable    = false
   default     = "web"
 
   validation {
@@ -165,6 +172,7 @@ variable "cpu_count" {
 variable "overrides" {
   description = "Settings that replace or add to PGTune's, name to value as postgresql.conf takes them (e.g. { work_mem = \"32MB\" }). A shared_preload_libraries here is combined with pg_stat_statements."
   type        = map(string)
+  nullable    = false
   default     = {}
 
   validation {
@@ -205,7 +213,8 @@ variable "indexes" {
     where  = optional(string)
     method = optional(string)
   }))
-  default = {}
+  nullable = false
+  default  = {}
 
   validation {
     condition     = alltrue([for n, i in var.indexes : length(n) > 0 && length(n) <= 63 && length(i.table) > 0 && length(i.columns) > 0])
