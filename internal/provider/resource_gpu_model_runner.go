@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 	"github.com/moby/moby/api/pkg/authconfig"
@@ -182,18 +183,14 @@ func (r *modelRunnerResource) ModifyPlan(ctx context.Context, req resource.Modif
 	}
 	oldSpec, _ := state.specFrom(ctx, &diags)
 	if !known || diags.HasError() {
-		for _, a := range []string{"id", "state", "health", "image_id", "image_digest"} {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
-		}
+		resp.Diagnostics.Append(unknownStatus(ctx, &resp.Plan)...)
 		return
 	}
 	change, fields := modelrunner.Plan(oldSpec, newSpec)
 	stopped := state.State.ValueString() != "running"
 	switch change {
 	case modelrunner.Replace:
-		for _, a := range []string{"id", "state", "health", "image_id", "image_digest"} {
-			resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
-		}
+		resp.Diagnostics.Append(unknownStatus(ctx, &resp.Plan)...)
 		// What the configuration leaves to the engine goes back to the
 		// engine's default on a new container (kept from state otherwise).
 		for _, a := range engineDefaultedAttrs {
@@ -232,6 +229,18 @@ func (r *modelRunnerResource) ModifyPlan(ctx context.Context, req resource.Modif
 		}
 		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("state"), st)...)
 	}
+}
+
+// statusAttrs are what a container reports of itself; a new container's
+// are known only after apply.
+var statusAttrs = []string{"id", "state", "health", "image_id", "image_digest"}
+
+func unknownStatus(ctx context.Context, plan *tfsdk.Plan) diag.Diagnostics {
+	var diags diag.Diagnostics
+	for _, a := range statusAttrs {
+		diags.Append(plan.SetAttribute(ctx, path.Root(a), types.StringUnknown())...)
+	}
+	return diags
 }
 
 // engineDefaultedAttrs are the attributes the engine picks when unset.
