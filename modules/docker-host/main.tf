@@ -25,7 +25,7 @@ locals {
 resource "mcpai_docker_daemon_config" "host" {
   for_each = var.hosts
 
-  ssh             = { host = each.value }
+  ssh             = merge(var.ssh, { host = each.value })
   config          = jsonencode(local.config)
   restart         = var.restart
   restart_command = var.restart_command

@@ -19,7 +19,7 @@ locals {
 resource "mcpai_host_sysctl" "network" {
   for_each = var.hosts
 
-  ssh      = { host = each.value }
+  ssh      = merge(var.ssh, { host = each.value })
   file     = var.file
   settings = merge(local.guide, var.extra_settings)
 }

@@ -1,11 +1,42 @@
 variable "hosts" {
-  description = "Addresses (IP or DNS name) of the hosts to tune. Connection credentials come from the mcpai provider's ssh block."
+  description = "Addresses (IP or DNS name) of the hosts to tune. Connection settings come from `ssh`, then the mcpai provider's ssh block."
   type        = set(string)
 
   validation {
     condition     = length(var.hosts) > 0 && alltrue([for h in var.hosts : can(regex("^[A-Za-z0-9.:_-]+$", h))])
     error_message = "hosts must hold at least one address, each an IP address or DNS name."
   }
+}
+
+variable "ssh" {
+  description = "How to reach the host(s) over SSH: the provider's `ssh` attributes except `host` (`user`, `port`, `private_key`, `private_key_passphrase`, `password`, `agent`, `known_hosts`, `host_key`, `insecure_ignore_host_key`, `sudo`, `timeout`, `bastion`). Unset attributes fall back to the provider block's `ssh`. Secrets in it are sensitive in the resources' plans."
+  type = object({
+    port                     = optional(number)
+    user                     = optional(string)
+    private_key              = optional(string)
+    private_key_passphrase   = optional(string)
+    password                 = optional(string)
+    agent                    = optional(bool)
+    known_hosts              = optional(string)
+    host_key                 = optional(string)
+    insecure_ignore_host_key = optional(bool)
+    sudo                     = optional(bool)
+    timeout                  = optional(string)
+    bastion = optional(object({
+      host                     = string
+      port                     = optional(number)
+      user                     = optional(string)
+      private_key              = optional(string)
+      private_key_passphrase   = optional(string)
+      password                 = optional(string)
+      agent                    = optional(bool)
+      known_hosts              = optional(string)
+      host_key                 = optional(string)
+      insecure_ignore_host_key = optional(bool)
+    }))
+  })
+  default  = {}
+  nullable = false
 }
 
 variable "somaxconn" {

@@ -40,7 +40,7 @@ locals {
 resource "mcpai_host_sysctl" "tuning" {
   for_each = length(local.sysctls) > 0 ? var.hosts : toset([])
 
-  ssh      = { host = each.value }
+  ssh      = merge(var.ssh, { host = each.value })
   file     = var.sysctl_file
   settings = local.sysctls
 }
@@ -48,7 +48,7 @@ resource "mcpai_host_sysctl" "tuning" {
 resource "mcpai_host_kernel" "tuning" {
   for_each = local.manage_kernel ? var.hosts : toset([])
 
-  ssh                          = { host = each.value }
+  ssh                          = merge(var.ssh, { host = each.value })
   transparent_hugepage_enabled = local.kernel.transparent_hugepage_enabled
   transparent_hugepage_defrag  = local.kernel.transparent_hugepage_defrag
   cpu_governor                 = local.kernel.cpu_governor

@@ -15,7 +15,7 @@ locals {
 }
 
 resource "mcpai_gpu_model_runner" "this" {
-  ssh    = { host = var.host }
+  ssh    = merge(var.ssh, { host = var.host })
   name   = var.name
   image  = var.image
   server = var.server

@@ -1,13 +1,44 @@
 # Where it runs.
 
 variable "host" {
-  description = "Address (IP or DNS name) of the Docker host. Its Engine API is reached through an SSH tunnel with the mcpai provider's ssh block."
+  description = "Address (IP or DNS name) of the Docker host. Its Engine API is reached through an SSH tunnel with `ssh`, then the mcpai provider's ssh block."
   type        = string
 
   validation {
     condition     = can(regex("^[A-Za-z0-9.:_-]+$", var.host))
     error_message = "host must be an IP address or DNS name."
   }
+}
+
+variable "ssh" {
+  description = "How to reach the host(s) over SSH: the provider's `ssh` attributes except `host` (`user`, `port`, `private_key`, `private_key_passphrase`, `password`, `agent`, `known_hosts`, `host_key`, `insecure_ignore_host_key`, `sudo`, `timeout`, `bastion`). Unset attributes fall back to the provider block's `ssh`. Secrets in it are sensitive in the resources' plans."
+  type = object({
+    port                     = optional(number)
+    user                     = optional(string)
+    private_key              = optional(string)
+    private_key_passphrase   = optional(string)
+    password                 = optional(string)
+    agent                    = optional(bool)
+    known_hosts              = optional(string)
+    host_key                 = optional(string)
+    insecure_ignore_host_key = optional(bool)
+    sudo                     = optional(bool)
+    timeout                  = optional(string)
+    bastion = optional(object({
+      host                     = string
+      port                     = optional(number)
+      user                     = optional(string)
+      private_key              = optional(string)
+      private_key_passphrase   = optional(string)
+      password                 = optional(string)
+      agent                    = optional(bool)
+      known_hosts              = optional(string)
+      host_key                 = optional(string)
+      insecure_ignore_host_key = optional(bool)
+    }))
+  })
+  default  = {}
+  nullable = false
 }
 
 variable "name" {

@@ -18,7 +18,7 @@ locals {
 data "mcpai_host_facts" "db" {
   count = var.total_memory == null || var.cpu_count == null || var.disk_type == null ? 1 : 0
 
-  ssh        = { host = var.host }
+  ssh        = merge(var.ssh, { host = var.host })
   depends_on = [local.inputs]
 }
 
@@ -61,7 +61,7 @@ locals {
     length(local.libraries) > 0 ? { shared_preload_libraries = join(",", local.libraries) } : {},
   )
 
-  ssh = var.ssh_tunnel ? { host = var.host } : null
+  ssh = var.ssh_tunnel ? merge(var.ssh, { host = var.host }) : null
   postgres = {
     # Through the tunnel, the server as the host itself sees it.
     host     = var.ssh_tunnel ? "127.0.0.1" : var.host

@@ -45,7 +45,7 @@ locals {
 data "mcpai_host_facts" "redis" {
   count = var.maxmemory == null ? 1 : 0
 
-  ssh        = { host = local.facts_host }
+  ssh        = merge(var.ssh, { host = local.facts_host })
   depends_on = [local.inputs]
 }
 
@@ -55,6 +55,6 @@ resource "mcpai_redis_config" "redis" {
     username = var.username
     password = var.password
   }
-  ssh      = var.ssh_host == null ? null : { host = var.ssh_host }
+  ssh      = var.ssh_host == null ? null : merge(var.ssh, { host = var.ssh_host })
   settings = local.settings
 }

@@ -8,6 +8,37 @@ variable "address" {
   }
 }
 
+variable "ssh" {
+  description = "How to reach the host(s) over SSH: the provider's `ssh` attributes except `host` (`user`, `port`, `private_key`, `private_key_passphrase`, `password`, `agent`, `known_hosts`, `host_key`, `insecure_ignore_host_key`, `sudo`, `timeout`, `bastion`). Unset attributes fall back to the provider block's `ssh`. Secrets in it are sensitive in the resources' plans."
+  type = object({
+    port                     = optional(number)
+    user                     = optional(string)
+    private_key              = optional(string)
+    private_key_passphrase   = optional(string)
+    password                 = optional(string)
+    agent                    = optional(bool)
+    known_hosts              = optional(string)
+    host_key                 = optional(string)
+    insecure_ignore_host_key = optional(bool)
+    sudo                     = optional(bool)
+    timeout                  = optional(string)
+    bastion = optional(object({
+      host                     = string
+      port                     = optional(number)
+      user                     = optional(string)
+      private_key              = optional(string)
+      private_key_passphrase   = optional(string)
+      password                 = optional(string)
+      agent                    = optional(bool)
+      known_hosts              = optional(string)
+      host_key                 = optional(string)
+      insecure_ignore_host_key = optional(bool)
+    }))
+  })
+  default  = {}
+  nullable = false
+}
+
 variable "password" {
   description = "Password of the default user (requirepass) or of username. Null for a server without authentication."
   type        = string
@@ -27,7 +58,7 @@ variable "username" {
 }
 
 variable "ssh_host" {
-  description = "Address of the host Redis runs on, to reach it through an SSH tunnel (credentials from the mcpai provider's ssh block). Null connects to address directly."
+  description = "Address of the host Redis runs on, to reach it through an SSH tunnel (settings from `ssh`, then the mcpai provider's ssh block). Null connects to address directly."
   type        = string
   default     = null
 
