@@ -267,6 +267,7 @@ func TestAccModuleHostTuning_validation(t *testing.T) {
 		"sysctl file":         {`sysctl_file = "/etc/sysctl.d/../passwd.conf"`, `sysctl_file must be a .conf file in a sysctl.d folder`},
 		"extra key injection": {`extra_settings = { "vm.swappiness; reboot" = "1" }`, `Invalid Sysctl Key`},
 		"no hosts":            {`hosts = []`, `hosts must hold at least one address`},
+		"leave_alone name":    {`leave_alone = ["swap; reboot"]`, `leave_alone takes sysctl keys`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			args := "  " + tc.args + "\n"
@@ -294,6 +295,26 @@ func TestAccModuleHostTuning_validation(t *testing.T) {
 			t.Errorf("settings = %v\nwant %v", got["settings"], want)
 		}
 		kernelWant := `{"cpu_governor":"performance","nofile_limit":{"hard":"65536","soft":"65536"},"nproc_limit":{"hard":"65536","soft":"65536"},"transparent_hugepage_defrag":"never","transparent_hugepage_enabled":"never"}`
+		if k, _ := json.Marshal(got["kernel_settings"]); string(k) != kernelWant {
+			t.Errorf("kernel_settings = %s\nwant %s", k, kernelWant)
+		}
+	})
+	// A host that shares its kernel keeps its own network sysctls and
+	// limits files; the rest is left to the machine that owns the kernel.
+	t.Run("leave alone", func(t *testing.T) {
+		w := callModule(t, "host-tuning", hostsArg(h)+`  leave_alone = ["kernel_wide", "net.core.rmem_max", "nproc_limit"]
+`, "settings", "kernel_settings")
+		got := plannedOutputs(t, w)
+		settings, _ := got["settings"].(map[string]any)
+		for k := range settings {
+			if k == "net.core.rmem_max" || !strings.HasPrefix(k, "net.") {
+				t.Errorf("settings has %s, which leave_alone names", k)
+			}
+		}
+		if settings["net.core.wmem_max"] != "16777216" || len(settings) != 12 {
+			t.Errorf("settings = %v, want the guide's 13 net.* keys but rmem_max", settings)
+		}
+		kernelWant := `{"cpu_governor":null,"nofile_limit":{"hard":"65536","soft":"65536"},"nproc_limit":null,"transparent_hugepage_defrag":null,"transparent_hugepage_enabled":null}`
 		if k, _ := json.Marshal(got["kernel_settings"]); string(k) != kernelWant {
 			t.Errorf("kernel_settings = %s\nwant %s", k, kernelWant)
 		}

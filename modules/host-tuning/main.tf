@@ -24,14 +24,22 @@ locals {
     "fs.file-max"                     = var.fs_file_max
   } : k => tostring(v) if v != null }
 
-  sysctls = merge(local.guide, var.extra_settings)
+  # Sysctls that live in the kernel rather than in a network namespace.
+  kernel_wide = contains(var.leave_alone, "kernel_wide")
+  sysctls = { for k, v in merge(local.guide, var.extra_settings) : k => v if !contains(var.leave_alone, k) && !(
+    local.kernel_wide && (startswith(k, "vm.") || startswith(k, "fs.") || startswith(k, "kernel."))
+  ) }
 
+  # Open-file and process limits are files of each host's own; the rest is the kernel's.
+  manage = { for k in ["transparent_hugepage_enabled", "transparent_hugepage_defrag", "cpu_governor", "nofile_limit", "nproc_limit"] :
+    k => !contains(var.leave_alone, k) && !(local.kernel_wide && !endswith(k, "_limit"))
+  }
   kernel = {
-    transparent_hugepage_enabled = var.transparent_hugepage_enabled
-    transparent_hugepage_defrag  = var.transparent_hugepage_defrag
-    cpu_governor                 = var.cpu_governor
-    nofile_limit                 = var.nofile_limit == null ? null : { soft = tostring(var.nofile_limit.soft), hard = tostring(var.nofile_limit.hard) }
-    nproc_limit                  = var.nproc_limit
+    transparent_hugepage_enabled = local.manage.transparent_hugepage_enabled ? var.transparent_hugepage_enabled : null
+    transparent_hugepage_defrag  = local.manage.transparent_hugepage_defrag ? var.transparent_hugepage_defrag : null
+    cpu_governor                 = local.manage.cpu_governor ? var.cpu_governor : null
+    nofile_limit                 = local.manage.nofile_limit && var.nofile_limit != null ? { soft = tostring(var.nofile_limit.soft), hard = tostring(var.nofile_limit.hard) } : null
+    nproc_limit                  = local.manage.nproc_limit ? var.nproc_limit : null
   }
   # mcpai_host_kernel needs something to manage.
   manage_kernel = anytrue([for v in values(local.kernel) : v != null])

@@ -251,6 +251,20 @@ variable "extra_settings" {
   nullable    = false
 }
 
+variable "leave_alone" {
+  description = "Settings of the guide to leave as the hosts have them: sysctl keys (e.g. `net.core.rmem_max`, where a container's network namespace refuses it), `kernel_wide` for every setting a host shares with others on one kernel (vm.*, fs.* and kernel.* sysctls, transparent huge pages, the CPU governor: LXC guests, or hosts that are network namespaces of one machine), or one of `transparent_hugepage_enabled`, `transparent_hugepage_defrag`, `cpu_governor`, `nofile_limit`, `nproc_limit`."
+  type        = set(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([for s in var.leave_alone : can(regex("^[a-z0-9_]+([./][A-Za-z0-9_-]+)+$", s)) || contains([
+      "kernel_wide", "transparent_hugepage_enabled", "transparent_hugepage_defrag", "cpu_governor", "nofile_limit", "nproc_limit",
+    ], s)])
+    error_message = "leave_alone takes sysctl keys (net.core.rmem_max), kernel_wide, transparent_hugepage_enabled, transparent_hugepage_defrag, cpu_governor, nofile_limit or nproc_limit."
+  }
+}
+
 variable "sysctl_file" {
   description = "The sysctl.d file the sysctls are persisted in. Use a file of its own per module on a host."
   type        = string
