@@ -21,6 +21,9 @@ import (
 type Readiness struct {
 	Path string // HTTP path to ask; "" to go by HEALTHCHECK or running
 	Port int    // container port of Path
+	// Settle: with neither Path nor a HEALTHCHECK, how long the container
+	// must keep running to count as ready (0: running is ready).
+	Settle time.Duration
 	// Interval between looks; readiness is seen at most this long (plus
 	// one round trip) after it happens.
 	Interval time.Duration
@@ -83,6 +86,7 @@ func (e *Engine) WaitReady(ctx context.Context, id string, r Readiness, start bo
 			return "", &WaitError{Why: "the container was removed while starting"}
 		case err == nil:
 			o := observe(c, &restarts0)
+			o.Settle, o.Watched = r.Settle, time.Since(began)
 			unreachable := false
 			if r.Path != "" && o.Status == "running" {
 				addr, ok := e.probeTarget(c, r.Port)

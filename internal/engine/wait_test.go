@@ -291,6 +291,31 @@ func TestWaitReadyWithoutEndpoint(t *testing.T) {
 	f.watchClosed(t)
 }
 
+// With a settle period, running is ready only once it has lasted that
+// long; an exit within it fails the wait at once, with the log.
+func TestWaitReadySettle(t *testing.T) {
+	f := newFakeDocker(t, "none", "")
+	settle := Readiness{Interval: 20 * time.Millisecond, Settle: 300 * time.Millisecond}
+	began := time.Now()
+	why, err := f.engine().WaitReady(context.Background(), "c1", settle, true)
+	if err != nil || why != "still running after 300ms (no readiness endpoint or HEALTHCHECK to wait on)" {
+		t.Fatalf("WaitReady with a settle period = %q, %v", why, err)
+	}
+	if took := time.Since(began); took < 300*time.Millisecond {
+		t.Errorf("ready after %s, before the settle period", took)
+	}
+	f.watchClosed(t)
+
+	f = newFakeDocker(t, "none", "")
+	time.AfterFunc(100*time.Millisecond, func() { f.exits(0) })
+	settle.Settle = time.Hour
+	_, err = f.engine().WaitReady(context.Background(), "c1", settle, true)
+	if we := waitError(t, err); we.TimedOut || we.Why != "the container exited with code 0" || len(we.Logs) != 2 {
+		t.Errorf("exit within the settle period: %+v", we)
+	}
+	f.watchClosed(t)
+}
+
 func waitError(t *testing.T, err error) *WaitError {
 	t.Helper()
 	var we *WaitError

@@ -3,6 +3,7 @@ package modelrunner
 import (
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Observation is one look at a starting container.
@@ -18,6 +19,10 @@ type Observation struct {
 	// its answer (0 when it could not be reached).
 	Probed     bool
 	HTTPStatus int
+	// Settle is how long a container with neither an endpoint nor a
+	// HEALTHCHECK must keep running to count as ready (0: running is
+	// ready); Watched is how long the wait has watched it so far.
+	Settle, Watched time.Duration
 }
 
 // Verdict is where a wait stands.
@@ -32,8 +37,9 @@ const (
 
 // Judge decides from one observation. With an endpoint, a 2xx answer is
 // ready; without one, the image's HEALTHCHECK turning healthy is, and with
-// neither, running is. A container that exits, restarts or turns unhealthy
-// has failed: waiting on would only wait out the timeout.
+// neither, running (for Settle, when one is asked). A container that
+// exits, restarts or turns unhealthy has failed: waiting on would only wait
+// out the timeout.
 func Judge(o Observation) (Verdict, string) {
 	switch o.Status {
 	case "exited", "dead":
@@ -76,6 +82,12 @@ func Judge(o Observation) (Verdict, string) {
 	case "healthy":
 		return Ready, "the image's HEALTHCHECK reports healthy"
 	case "":
+		switch {
+		case o.Watched < o.Settle:
+			return Waiting, fmt.Sprintf("running; watching that it keeps running for %s", o.Settle)
+		case o.Settle > 0:
+			return Ready, fmt.Sprintf("still running after %s (no readiness endpoint or HEALTHCHECK to wait on)", o.Settle)
+		}
 		return Ready, "running (no readiness endpoint or HEALTHCHECK to wait on)"
 	}
 	return Waiting, "the image's HEALTHCHECK is " + o.Health

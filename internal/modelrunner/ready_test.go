@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 var judgeCases = []struct {
@@ -39,6 +40,16 @@ var judgeCases = []struct {
 	{Observation{Status: "running", Health: "healthy"}, Ready, "HEALTHCHECK reports healthy"},
 	{Observation{Status: "running", Health: "starting"}, Waiting, "HEALTHCHECK is starting"},
 	{Observation{Status: "running"}, Ready, "no readiness endpoint or HEALTHCHECK"},
+
+	// A general container: running for the settle period.
+	{Observation{Status: "running", Settle: 3 * time.Second}, Waiting, "keeps running for 3s"},
+	{Observation{Status: "running", Settle: 3 * time.Second, Watched: 2999 * time.Millisecond}, Waiting, "keeps running for 3s"},
+	{Observation{Status: "running", Settle: 3 * time.Second, Watched: 3 * time.Second}, Ready, "still running after 3s"},
+	{Observation{Status: "exited", ExitCode: 1, Settle: 3 * time.Second, Watched: time.Second}, Failed, "exited with code 1"},
+	{Observation{Status: "running", Restarts: 1, Settle: 3 * time.Second, Watched: 5 * time.Second}, Failed, "restarted 1 time(s)"},
+	// The settle period is for neither endpoint nor HEALTHCHECK.
+	{Observation{Status: "running", Health: "healthy", Settle: 3 * time.Second}, Ready, "HEALTHCHECK reports healthy"},
+	{Observation{Status: "running", Probed: true, HTTPStatus: 200, Settle: 3 * time.Second}, Ready, "answered 200"},
 }
 
 func TestJudge(t *testing.T) {

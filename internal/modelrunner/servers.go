@@ -1,8 +1,10 @@
-// Package modelrunner is the pure logic of a GPU inference-server container:
-// what the guide's tuning knobs become for each server (flags or
-// environment), the GPU device requests, the container's create request and
-// how it reads back from an inspect, what Docker can change in place, and
-// when a starting server counts as ready or failed. It does no I/O.
+// Package modelrunner is the pure logic of a GPU inference-server container,
+// and of a general container (one with no server kind: an API service, a
+// reverse proxy): what the guide's tuning knobs become for each server
+// (flags or environment), the GPU device requests, the container's create
+// request and how it reads back from an inspect, what Docker can change in
+// place, who made a container, and when a starting container counts as
+// ready or failed. It does no I/O.
 package modelrunner
 
 import (
@@ -24,6 +26,9 @@ const (
 	Triton Server = "triton"
 	Ollama Server = "ollama"
 	Custom Server = "custom"
+	// NoServer is a general container's: no knobs, no default readiness
+	// endpoint.
+	NoServer Server = ""
 )
 
 // Servers lists the kinds, for validators and docs.
@@ -308,6 +313,13 @@ type Rendered struct {
 func Render(s Server, k Knobs) (Rendered, []Problem) {
 	r := Rendered{Env: map[string]string{}}
 	var probs []Problem
+	if s == NoServer {
+		if k != (Knobs{}) {
+			probs = append(probs, Problem{Attr: "server", Summary: "Tuning Without A Server Kind",
+				Detail: "a general container takes no tuning settings; set them in its env or command."})
+		}
+		return r, probs
+	}
 	if !slices.Contains(Servers(), string(s)) {
 		return r, []Problem{{Attr: "server", Summary: "Unknown Server Kind",
 			Detail: fmt.Sprintf("server %q is not one of %s.", s, strings.Join(Servers(), ", "))}}
@@ -516,6 +528,9 @@ func setKnob(k *Knobs, attr, v string) {
 // KnobEnvKeys are the environment variables knobs of server s may set, so
 // that a read-back does not take them for the user's env.
 func KnobEnvKeys(s Server) []string {
+	if s == NoServer {
+		return nil
+	}
 	keys := []string{EnvTF32Override}
 	switch s {
 	case Custom:

@@ -476,6 +476,7 @@ func TestKnobEnvKeys(t *testing.T) {
 		Custom: {"MALLOC_ARENA_MAX", "MCPAI_ALLOW_TF32", "MCPAI_DTYPE", "MCPAI_GPU_MEMORY_FRACTION", "MCPAI_MAX_BATCH_SIZE",
 			"MCPAI_QUANTIZATION", "MCPAI_TENSOR_PARALLEL", "MCPAI_TORCH_COMPILE_MODE", "NVIDIA_TF32_OVERRIDE", "PYTHONMALLOC",
 			"PYTORCH_CUDA_ALLOC_CONF", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"},
+		NoServer: nil,
 	} {
 		got := KnobEnvKeys(s)
 		if !slices.Equal(got, want) {
@@ -490,6 +491,23 @@ func TestKnobEnvKeys(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestRenderNoServer: a general container renders nothing, and refuses
+// every knob (the resource has none to set).
+func TestRenderNoServer(t *testing.T) {
+	if r, probs := Render(NoServer, Knobs{}); len(r.Args) != 0 || len(r.Env) != 0 || len(probs) != 0 {
+		t.Errorf("Render(NoServer, none) = %+v, %+v", r, probs)
+	}
+	for _, k := range []Knobs{allKnobs(VLLM), {AllowTF32: boolp(false)}, {CUDAAllocConf: "expandable_segments:True"}} {
+		r, probs := Render(NoServer, k)
+		if len(probs) != 1 || probs[0].Attr != "server" || len(r.Args) != 0 || len(r.Env) != 0 {
+			t.Errorf("Render(NoServer, %s) = %+v, %+v; want one problem and nothing rendered", show(k), r, probs)
+		}
+	}
+	if k, rest := ReadKnobs(NoServer, []string{"--dtype", "half"}, map[string]string{"PYTHONMALLOC": "malloc"}); k != (Knobs{}) || !slices.Equal(rest, []string{"--dtype", "half"}) {
+		t.Errorf("ReadKnobs(NoServer) = %s, %q; want no knobs and the arguments as they are", show(k), rest)
 	}
 }
 

@@ -13,12 +13,73 @@ import (
 	"github.com/moby/moby/api/types/network"
 )
 
-// Labels the resource puts on its containers.
+// Labels the resources put on their containers: every one has
+// LabelManagedBy; a model runner's LabelServer (its server kind), a general
+// container's LabelKind = KindGeneral.
 const (
 	LabelManagedBy = "io.mcpai.managed-by"
 	LabelServer    = "io.mcpai.server"
+	LabelKind      = "io.mcpai.kind"
+	KindGeneral    = "container"
 	managedBy      = "terraform-provider-mcpai"
 )
+
+// Owner is the resource that made a container.
+type Owner int
+
+// The owners.
+const (
+	NotOurs     Owner = iota // made by someone else
+	ModelRunner              // a server container, labelled with its kind
+	General                  // a general container
+)
+
+// OwnerOf says who made a container, from its labels.
+func OwnerOf(labels map[string]string) Owner {
+	switch {
+	case labels[LabelManagedBy] == "":
+		return NotOurs
+	case labels[LabelKind] == KindGeneral:
+		return General
+	case labels[LabelServer] != "":
+		return ModelRunner
+	}
+	return NotOurs
+}
+
+// Owner is the resource a spec's container belongs to.
+func (s Spec) Owner() Owner {
+	if s.Server == NoServer {
+		return General
+	}
+	return ModelRunner
+}
+
+// ownLabels are the labels the resource puts on the spec's container.
+func (s Spec) ownLabels() map[string]string {
+	if s.Owner() == General {
+		return map[string]string{LabelManagedBy: managedBy, LabelKind: KindGeneral}
+	}
+	return map[string]string{LabelManagedBy: managedBy, LabelServer: string(s.Server)}
+}
+
+// CheckLabels refuses user labels that are the resources' own: set to
+// another value, they would be overwritten and read back as drift for
+// ever, or would tell another resource the container is its.
+func (s Spec) CheckLabels() error {
+	own := s.ownLabels()
+	for _, key := range []string{LabelManagedBy, LabelServer, LabelKind} {
+		have, set := s.Labels[key]
+		want, ours := own[key]
+		switch {
+		case set && !ours:
+			return fmt.Errorf("label %s is reserved for the provider's own containers; remove it from labels", key)
+		case set && have != want:
+			return fmt.Errorf("label %s is the resource's own (%q); remove it from labels", key, want)
+		}
+	}
+	return nil
+}
 
 // Port publishes a container port.
 type Port struct {
@@ -111,17 +172,14 @@ func (s Spec) Create() (*container.Config, *container.HostConfig, *network.Netwo
 	if len(probs) > 0 {
 		return nil, nil, nil, fmt.Errorf("%s", probs[0].Detail)
 	}
+	if err := s.CheckLabels(); err != nil {
+		return nil, nil, nil, err
+	}
 	labels := maps.Clone(s.Labels)
 	if labels == nil {
 		labels = map[string]string{}
 	}
-	for key, v := range map[string]string{LabelManagedBy: managedBy, LabelServer: string(s.Server)} {
-		if have, ok := labels[key]; ok && have != v {
-			// It would be overwritten here and read back as drift forever.
-			return nil, nil, nil, fmt.Errorf("label %s is the resource's own (%q); remove it from labels", key, v)
-		}
-		labels[key] = v
-	}
+	maps.Copy(labels, s.ownLabels())
 	if !s.GPUs.None() {
 		if err := s.GPUs.Validate(); err != nil {
 			return nil, nil, nil, err
@@ -569,15 +627,29 @@ type ImageDefaults struct {
 }
 
 // Adopt reads a container the resource did not create (an import) into a
-// spec: values equal to the image's or the engine's defaults stay unset.
+// model runner's spec: values equal to the image's or the engine's
+// defaults stay unset.
 func Adopt(c container.InspectResponse, img ImageDefaults) Spec {
+	return adopt(c, img, ModelRunner)
+}
+
+// AdoptGeneral is Adopt for a general container: no server kind, and every
+// variable the image does not set is env.
+func AdoptGeneral(c container.InspectResponse, img ImageDefaults) Spec {
+	return adopt(c, img, General)
+}
+
+func adopt(c container.InspectResponse, img ImageDefaults, as Owner) Spec {
 	prior := Spec{Name: strings.TrimPrefix(c.Name, "/"), ImageCmd: img.Cmd}
 	if c.Config == nil || c.HostConfig == nil {
 		return prior
 	}
-	if v := c.Config.Labels[LabelServer]; v != "" {
+	switch v := c.Config.Labels[LabelServer]; {
+	case as == General:
+		prior.Server = NoServer
+	case v != "":
 		prior.Server = Server(v)
-	} else {
+	default:
 		prior.Server = Custom
 	}
 	if !slices.Equal(c.Config.Entrypoint, img.Entrypoint) {
@@ -607,7 +679,7 @@ func Adopt(c container.InspectResponse, img ImageDefaults) Spec {
 		prior.Env[k] = v
 	}
 	for k, v := range c.Config.Labels {
-		if iv, ok := img.Labels[k]; (ok && iv == v) || k == LabelManagedBy || k == LabelServer {
+		if iv, ok := img.Labels[k]; (ok && iv == v) || k == LabelManagedBy || k == LabelServer || k == LabelKind {
 			continue
 		}
 		if prior.Labels == nil {

@@ -201,6 +201,16 @@ var observeCases = []struct {
 		{ContainerPort: 9000, Protocol: "udp", HostPort: 9000},
 		{ContainerPort: 9001, Protocol: "sctp", HostIP: "10.0.0.1"},
 	}}},
+	// General containers (no server kind): an API service and a proxy.
+	{"general: API service", Spec{Name: "api", Image: "registry.example/api:2", Command: []string{"uvicorn", "app:app", "--workers", "4"},
+		Env:     map[string]string{"PYTHONMALLOC": "malloc", "MALLOC_ARENA_MAX": "2", "MCPAI_DTYPE": "not a knob here"},
+		Ports:   []Port{{ContainerPort: 8000, Protocol: "tcp", HostPort: 8000, HostIP: "127.0.0.1"}},
+		Labels:  map[string]string{"traefik.enable": "true"},
+		Restart: "unless-stopped", Memory: 2 << 30, NanoCPUs: 2e9, Networks: []string{"web"}}},
+	{"general: proxy", Spec{Name: "traefik", Image: "traefik:v3.1", Command: []string{"--providers.file.directory=/etc/traefik"},
+		Ports:   []Port{{ContainerPort: 80, Protocol: "tcp", HostPort: 80}, {ContainerPort: 443, Protocol: "tcp", HostPort: 443}},
+		Volumes: []Volume{{Source: "/srv/traefik", Target: "/etc/traefik", ReadOnly: true}},
+		Ulimits: []Ulimit{{Name: "nofile", Soft: 65535, Hard: 65535}}, Restart: "always"}},
 }
 
 // withEngineDefaults is s as Observe reads it back from the engine: the
@@ -427,6 +437,10 @@ var createErrorCases = []struct {
 	{"bad host ip", func(s *Spec) { s.Ports = []Port{{ContainerPort: 80, Protocol: "tcp", HostIP: "localhost"}} }, `host_ip "localhost"`},
 	{"managed-by label", func(s *Spec) { s.Labels = map[string]string{LabelManagedBy: "me"} }, LabelManagedBy},
 	{"server label", func(s *Spec) { s.Labels = map[string]string{LabelServer: "tgi"} }, LabelServer},
+	{"kind label", func(s *Spec) { s.Labels = map[string]string{LabelKind: KindGeneral} }, "reserved"},
+	{"general: server label", func(s *Spec) { s.Server, s.Knobs, s.Labels = NoServer, Knobs{}, map[string]string{LabelServer: "vllm"} }, "reserved"},
+	{"general: kind label", func(s *Spec) { s.Server, s.Knobs, s.Labels = NoServer, Knobs{}, map[string]string{LabelKind: "other"} }, LabelKind},
+	{"general: knobs", func(s *Spec) { s.Server = NoServer }, "takes no tuning settings"},
 	{"bad gpus", func(s *Spec) { s.GPUs = GPUs{Driver: DriverCDI, Count: 2} }, "CDI requests name their devices"},
 	{"gpus set outside", func(s *Spec) { s.GPUs = GPUs{Driver: "unknown", Count: 1} }, "gpu_driver"},
 }
@@ -444,6 +458,41 @@ func TestCreateErrors(t *testing.T) {
 	s.Labels = map[string]string{LabelManagedBy: "terraform-provider-mcpai", LabelServer: "vllm"}
 	if _, _, _, err := s.Create(); err != nil {
 		t.Errorf("Create with the resource's own labels: %v", err)
+	}
+}
+
+// TestOwner: the labels a spec's container gets say which resource made
+// it, and only the provider's own labels say so.
+func TestOwner(t *testing.T) {
+	general := richSpec()
+	general.Server, general.Knobs = NoServer, Knobs{}
+	for _, tc := range []struct {
+		s    Spec
+		want Owner
+	}{{richSpec(), ModelRunner}, {general, General}} {
+		cfg, _, _, err := tc.s.Create()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.s.Owner() != tc.want || OwnerOf(cfg.Labels) != tc.want {
+			t.Errorf("server %q: Owner() = %v, OwnerOf(labels %v) = %v; want %v", tc.s.Server, tc.s.Owner(), cfg.Labels, OwnerOf(cfg.Labels), tc.want)
+		}
+	}
+	cfg, _, _, _ := general.Create()
+	if _, ok := cfg.Labels[LabelServer]; ok || cfg.Labels[LabelKind] != KindGeneral || cfg.Labels["team"] != "ml" {
+		t.Errorf("general container's labels %v", cfg.Labels)
+	}
+	for _, labels := range []map[string]string{
+		nil,
+		{"team": "ml"},
+		{LabelServer: "vllm"},       // not made by the provider
+		{LabelKind: KindGeneral},    // likewise
+		{LabelManagedBy: managedBy}, // neither kind
+		{LabelManagedBy: managedBy, LabelKind: "x"},
+	} {
+		if got := OwnerOf(labels); got != NotOurs {
+			t.Errorf("OwnerOf(%v) = %v, want NotOurs", labels, got)
+		}
 	}
 }
 
