@@ -1,0 +1,118 @@
+# The whole MCPAI stack on the two sandbox hosts that `make sandbox` starts
+# (`make demo` applies it): h2 serves the API and the model runner (app+gpu),
+# h1 PostgreSQL and Redis (db+cache). The images are demo workloads built on
+# the hosts from this repository's Go code; no registry is needed.
+terraform {
+  required_version = ">= 1.9"
+  required_providers {
+    mcpai = {
+      source = "mcpai/mcpai"
+    }
+  }
+}
+
+variable "hosts_file" {
+  type        = string
+  description = "The sandbox's hosts.json (written by scripts/sandbox.sh)."
+  default     = "../../.sandbox/hosts.json"
+}
+
+locals {
+  sandbox = { for h in jsondecode(file(var.hosts_file)).hosts : h.name => h }
+  db      = local.sandbox["h1"]
+  app     = local.sandbox["h2"]
+
+  # One ssh object per host: the sandbox's key, pinned host key.
+  ssh = { for name, h in local.sandbox : name => {
+    user        = h.user
+    private_key = file(h.private_key_path)
+    host_key    = h.host_key
+  } }
+}
+
+# Credentials come from each host's ssh object; the provider block needs none.
+provider "mcpai" {}
+
+module "stack" {
+  source = "../../modules/mcpai-stack"
+
+  hosts = {
+    app = {
+      address = local.app.address
+      roles   = ["api", "gpu"]
+      ssh     = local.ssh["h2"]
+    }
+    data = {
+      address = local.db.address
+      roles   = ["db", "cache"]
+      ssh     = local.ssh["h1"]
+      # The sandbox's hosts are network namespaces of one machine: the
+      # kernel-wide settings (vm.*, fs.*, THP, the governor) are tuned once,
+      # through the app host.
+      shared_kernel = true
+    }
+  }
+
+  host_tuning = {
+    # A network namespace refuses these; a real host takes the guide's values.
+    leave_alone = ["net.core.rmem_max", "net.core.wmem_max", "net.core.default_qdisc"]
+    # The sandbox machine's hard open-file limit is 20000.
+    nofile_limit = 16384
+  }
+
+  docker = {
+    nofile_limit  = 16384
+    cgroup_driver = "cgroupfs" # no systemd in the sandbox
+  }
+
+  postgres = {
+    db_version         = 15
+    user               = local.db.postgres_user
+    database           = local.db.postgres_database
+    sslmode            = "disable"
+    restart            = "allowed"
+    pg_stat_statements = { max = 5000 }
+    # The slow-query log the monitoring layer's alert complements.
+    overrides = { log_min_duration_statement = "500ms" }
+  }
+  postgres_password = local.db.postgres_password
+
+  redis = {
+    maxmemory_fraction = 0.25
+    persistence        = "aof"
+  }
+  redis_password = local.db.redis_password
+
+  model_runner = {
+    image     = "mcpai-demo-model:latest"
+    server    = "vllm"
+    command   = ["--model", "/models/demo"]
+    env       = { MODELSERVER_READY_AFTER = "1s" }
+    ports     = [{ container_port = 8000, host_port = 18000, host_ip = "127.0.0.1" }]
+    gpu_count = 1
+    # memlock within the sandbox machine's hard limit (8 MiB); a GPU host takes the guide's unlimited.
+    ulimits  = [{ name = "memlock", soft = 8388608, hard = 8388608 }, { name = "stack", soft = 67108864, hard = 67108864 }]
+    dtype    = "bfloat16"
+    timeouts = { create = "5m" }
+  }
+}
+
+output "hosts" {
+  description = "Which layers each host got."
+  value       = module.stack.hosts
+}
+
+output "postgres" {
+  description = "What PGTune sized PostgreSQL for, and the live settings."
+  value       = module.stack.postgres
+}
+
+output "redis" {
+  description = "Redis's memory limit and live parameters."
+  value       = module.stack.redis
+}
+
+output "model_runner" {
+  description = "The inference server's container."
+  value       = module.stack.model_runner
+}

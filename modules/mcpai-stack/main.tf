@@ -1,0 +1,129 @@
+# The whole MCPAI stack over a map of hosts with roles, layer by layer as the
+# performance guide lays it out: every host gets the host layer; api and gpu
+# hosts the Docker layer; db hosts PostgreSQL, cache hosts Redis, gpu hosts
+# the model runner. Each layer is this repository's module for it, called
+# once per host with that host's own SSH settings.
+
+locals {
+  # Hosts by role, name to host.
+  with_role = { for role in ["api", "gpu", "db", "cache"] :
+    role => { for name, h in var.hosts : name => h if contains(h.roles, role) }
+  }
+  docker_hosts = merge(local.with_role.api, local.with_role.gpu)
+
+  # The ids, else the count, else all (a tuple: the three differ in type).
+  model_gpus = [for g in [var.model_runner.gpu_ids, var.model_runner.gpu_count, "all"] : g if g != null][0]
+}
+
+module "host_tuning" {
+  source   = "../host-tuning"
+  for_each = var.host_tuning.enabled ? var.hosts : {}
+
+  hosts                        = [each.value.address]
+  ssh                          = each.value.ssh
+  extra_settings               = var.host_tuning.sysctls
+  leave_alone                  = setunion(var.host_tuning.leave_alone, each.value.shared_kernel ? ["kernel_wide"] : [])
+  transparent_hugepage_enabled = var.host_tuning.transparent_hugepage
+  transparent_hugepage_defrag  = var.host_tuning.transparent_hugepage
+  cpu_governor                 = var.host_tuning.cpu_governor
+  cpu_governor_optional        = var.host_tuning.cpu_governor_optional
+  nofile_limit                 = { soft = var.host_tuning.nofile_limit, hard = var.host_tuning.nofile_limit }
+  sysctl_file                  = var.host_tuning.sysctl_file
+}
+
+module "docker" {
+  source   = "../docker-host"
+  for_each = var.docker.enabled ? local.docker_hosts : {}
+
+  hosts           = [each.value.address]
+  ssh             = each.value.ssh
+  log_max_size    = var.docker.log_max_size
+  log_max_file    = var.docker.log_max_file
+  nofile_limit    = { soft = var.docker.nofile_limit, hard = var.docker.nofile_limit }
+  live_restore    = var.docker.live_restore
+  cgroup_driver   = var.docker.cgroup_driver
+  storage_driver  = var.docker.storage_driver
+  nvidia_runtime  = var.docker.nvidia_runtime && contains(each.value.roles, "gpu")
+  restart         = var.docker.restart
+  restart_command = var.docker.restart_command
+}
+
+module "postgres" {
+  source   = "../postgres"
+  for_each = local.with_role.db
+
+  host            = each.value.address
+  ssh             = each.value.ssh
+  ssh_tunnel      = !var.postgres.direct
+  port            = var.postgres.port
+  user            = var.postgres.user
+  password        = var.postgres_password
+  database        = var.postgres.database
+  sslmode         = var.postgres.sslmode
+  db_version      = var.postgres.db_version
+  db_type         = var.postgres.db_type
+  connections     = var.postgres.connections
+  disk_type       = var.postgres.disk_type
+  total_memory    = var.postgres.total_memory
+  cpu_count       = var.postgres.cpu_count
+  restart         = var.postgres.restart
+  restart_command = var.postgres.restart_command
+  overrides       = var.postgres.overrides
+  indexes         = var.postgres.indexes
+
+  pg_stat_statements = var.postgres.pg_stat_statements
+}
+
+module "redis" {
+  source   = "../redis"
+  for_each = local.with_role.cache
+
+  # Through the host's SSH connection, as the host itself sees the server.
+  address            = "127.0.0.1:${var.redis.port}"
+  ssh_host           = each.value.address
+  ssh                = each.value.ssh
+  username           = var.redis.username
+  password           = var.redis_password
+  maxmemory          = var.redis.maxmemory
+  maxmemory_fraction = var.redis.maxmemory_fraction
+  maxmemory_policy   = var.redis.maxmemory_policy
+  persistence        = var.redis.persistence
+  extra_settings     = var.redis.extra_settings
+}
+
+module "model_runner" {
+  source   = "../model-runner"
+  for_each = local.with_role.gpu
+
+  host          = each.value.address
+  ssh           = each.value.ssh
+  name          = var.model_runner.name
+  image         = var.model_runner.image
+  server        = var.model_runner.server
+  command       = var.model_runner.command
+  env           = var.model_runner.env
+  sensitive_env = var.model_runner_sensitive_env
+  ports         = var.model_runner.ports
+  volumes       = var.model_runner.volumes
+  health_path   = var.model_runner.health_path
+  health_port   = var.model_runner.health_port
+  ulimits       = var.model_runner.ulimits
+  gpus          = local.model_gpus
+  memory        = var.model_runner.memory
+  cpuset        = var.model_runner.cpuset
+  timeouts      = var.model_runner.timeouts
+
+  dtype               = var.model_runner.dtype
+  quantization        = var.model_runner.quantization
+  max_batch_size      = var.model_runner.max_batch_size
+  tensor_parallel     = var.model_runner.tensor_parallel
+  gpu_memory_fraction = var.model_runner.gpu_memory_fraction
+  allow_tf32          = var.model_runner.allow_tf32
+  cuda_alloc_conf     = var.model_runner.cuda_alloc_conf
+  python_malloc       = var.model_runner.python_malloc
+  malloc_arena_max    = var.model_runner.malloc_arena_max
+  torch_compile_mode  = var.model_runner.torch_compile_mode
+
+  # Containers start on the daemon as the Docker layer leaves it.
+  depends_on = [module.docker]
+}

@@ -1,0 +1,61 @@
+output "hosts" {
+  description = "Per host: its address, roles and the layers the stack applies to it."
+  value = { for name, h in var.hosts : name => {
+    address = h.address
+    roles   = sort(h.roles)
+    layers = concat(
+      var.host_tuning.enabled ? ["host-tuning"] : [],
+      var.docker.enabled && contains(keys(local.docker_hosts), name) ? ["docker-host"] : [],
+      contains(h.roles, "gpu") ? ["model-runner"] : [],
+      contains(h.roles, "db") ? ["postgres"] : [],
+      contains(h.roles, "cache") ? ["redis"] : [],
+    )
+  } }
+}
+
+output "host_tuning" {
+  description = "Per host: the sysctls and kernel settings applied, and the values found before (destroy writes them back)."
+  value = { for name, m in module.host_tuning : name => {
+    settings        = m.settings
+    kernel_settings = m.kernel_settings
+    previous_values = m.previous_values[var.hosts[name].address]
+  } }
+}
+
+output "docker" {
+  description = "Per api or gpu host: the daemon.json written and what the running daemon reports."
+  value = { for name, m in module.docker : name => {
+    config    = m.config
+    effective = m.effective[var.hosts[name].address]
+  } }
+}
+
+output "postgres" {
+  description = "Per db host: what PGTune sized for, the settings applied, their live values, and settings still waiting for a restart."
+  value = { for name, m in module.postgres : name => {
+    sizing          = m.sizing
+    settings        = m.settings
+    effective       = m.effective
+    pending_restart = m.pending_restart
+    index_names     = m.index_names
+  } }
+}
+
+output "redis" {
+  description = "Per cache host: the maxmemory applied, the parameters set and their live values."
+  value = { for name, m in module.redis : name => {
+    maxmemory = m.maxmemory
+    settings  = m.settings
+    effective = m.effective
+    version   = m.redis_version
+  } }
+}
+
+output "model_runner" {
+  description = "Per gpu host: the inference server's container id, state and GPUs."
+  value = { for name, m in module.model_runner : name => {
+    container_id = m.container_id
+    state        = m.state
+    gpu_ids      = m.gpu_ids
+  } }
+}

@@ -1,0 +1,230 @@
+variable "hosts" {
+  description = "The stack's hosts by name: address (IP or DNS name), roles (any of api, gpu, db, cache; none for a host that gets only the host layer), shared_kernel (true for a host that shares its kernel with others, such as an LXC guest: its kernel-wide settings are left to the machine that owns the kernel) and ssh (the provider's ssh attributes except host; unset ones come from the provider block)."
+  type = map(object({
+    address       = string
+    roles         = optional(set(string), [])
+    shared_kernel = optional(bool, false)
+    ssh = optional(object({
+      port                     = optional(number)
+      user                     = optional(string)
+      private_key              = optional(string)
+      private_key_passphrase   = optional(string)
+      password                 = optional(string)
+      agent                    = optional(bool)
+      known_hosts              = optional(string)
+      host_key                 = optional(string)
+      insecure_ignore_host_key = optional(bool)
+      sudo                     = optional(bool)
+      timeout                  = optional(string)
+      bastion = optional(object({
+        host                     = string
+        port                     = optional(number)
+        user                     = optional(string)
+        private_key              = optional(string)
+        private_key_passphrase   = optional(string)
+        password                 = optional(string)
+        agent                    = optional(bool)
+        known_hosts              = optional(string)
+        host_key                 = optional(string)
+        insecure_ignore_host_key = optional(bool)
+      }))
+    }), {})
+  }))
+  nullable = false
+
+  validation {
+    condition     = length(var.hosts) > 0
+    error_message = "hosts must hold at least one host."
+  }
+  validation {
+    condition     = alltrue([for h in values(var.hosts) : alltrue([for r in h.roles : contains(["api", "gpu", "db", "cache"], r)])])
+    error_message = "Each host's roles must be among api, gpu, db and cache."
+  }
+  validation {
+    condition     = alltrue([for h in values(var.hosts) : can(regex("^[A-Za-z0-9.:_-]+$", h.address))])
+    error_message = "Each host's address must be an IP address or DNS name."
+  }
+  validation {
+    condition     = length(distinct([for h in values(var.hosts) : h.address])) == length(var.hosts)
+    error_message = "Two hosts share an address: give each host once, with all its roles."
+  }
+}
+
+variable "host_tuning" {
+  description = "The host layer, applied to every host (modules/host-tuning): the guide's sysctls with `sysctls` added or overriding them, `leave_alone` (guide settings to leave as each host has them, e.g. net.core.rmem_max where a network namespace refuses it), transparent huge pages, the CPU governor (`cpu_governor_optional`: a host without cpufreq only warns) and the open-file limit. `enabled = false` skips the layer."
+  type = object({
+    enabled               = optional(bool, true)
+    sysctls               = optional(map(string), {})
+    leave_alone           = optional(set(string), [])
+    transparent_hugepage  = optional(string, "never")
+    cpu_governor          = optional(string, "performance")
+    cpu_governor_optional = optional(bool, true)
+    nofile_limit          = optional(number, 65536)
+    sysctl_file           = optional(string)
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "docker" {
+  description = "The Docker layer on api and gpu hosts (modules/docker-host): log rotation, the containers' default open-file limit, live-restore, cgroup and storage drivers, the NVIDIA runtime (gpu hosts only), and how dockerd is restarted when a setting needs it (`restart`: auto, reload_only or never; `restart_command` for hosts without systemd or the init script). `enabled = false` skips the layer."
+  type = object({
+    enabled         = optional(bool, true)
+    log_max_size    = optional(string, "10m")
+    log_max_file    = optional(number, 3)
+    nofile_limit    = optional(number, 65536)
+    live_restore    = optional(bool, true)
+    cgroup_driver   = optional(string)
+    storage_driver  = optional(string)
+    nvidia_runtime  = optional(bool, true)
+    restart         = optional(string)
+    restart_command = optional(list(string))
+  })
+  default  = {}
+  nullable = false
+}
+
+variable "postgres" {
+  description = "The database layer on db hosts (modules/postgres): PostgreSQL sized from each host with PGTune. `db_version` is required when a host has the db role. The server is reached through the host's SSH connection at 127.0.0.1:`port` unless `direct` is true. `restart = \"allowed\"` lets the module restart the server for settings that need it (`restart_command` where pg_ctlcluster/systemd do not fit); `pg_stat_statements` (needs restarts) enables the extension the monitoring layer's slow-query alert reads; `overrides` win over PGTune; `indexes` as modules/postgres takes them. The password is `postgres_password`."
+  type = object({
+    db_version      = optional(number)
+    port            = optional(number)
+    user            = optional(string)
+    database        = optional(string)
+    sslmode         = optional(string)
+    direct          = optional(bool, false)
+    db_type         = optional(string)
+    connections     = optional(number)
+    disk_type       = optional(string)
+    total_memory    = optional(string)
+    cpu_count       = optional(number)
+    restart         = optional(string)
+    restart_command = optional(list(string))
+    pg_stat_statements = optional(object({
+      max   = optional(number, 10000)
+      track = optional(string, "all")
+    }))
+    overrides = optional(map(string))
+    indexes = optional(map(object({
+      table  = string
+      schema = optional(string)
+      columns = list(object({
+        name  = string
+        order = optional(string)
+        nulls = optional(string)
+      }))
+      unique = optional(bool)
+      where  = optional(string)
+      method = optional(string)
+    })))
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.postgres.db_version != null || !anytrue([for h in values(var.hosts) : contains(h.roles, "db")])
+    error_message = "postgres.db_version is required when a host has the db role: PGTune sizes for a major version (e.g. 15)."
+  }
+}
+
+variable "postgres_password" {
+  description = "The PostgreSQL user's password (null: none, e.g. trust or peer authentication)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "redis" {
+  description = "The cache layer on cache hosts (modules/redis): maxmemory (or `maxmemory_fraction` of the host's memory), the eviction policy, persistence (none, rdb or aof) and more Redis parameters in `extra_settings`. Redis is reached through the host's SSH connection at 127.0.0.1:`port`. The password is `redis_password`."
+  type = object({
+    port               = optional(number, 6379)
+    username           = optional(string)
+    maxmemory          = optional(string)
+    maxmemory_fraction = optional(number)
+    maxmemory_policy   = optional(string, "allkeys-lru")
+    persistence        = optional(string, "rdb")
+    extra_settings     = optional(map(string))
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.redis.port >= 1 && var.redis.port <= 65535 && floor(var.redis.port) == var.redis.port
+    error_message = "redis.port must be a TCP port (1 to 65535)."
+  }
+}
+
+variable "redis_password" {
+  description = "The Redis password (requirepass or the ACL user's)."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "model_runner" {
+  description = "The GPU layer on gpu hosts (modules/model-runner): the inference server's `image` (required when a host has the gpu role) and `server` kind, its container `name`, `command`, `env`, `ports`, `volumes`, readiness (`health_path`, `health_port`), `ulimits` (null: the guide's memlock unlimited and 64 MiB stack), GPUs (`gpu_ids`, or `gpu_count`; neither: all), `memory`, `cpuset`, the inference knobs (`dtype`, `quantization`, `max_batch_size`, `tensor_parallel`, `gpu_memory_fraction`, `allow_tf32`, `cuda_alloc_conf`, `python_malloc`, `malloc_arena_max`, `torch_compile_mode`) and `timeouts`. Secret environment goes in `model_runner_sensitive_env`."
+  type = object({
+    image   = optional(string)
+    server  = optional(string, "vllm")
+    name    = optional(string, "mcpai-model-runner")
+    command = optional(list(string))
+    env     = optional(map(string))
+    ports = optional(list(object({
+      container_port = number
+      host_port      = optional(number)
+      host_ip        = optional(string)
+      protocol       = optional(string)
+    })))
+    volumes = optional(list(object({
+      source    = string
+      target    = string
+      read_only = optional(bool)
+    })))
+    health_path = optional(string)
+    health_port = optional(number)
+    ulimits = optional(list(object({
+      name = string
+      soft = number
+      hard = number
+    })))
+    gpu_ids             = optional(list(string))
+    gpu_count           = optional(number)
+    memory              = optional(string)
+    cpuset              = optional(string)
+    dtype               = optional(string)
+    quantization        = optional(string)
+    max_batch_size      = optional(number)
+    tensor_parallel     = optional(number)
+    gpu_memory_fraction = optional(number)
+    allow_tf32          = optional(bool)
+    cuda_alloc_conf     = optional(string)
+    python_malloc       = optional(string)
+    malloc_arena_max    = optional(number)
+    torch_compile_mode  = optional(string)
+    timeouts = optional(object({
+      create = optional(string)
+      update = optional(string)
+      read   = optional(string)
+      delete = optional(string)
+    }))
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.model_runner.image != null || !anytrue([for h in values(var.hosts) : contains(h.roles, "gpu")])
+    error_message = "model_runner.image is required when a host has the gpu role."
+  }
+  validation {
+    condition     = var.model_runner.gpu_ids == null || var.model_runner.gpu_count == null
+    error_message = "model_runner takes gpu_ids or gpu_count, not both."
+  }
+}
+
+variable "model_runner_sensitive_env" {
+  description = "Secret environment of the inference server (e.g. HF_TOKEN), kept out of plans and logs."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+  sensitive   = true
+}
