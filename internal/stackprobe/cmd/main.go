@@ -1,0 +1,65 @@
+// Command stackprobe reads what the MCPAI stack tunes on the sandbox hosts
+// and saves it, or prints what changed since a saved reading. `make demo`
+// uses it:
+//
+//	go run ./internal/stackprobe/cmd -save before.json
+//	go run ./internal/stackprobe/cmd -compare before.json
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/stackprobe"
+)
+
+func main() {
+	hostsFile := flag.String("hosts", ".sandbox/hosts.json", "the sandbox's hosts.json")
+	save := flag.String("save", "", "write the reading to this file")
+	compare := flag.String("compare", "", "print what changed since the reading in this file")
+	flag.Parse()
+	if err := run(*hostsFile, *save, *compare); err != nil {
+		fmt.Fprintln(os.Stderr, "stackprobe:", err)
+		os.Exit(1)
+	}
+}
+
+func run(hostsFile, save, compare string) error {
+	hosts, err := stackprobe.ReadHosts(hostsFile)
+	if err != nil {
+		return err
+	}
+	now, err := stackprobe.Take(context.Background(), hosts)
+	if err != nil {
+		return err
+	}
+	if save != "" {
+		data, err := json.MarshalIndent(now, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(save, data, 0o600); err != nil {
+			return err
+		}
+	}
+	if compare != "" {
+		data, err := os.ReadFile(compare)
+		if err != nil {
+			return err
+		}
+		var before stackprobe.Snapshot
+		if err := json.Unmarshal(data, &before); err != nil {
+			return fmt.Errorf("%s: %w", compare, err)
+		}
+		changes := stackprobe.Diff(before, now)
+		if len(changes) == 0 {
+			fmt.Println("No differences: every value is as it was.")
+			return nil
+		}
+		fmt.Print(stackprobe.Table(changes))
+	}
+	return nil
+}

@@ -1,0 +1,193 @@
+// Package stackprobe reads, over SSH, the values the MCPAI stack tunes on a
+// host (sysctls, THP, governor, limits, Docker, PostgreSQL, Redis, the
+// containers), and compares two readings: `make demo` prints what apply
+// changed and what destroy put back, and the stack acceptance test checks
+// the same readings.
+package stackprobe
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// Host is how to reach one host: the fields of the sandbox's hosts.json
+// the probe needs.
+type Host struct {
+	Name           string `json:"name"`
+	Address        string `json:"address"`
+	Port           int    `json:"port"`
+	User           string `json:"user"`
+	PrivateKeyPath string `json:"private_key_path"`
+	KnownHostsPath string `json:"known_hosts_path"`
+}
+
+// ReadHosts reads the hosts of a sandbox hosts.json.
+func ReadHosts(path string) ([]Host, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f struct {
+		Hosts []Host `json:"hosts"`
+	}
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Hosts, nil
+}
+
+// Reading is one host's values: layer, then key, then value.
+type Reading map[string]map[string]string
+
+// Snapshot is every host's reading, by host name.
+type Snapshot map[string]Reading
+
+// Take reads every host. It uses the machine's ssh client, not the
+// provider's transport, so that what the provider did is checked by
+// another path.
+func Take(ctx context.Context, hosts []Host) (Snapshot, error) {
+	s := Snapshot{}
+	for _, h := range hosts {
+		args := []string{"-i", h.PrivateKeyPath, "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=" + h.KnownHostsPath,
+			"-o", "StrictHostKeyChecking=yes", "-p", strconv.Itoa(h.Port), h.User + "@" + h.Address, "--", probeScript}
+		out, err := exec.CommandContext(ctx, "ssh", args...).Output()
+		if err != nil {
+			return nil, fmt.Errorf("reading %s (%s): %w", h.Name, h.Address, err)
+		}
+		s[h.Name] = Parse(string(out))
+	}
+	return s, nil
+}
+
+// Parse reads the probe's "layer|key|value" lines; other lines are skipped.
+func Parse(out string) Reading {
+	r := Reading{}
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		layer, rest, ok := strings.Cut(sc.Text(), "|")
+		if !ok {
+			continue
+		}
+		key, value, ok := strings.Cut(rest, "|")
+		if !ok || layer == "" || key == "" {
+			continue
+		}
+		if r[layer] == nil {
+			r[layer] = map[string]string{}
+		}
+		value = strings.TrimSpace(value)
+		if layer == "docker" && key == "daemon.json" {
+			flattenJSON(r[layer], key, value)
+			continue
+		}
+		r[layer][key] = value
+	}
+	return r
+}
+
+// flattenJSON records a JSON object's top-level keys one by one (key:name),
+// so that a table shows which daemon.json setting changed; anything else
+// (no file, bad JSON) is kept as it is.
+func flattenJSON(into map[string]string, key, value string) {
+	var obj map[string]json.RawMessage
+	if json.Unmarshal([]byte(value), &obj) != nil {
+		into[key] = value
+		return
+	}
+	for k, v := range obj {
+		into[key+":"+k] = string(v)
+	}
+	if len(obj) == 0 {
+		into[key] = "{}"
+	}
+}
+
+// Change is one value that differs between two readings; an empty side
+// means the value was not there (e.g. a container that did not exist).
+type Change struct {
+	Host, Layer, Key, Before, After string
+}
+
+// Layers in the guide's order; others sort after them by name.
+var layerOrder = []string{"host", "docker", "containers", "postgres", "redis"}
+
+func layerRank(l string) int {
+	if i := slices.Index(layerOrder, l); i >= 0 {
+		return i
+	}
+	return len(layerOrder)
+}
+
+// Diff lists what differs from before to after, by host, layer (in the
+// guide's order) and key.
+func Diff(before, after Snapshot) []Change {
+	var out []Change
+	for _, host := range union(keysOf(before), keysOf(after)) {
+		b, a := before[host], after[host]
+		for _, layer := range union(keysOf(b), keysOf(a)) {
+			for _, key := range union(keysOf(b[layer]), keysOf(a[layer])) {
+				if bv, av := b[layer][key], a[layer][key]; bv != av {
+					out = append(out, Change{Host: host, Layer: layer, Key: key, Before: bv, After: av})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(out, func(x, y Change) int {
+		if c := strings.Compare(x.Host, y.Host); c != 0 {
+			return c
+		}
+		if c := layerRank(x.Layer) - layerRank(y.Layer); c != 0 {
+			return c
+		}
+		if c := strings.Compare(x.Layer, y.Layer); c != 0 {
+			return c
+		}
+		return strings.Compare(x.Key, y.Key)
+	})
+	return out
+}
+
+// Table renders changes as aligned columns: host, layer, key, before → after.
+func Table(changes []Change) string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "HOST\tLAYER\tSETTING\tBEFORE\t\tAFTER")
+	for _, c := range changes {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t→\t%s\n", c.Host, c.Layer, c.Key, shown(c.Before), shown(c.After))
+	}
+	_ = w.Flush()
+	return b.String()
+}
+
+func shown(v string) string {
+	if v == "" {
+		return "(none)"
+	}
+	const limit = 70
+	if len(v) > limit {
+		return v[:limit-3] + "..."
+	}
+	return v
+}
+
+func keysOf[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func union(a, b []string) []string {
+	out := slices.Concat(a, b)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
