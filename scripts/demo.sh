@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# `make demo`: apply the sandbox example with the locally built provider and
-# show, on a real sshd host, what apply, drift and destroy do.
+# `make demo`: apply examples/stack (the whole MCPAI stack, modules/mcpai-stack)
+# to the two sandbox hosts with the locally built provider, and print what
+# changed on each host, layer by layer, read over SSH before and after.
+# `make demo-destroy` (this script with "destroy") puts everything back and
+# shows that nothing differs from before.
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 SB="$REPO/.sandbox"
-EXAMPLE="$REPO/examples/sandbox-demo"
+EXAMPLE="$REPO/examples/stack"
+BEFORE="$SB/demo-before.json"
 
 # Use the provider from .bin instead of the registry; nothing is downloaded.
 export TF_CLI_CONFIG_FILE="$SB/demo.tfrc"
@@ -17,30 +21,48 @@ provider_installation {
 }
 TFRC
 export TF_IN_AUTOMATION=1
+cd "$REPO"
 
-addrs=$(grep -o '"address":"[^"]*"' "$SB/hosts.json")
-addr=$(cut -d'"' -f4 <<<"${addrs%%$'\n'*}")
-keys="net.core.somaxconn net.ipv4.tcp_fin_timeout net.ipv4.tcp_keepalive_time net.ipv4.tcp_rmem"
-show() {
-  echo "--- $1: live values on $addr"
-  ssh -i "$SB/id_ed25519" -o BatchMode=yes -o UserKnownHostsFile="$SB/known_hosts" "root@$addr" \
-    "for k in $keys; do printf '  %-30s %s\n' \$k \"\$(cat /proc/sys/\$(echo \$k | tr . /))\"; done; ls /etc/sysctl.d/"
-}
-tf() { terraform -chdir="$EXAMPLE" "$@"; }
+tf() { terraform -chdir="$EXAMPLE" "$@" -no-color 2>&1 | grep -v -e 'Provider development overrides' -e 'dev_overrides' -e 'mcpai/mcpai in' -e 'may therefore not match' -e 'applying changes may cause' -e 'releases\.$' ; }
+probe() { go run ./internal/stackprobe/cmd -hosts "$SB/hosts.json" "$@"; }
+section() { printf '\n=== %s\n' "$*"; }
 
-tf get >/dev/null
-show "before"
-echo "=== terraform apply"
-tf apply -auto-approve -input=false -no-color 2>&1 | grep -v -e '^Warning: Provider development overrides' -e 'dev_overrides' || true
-show "after apply"
+if [[ ${1:-} == destroy ]]; then
+  if [[ -f $EXAMPLE/terraform.tfstate ]]; then
+    section "terraform destroy: every layer puts back what it found"
+    tf destroy -auto-approve -input=false | grep -E 'Destroy complete|Error' || true
+  fi
+  if [[ -f $BEFORE ]]; then
+    section "the hosts now, against before the demo"
+    probe -compare "$BEFORE"
+    rm -f "$BEFORE"
+  fi
+  exit 0
+fi
 
-echo "=== someone changes net.core.somaxconn by hand; terraform plan shows the drift"
-ssh -i "$SB/id_ed25519" -o BatchMode=yes -o UserKnownHostsFile="$SB/known_hosts" "root@$addr" 'echo 128 > /proc/sys/net/core/somaxconn'
-tf plan -input=false -no-color 2>&1 | grep -E '^\s+[~+-]|Plan:' || true
-echo "=== terraform apply puts it back"
-tf apply -auto-approve -input=false -no-color 2>&1 | grep -E 'Apply complete' || true
-show "after the second apply"
+terraform -chdir="$EXAMPLE" get >/dev/null
+# The reading before the first apply is kept, so that demo-destroy compares
+# with the hosts as they were, however often the demo runs.
+[[ -f $BEFORE ]] || probe -save "$BEFORE"
 
-echo "=== terraform destroy restores what was there"
-tf destroy -auto-approve -input=false -no-color 2>&1 | grep -E 'Destroy complete' || true
-show "after destroy"
+section "terraform apply: examples/stack on h2 (api+gpu) and h1 (db+cache)"
+set +e
+tf apply -auto-approve -input=false | grep -E -e '(Creation|Modifications) complete|Apply complete|Error|Warning:|^\s+on |^\S.*:$' | grep -v '^\s*$'
+rc=${PIPESTATUS[0]}
+set -e
+[[ $rc -eq 0 ]] || { echo "terraform apply failed (exit $rc)"; exit "$rc"; }
+
+section "what changed, per host and layer (read over SSH, not from Terraform)"
+probe -compare "$BEFORE"
+
+section "which layers each host got"
+tf output hosts
+
+section "drift: someone sets net.core.somaxconn on h1 by hand; terraform plan shows it"
+addr=$(jq -r '.hosts[] | select(.name=="h1") | .address' "$SB/hosts.json")
+ssh -i "$SB/id_ed25519" -o BatchMode=yes -o UserKnownHostsFile="$SB/known_hosts" "root@$addr" 'echo 1024 > /proc/sys/net/core/somaxconn'
+tf plan -input=false | grep -E '^\s+[~+-] |Plan:' || true
+section "terraform apply puts it back"
+tf apply -auto-approve -input=false | grep -E 'Apply complete' || true
+
+printf '\nThe stack stays applied. `make demo-destroy` puts every host back as it was.\n'

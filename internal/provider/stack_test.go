@@ -1,0 +1,169 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+	"github.com/mcpai/terraform-provider-mcpai/internal/stackprobe"
+)
+
+// stackWorkspace is examples/stack as a user runs it, in a working
+// directory of its own: its module source is made relative to that
+// directory (the stack's modules call their siblings, which Terraform
+// allows only inside one local package), and hosts_file points at the
+// sandbox.
+func stackWorkspace(t *testing.T) *acctest.Workspace {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	repo := filepath.Join(filepath.Dir(file), "..", "..")
+	example, err := os.ReadFile(filepath.Join(repo, "examples", "stack", "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := acctest.NewWorkspace(t, "")
+	modules, err := filepath.Abs(filepath.Join(repo, "modules", "mcpai-stack"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(w.Dir, modules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const source = `source = "../../modules/mcpai-stack"`
+	if !strings.Contains(string(example), source) {
+		t.Fatalf("examples/stack/main.tf lacks %s", source)
+	}
+	config := strings.Replace(string(example), source, fmt.Sprintf("source = %q", rel), 1)
+	if err := os.WriteFile(filepath.Join(w.Dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.Setenv("TF_VAR_hosts_file", acctest.HostsFile())
+	w.Run([]int{0}, "get")
+	return w
+}
+
+// stackHosts are the two sandbox hosts examples/stack uses.
+func stackHosts(t *testing.T) []stackprobe.Host {
+	t.Helper()
+	hosts, err := stackprobe.ReadHosts(acctest.HostsFile())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hosts) < 2 || hosts[0].Name != "h1" || hosts[1].Name != "h2" {
+		t.Fatalf("examples/stack needs sandbox hosts h1 and h2; run scripts/sandbox.sh up 2")
+	}
+	return hosts[:2]
+}
+
+func probe(t *testing.T, hosts []stackprobe.Host) stackprobe.Snapshot {
+	t.Helper()
+	s, err := stackprobe.Take(context.Background(), hosts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// examples/stack applied to the sandbox: every layer's values are on the
+// hosts (read by another path than the provider's), the plan is then
+// empty, a change by hand shows as drift and is put back, and destroy
+// leaves every value as it was before.
+func TestAccStackExample(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	hosts := stackHosts(t)
+	sandbox := acctest.Hosts(t)
+	db, app := sandbox[0], sandbox[1]
+	removeContainers(t, app, "mcpai-model-runner")
+	before := probe(t, hosts)
+
+	w := stackWorkspace(t)
+	w.Run([]int{0}, "apply", "-auto-approve")
+	destroyed := false
+	t.Cleanup(func() {
+		if !destroyed {
+			w.Run([]int{0}, "destroy", "-auto-approve")
+		}
+	})
+	after := probe(t, hosts)
+
+	var pg map[string]struct {
+		Settings map[string]string `json:"settings"`
+	}
+	outputJSON(t, w, "postgres", &pg)
+	var redisOut map[string]struct {
+		Maxmemory string `json:"maxmemory"`
+	}
+	outputJSON(t, w, "redis", &redisOut)
+	mb, err := strconv.ParseInt(strings.TrimSuffix(redisOut["data"].Maxmemory, "mb"), 10, 64)
+	if err != nil {
+		t.Fatalf("redis maxmemory output %q: %v", redisOut["data"].Maxmemory, err)
+	}
+
+	want := map[string]map[string]map[string]string{
+		"h1": {
+			"host": {
+				"net.core.somaxconn": "65535", "net.ipv4.tcp_fin_timeout": "15", "net.ipv4.tcp_congestion_control": congestionControl(t, db),
+				"limits.d nofile": "soft=16384 hard=16384",
+			},
+			"postgres": {
+				"shared_buffers": pg["data"].Settings["shared_buffers"], "max_connections": "200",
+				"shared_preload_libraries": "pg_stat_statements", "log_min_duration_statement": "500ms",
+			},
+			"redis": {
+				"maxmemory": strconv.FormatInt(mb*1048576, 10), "maxmemory-policy": "allkeys-lru", "appendonly": "yes",
+				"lazyfree-lazy-eviction": "yes",
+			},
+		},
+		"h2": {
+			"host": {
+				"net.core.somaxconn": "65535", "vm.swappiness": "10", "vm.max_map_count": "262144",
+				"transparent_hugepage.enabled": "always madvise [never]", "cpu0.scaling_governor": "performance",
+				"limits.d nofile": "soft=16384 hard=16384",
+			},
+			"docker": {
+				"daemon.json:live-restore": "true", "daemon.json:runtimes": `{"nvidia":{"path":"nvidia-container-runtime"}}`,
+				"logging/live-restore": "json-file live-restore=true",
+			},
+			"containers": {"mcpai-model-runner": "mcpai-demo-model:latest running"},
+		},
+	}
+	for host, layers := range want {
+		for layer, kv := range layers {
+			for k, v := range kv {
+				if got := after[host][layer][k]; got != v {
+					t.Errorf("%s %s %s = %q after apply, want %q", host, layer, k, got, v)
+				}
+			}
+		}
+	}
+	if pg["data"].Settings["shared_buffers"] == "" {
+		t.Error("the postgres output has no shared_buffers")
+	}
+	planEmpty(t, w)
+
+	// A change by hand is drift: plan shows it and apply puts it back.
+	db.InHost(t, "echo 1024 > /proc/sys/net/core/somaxconn")
+	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 2 || !regexp.MustCompile(`"net.core.somaxconn"\s+= "1024" -> "65535"`).MatchString(out) {
+		t.Errorf("plan after a change by hand (exit %d) does not show it:\n%s", code, out)
+	}
+	w.Run([]int{0}, "apply", "-auto-approve")
+	if got := probe(t, hosts)["h1"]["host"]["net.core.somaxconn"]; got != "65535" {
+		t.Errorf("somaxconn after the second apply = %s", got)
+	}
+
+	w.Run([]int{0}, "destroy", "-auto-approve")
+	destroyed = true
+	if changes := stackprobe.Diff(before, probe(t, hosts)); len(changes) > 0 {
+		t.Errorf("destroy left values changed:\n%s", stackprobe.Table(changes))
+	}
+}
