@@ -106,3 +106,45 @@ func (w *Workspace) Run(ok []int, args ...string) (int, string) {
 	w.t.Fatalf("terraform %s exited %d:\n%s", strings.Join(args, " "), code, out)
 	return code, string(out)
 }
+
+// ModuleWorkspace is a workspace whose main.tf is config with every
+// `source = "../../modules/<name>"` made relative to the workspace (the
+// stack's modules call their siblings by relative paths, which Terraform
+// allows only inside one local package, so an absolute source will not
+// do), modules installed. examples/ use that source form.
+func ModuleWorkspace(t testing.TB, config string) *Workspace {
+	t.Helper()
+	w := NewWorkspace(t, "")
+	_, file, _, _ := runtime.Caller(0)
+	modules, err := filepath.Abs(filepath.Join(filepath.Dir(file), "..", "..", "modules"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rel, err := filepath.Rel(w.Dir, modules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config = strings.ReplaceAll(config, `source = "../../modules/`, fmt.Sprintf(`source = "%s/`, filepath.ToSlash(rel)))
+	if err := os.WriteFile(filepath.Join(w.Dir, "main.tf"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.Run([]int{0}, "get")
+	return w
+}
+
+// ExampleWorkspace is examples/<name> as a user runs it (see
+// ModuleWorkspace), reading the sandbox's hosts from HostsFile.
+func ExampleWorkspace(t testing.TB, name string) *Workspace {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	example, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "examples", name, "main.tf"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(example), `source = "../../modules/`) {
+		t.Fatalf("examples/%s/main.tf calls no module of this repository", name)
+	}
+	w := ModuleWorkspace(t, string(example))
+	w.Setenv("TF_VAR_hosts_file", HostsFile())
+	return w
+}

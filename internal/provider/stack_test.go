@@ -2,11 +2,7 @@ package provider
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,41 +10,6 @@ import (
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 	"github.com/mcpai/terraform-provider-mcpai/internal/stackprobe"
 )
-
-// stackWorkspace is examples/stack as a user runs it, in a working
-// directory of its own: its module source is made relative to that
-// directory (the stack's modules call their siblings, which Terraform
-// allows only inside one local package), and hosts_file points at the
-// sandbox.
-func stackWorkspace(t *testing.T) *acctest.Workspace {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	repo := filepath.Join(filepath.Dir(file), "..", "..")
-	example, err := os.ReadFile(filepath.Join(repo, "examples", "stack", "main.tf"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	w := acctest.NewWorkspace(t, "")
-	modules, err := filepath.Abs(filepath.Join(repo, "modules", "mcpai-stack"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rel, err := filepath.Rel(w.Dir, modules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const source = `source = "../../modules/mcpai-stack"`
-	if !strings.Contains(string(example), source) {
-		t.Fatalf("examples/stack/main.tf lacks %s", source)
-	}
-	config := strings.Replace(string(example), source, fmt.Sprintf("source = %q", rel), 1)
-	if err := os.WriteFile(filepath.Join(w.Dir, "main.tf"), []byte(config), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	w.Setenv("TF_VAR_hosts_file", acctest.HostsFile())
-	w.Run([]int{0}, "get")
-	return w
-}
 
 // stackHosts are the two sandbox hosts examples/stack uses.
 func stackHosts(t *testing.T) []stackprobe.Host {
@@ -86,7 +47,7 @@ func TestAccStackExample(t *testing.T) {
 	removeContainers(t, app, "mcpai-model-runner")
 	before := probe(t, hosts)
 
-	w := stackWorkspace(t)
+	w := acctest.ExampleWorkspace(t, "stack")
 	w.Run([]int{0}, "apply", "-auto-approve")
 	destroyed := false
 	t.Cleanup(func() {
