@@ -13,8 +13,11 @@ import (
 	"github.com/mcpai/terraform-provider-mcpai/internal/provider"
 )
 
-// Run "go generate" to format example files and regenerate the docs.
+// Run "go generate" to format example files and regenerate the docs: the
+// modules' README tables and guide templates first, then docs/ from the
+// templates and the schema.
 //go:generate terraform fmt -recursive ./examples/
+//go:generate go run ./tools/moduledocs
 //go:generate go tool tfplugindocs generate --provider-name mcpai
 
 // version is set by goreleaser.
