@@ -88,7 +88,7 @@ module "stack" {
     server    = "vllm"
     command   = ["--model", "/models/demo"]
     env       = { MODELSERVER_READY_AFTER = "1s" }
-    ports     = [{ container_port = 8000, host_port = 18000, host_ip = "127.0.0.1" }]
+    ports     = [{ container_port = 8000, host_port = 18400, host_ip = "127.0.0.1" }]
     gpu_count = 1
     # memlock within the sandbox machine's hard limit (8 MiB); a GPU host takes the guide's unlimited.
     ulimits  = [{ name = "memlock", soft = 8388608, hard = 8388608 }, { name = "stack", soft = 67108864, hard = 67108864 }]
