@@ -1,0 +1,103 @@
+# The guide's alerts and scrape targets for Prometheus, as two files on the
+# Prometheus host: alerting rules (the API's p95 latency and 5xx ratio at
+# Traefik, load-balanced servers down, slow PostgreSQL statements from
+# postgres_exporter's pg_stat_statements collector) and a file_sd targets
+# file with the metrics endpoints to scrape.
+
+locals {
+  # Terraform evaluates independent parts of a configuration at once: the
+  # host is reached only after every input has passed its validation, so a
+  # bad one touches nothing.
+  inputs = [
+    var.host, var.rules_path, var.targets_path, var.promtool, var.thresholds, var.rate_window,
+    var.alert_labels, var.group_prefix, var.metrics_endpoints,
+  ]
+
+  t = var.thresholds
+  w = var.rate_window
+
+  # Per statement, as postgres_exporter labels it: time spent over calls
+  # made in the window, so a statement that is merely frequent does not fire.
+  statement = "job, instance, datname, queryid"
+
+  groups = [
+    {
+      name = "${var.group_prefix}-api"
+      rules = [
+        {
+          alert  = "APIHighP95Latency"
+          expr   = "histogram_quantile(0.95, sum by (service, le) (rate(traefik_service_request_duration_seconds_bucket[${local.w}]))) > ${local.t.p95_latency_seconds}"
+          for    = local.t.p95_latency_for
+          labels = var.alert_labels
+          annotations = {
+            summary     = "p95 latency of {{ $labels.service }} above ${local.t.p95_latency_seconds}s"
+            description = "95% of the requests Traefik sent to {{ $labels.service }} in the last ${local.w} took up to {{ $value | humanizeDuration }}."
+          }
+        },
+        {
+          alert  = "APIHigh5xxRatio"
+          expr   = "sum by (service) (rate(traefik_service_requests_total{code=~\"5..\"}[${local.w}])) / sum by (service) (rate(traefik_service_requests_total[${local.w}])) > ${local.t.error_ratio}"
+          for    = local.t.error_ratio_for
+          labels = var.alert_labels
+          annotations = {
+            summary     = "5xx responses of {{ $labels.service }} above ${format("%.6g", local.t.error_ratio * 100)}%"
+            description = "{{ $value | humanizePercentage }} of the responses of {{ $labels.service }} in the last ${local.w} were 5xx."
+          }
+        },
+        {
+          alert  = "APIServerDown"
+          expr   = "traefik_service_server_up == 0"
+          for    = local.t.server_down_for
+          labels = var.alert_labels
+          annotations = {
+            summary     = "{{ $labels.url }} of {{ $labels.service }} fails its health check"
+            description = "Traefik no longer sends {{ $labels.service }}'s requests to {{ $labels.url }}: its health check fails."
+          }
+        },
+      ]
+    },
+    {
+      name = "${var.group_prefix}-postgres"
+      rules = [
+        {
+          alert  = "PostgresSlowQueries"
+          expr   = "sum by (${local.statement}) (rate(pg_stat_statements_seconds_total[${local.w}])) / sum by (${local.statement}) (rate(pg_stat_statements_calls_total[${local.w}])) > ${local.t.slow_query_seconds}"
+          for    = local.t.slow_query_for
+          labels = var.alert_labels
+          annotations = {
+            summary     = "Statement {{ $labels.queryid }} in {{ $labels.datname }} takes above ${local.t.slow_query_seconds}s"
+            description = "Statement {{ $labels.queryid }} in database {{ $labels.datname }} on {{ $labels.instance }} took {{ $value | humanizeDuration }} per call over the last ${local.w} (pg_stat_statements)."
+          }
+        },
+      ]
+    },
+  ]
+  rules = yamlencode({ groups = local.groups })
+
+  # file_sd target groups: the job and metrics path as labels, which
+  # Prometheus takes over the scrape configuration's own.
+  target_groups = [for job, e in var.metrics_endpoints : {
+    targets = e.targets
+    labels  = merge(e.labels, { job = job, __metrics_path__ = e.metrics_path, __scheme__ = e.scheme })
+  }]
+  targets = endswith(var.targets_path, ".json") ? jsonencode(local.target_groups) : yamlencode(local.target_groups)
+}
+
+resource "mcpai_host_file" "rules" {
+  ssh              = merge(var.ssh, { host = var.host })
+  path             = var.rules_path
+  mode             = "0644"
+  content          = local.rules
+  validate_command = var.promtool == null ? null : [var.promtool, "check", "rules", "{}"]
+
+  depends_on = [local.inputs]
+}
+
+resource "mcpai_host_file" "targets" {
+  ssh     = merge(var.ssh, { host = var.host })
+  path    = var.targets_path
+  mode    = "0644"
+  content = local.targets
+
+  depends_on = [local.inputs]
+}

@@ -1,0 +1,35 @@
+output "rules" {
+  description = "The alerting rules file's content (Prometheus rule file YAML)."
+  value       = local.rules
+}
+
+output "alerts" {
+  description = "The alerts' names, by rule group."
+  value       = { for g in local.groups : g.name => [for r in g.rules : r.alert] }
+}
+
+output "targets" {
+  description = "The targets file's content (file_sd target groups)."
+  value       = local.targets
+}
+
+output "rules_path" {
+  description = "Where the rules file is on the host."
+  value       = mcpai_host_file.rules.path
+}
+
+output "targets_path" {
+  description = "Where the targets file is on the host."
+  value       = mcpai_host_file.targets.path
+}
+
+output "prometheus_config" {
+  description = "The part of prometheus.yml that loads the two files: rule_files and a scrape job (named after group_prefix) whose file_sd_configs reads the targets file; yamlencode it into your configuration."
+  value = {
+    rule_files = [mcpai_host_file.rules.path]
+    scrape_configs = [{
+      job_name        = var.group_prefix
+      file_sd_configs = [{ files = [mcpai_host_file.targets.path] }]
+    }]
+  }
+}
