@@ -54,7 +54,7 @@ variable "rules_path" {
 }
 
 variable "targets_path" {
-  description = "Absolute path of the scrape targets file (.yml, .yaml or .json), for a file_sd_configs entry in prometheus.yml. Its folder must exist. Prometheus picks up changes by itself."
+  description = "Absolute path of the scrape targets file, for a file_sd_configs entry in prometheus.yml: .yml or .yaml (written as YAML) or .json (as JSON). Its folder must exist. Prometheus picks up changes by itself."
   type        = string
   nullable    = false
   default     = "/etc/prometheus/file_sd/mcpai.yml"
