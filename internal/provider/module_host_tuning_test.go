@@ -265,7 +265,7 @@ func TestAccModuleHostTuning_validation(t *testing.T) {
 		"nofile soft > hard":  {`nofile_limit = { soft = 70000, hard = 65536 }`, `nofile_limit must be { soft, hard }`},
 		"nproc unlimited":     {`nproc_limit = { soft = "unlimited", hard = "4096" }`, `nproc_limit must be { soft, hard }`},
 		"sysctl file":         {`sysctl_file = "/etc/sysctl.d/../passwd.conf"`, `sysctl_file must be a .conf file in a sysctl.d folder`},
-		"extra key injection": {`extra_settings = { "vm.swappiness; reboot" = "1" }`, `Invalid Sysctl Key`},
+		"extra key injection": {`extra_settings = { "vm.swappiness; reboot" = "1" }`, `extra_settings keys must be sysctl keys`},
 		"no hosts":            {`hosts = []`, `hosts must hold at least one address`},
 		"leave_alone name":    {`leave_alone = ["swap; reboot"]`, `leave_alone takes sysctl keys`},
 	} {

@@ -1,6 +1,18 @@
 # The performance guide's Docker daemon: rotated container logs, a raised
 # open-file limit for containers, live-restore so that daemon restarts do not
 # stop them, and optionally the NVIDIA runtime for GPU hosts.
+
+locals {
+  # Every input, for the validated output: evaluating it waits for each
+  # input's validation.
+  inputs = [
+    var.hosts, var.ssh, var.log_driver, var.log_max_size, var.log_max_file, var.nofile_limit, var.live_restore,
+    var.storage_driver, var.cgroup_driver, var.nvidia_runtime, var.default_runtime, var.extra_config, var.restart,
+    var.restart_command,
+    var.validate_only,
+  ]
+}
+
 locals {
   log_opts = { for k, v in {
     "max-size" = var.log_max_size
@@ -23,7 +35,7 @@ locals {
 }
 
 resource "mcpai_docker_daemon_config" "host" {
-  for_each = var.hosts
+  for_each = var.validate_only ? toset([]) : var.hosts
 
   ssh             = merge(var.ssh, { host = each.value })
   config          = jsonencode(local.config)

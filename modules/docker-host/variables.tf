@@ -170,3 +170,10 @@ variable "restart_command" {
     error_message = "restart_command must be a non-empty list of non-empty arguments, or null."
   }
 }
+
+variable "validate_only" {
+  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -1,6 +1,21 @@
 # The performance guide's host layer: kernel network and memory settings as
 # sysctls, and transparent huge pages, the CPU governor and open-file and
 # process limits, which live outside sysctl.
+
+locals {
+  # Every input, for the validated output: evaluating it waits for each
+  # input's validation.
+  inputs = [
+    var.hosts, var.ssh, var.rmem_max, var.wmem_max, var.tcp_rmem, var.tcp_wmem, var.somaxconn,
+    var.tcp_max_syn_backlog, var.tcp_fin_timeout, var.tcp_tw_reuse, var.tcp_keepalive_time, var.tcp_keepalive_intvl,
+    var.tcp_keepalive_probes, var.default_qdisc, var.tcp_congestion_control, var.vm_swappiness, var.vm_dirty_ratio,
+    var.vm_dirty_background_ratio, var.vm_max_map_count, var.fs_file_max, var.extra_settings, var.leave_alone,
+    var.sysctl_file, var.transparent_hugepage_enabled, var.transparent_hugepage_defrag, var.cpu_governor,
+    var.cpu_governor_optional, var.nofile_limit, var.nproc_limit,
+    var.validate_only,
+  ]
+}
+
 locals {
   # A null guide value leaves that setting alone, so it is left out here.
   guide = { for k, v in {
@@ -46,7 +61,7 @@ locals {
 }
 
 resource "mcpai_host_sysctl" "tuning" {
-  for_each = length(local.sysctls) > 0 ? var.hosts : toset([])
+  for_each = length(local.sysctls) > 0 && !var.validate_only ? var.hosts : toset([])
 
   ssh      = merge(var.ssh, { host = each.value })
   file     = var.sysctl_file
@@ -54,7 +69,7 @@ resource "mcpai_host_sysctl" "tuning" {
 }
 
 resource "mcpai_host_kernel" "tuning" {
-  for_each = local.manage_kernel ? var.hosts : toset([])
+  for_each = local.manage_kernel && !var.validate_only ? var.hosts : toset([])
 
   ssh                          = merge(var.ssh, { host = each.value })
   transparent_hugepage_enabled = local.kernel.transparent_hugepage_enabled

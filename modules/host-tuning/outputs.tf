@@ -15,3 +15,9 @@ output "previous_values" {
     try(mcpai_host_kernel.tuning[h].previous_values, {}),
   ) }
 }
+
+output "validated" {
+  description = "Always true; known once every input has passed validation. A caller that composes modules (as mcpai-stack does) makes the others wait on it (depends_on), so that no host is read while an input of this module is refused."
+  value       = true
+  depends_on  = [local.inputs]
+}

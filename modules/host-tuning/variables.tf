@@ -249,6 +249,13 @@ variable "extra_settings" {
   type        = map(string)
   default     = {}
   nullable    = false
+
+  validation {
+    condition = alltrue([for k, v in var.extra_settings :
+      can(regex("^[a-z0-9_]+([./][A-Za-z0-9_-]+)+$", k)) && !strcontains(k, "..") && can(regex("^[^\\n\\r]*$", v))
+    ])
+    error_message = "extra_settings keys must be sysctl keys (dotted, e.g. net.ipv4.tcp_slow_start_after_idle), and values single lines."
+  }
 }
 
 variable "leave_alone" {
@@ -347,4 +354,11 @@ variable "nproc_limit" {
     )
     error_message = "nproc_limit must be { soft, hard }: whole numbers or \"unlimited\", soft no higher than hard, or null."
   }
+}
+
+variable "validate_only" {
+  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused."
+  type        = bool
+  default     = false
+  nullable    = false
 }

@@ -5,6 +5,21 @@
 # once per host with that host's own SSH settings.
 
 locals {
+  # Terraform evaluates independent parts of a configuration at once: no
+  # layer reads or changes a host until every input of the stack, and of
+  # every layer (the check_* calls below), has passed validation.
+  inputs = [
+    var.hosts, var.host_tuning, var.docker, var.postgres, var.postgres_password, var.redis, var.redis_password,
+    var.model_runner, var.model_runner_sensitive_env,
+  ]
+
+  # Every layer's inputs, validated once by its module with validate_only:
+  # those calls manage nothing, so the layers can wait on them.
+  checked = concat(
+    module.check_host_tuning[*].validated, module.check_docker[*].validated, module.check_postgres[*].validated,
+    module.check_redis[*].validated, module.check_model_runner[*].validated,
+  )
+
   # Hosts by role, name to host.
   with_role = { for role in ["api", "gpu", "db", "cache"] :
     role => { for name, h in var.hosts : name => h if contains(h.roles, role) }
@@ -29,6 +44,8 @@ module "host_tuning" {
   cpu_governor_optional        = var.host_tuning.cpu_governor_optional
   nofile_limit                 = { soft = var.host_tuning.nofile_limit, hard = var.host_tuning.nofile_limit }
   sysctl_file                  = var.host_tuning.sysctl_file
+
+  depends_on = [local.inputs, local.checked]
 }
 
 module "docker" {
@@ -46,6 +63,8 @@ module "docker" {
   nvidia_runtime  = var.docker.nvidia_runtime && contains(each.value.roles, "gpu")
   restart         = var.docker.restart
   restart_command = var.docker.restart_command
+
+  depends_on = [local.inputs, local.checked]
 }
 
 module "postgres" {
@@ -72,6 +91,8 @@ module "postgres" {
   indexes         = var.postgres.indexes
 
   pg_stat_statements = var.postgres.pg_stat_statements
+
+  depends_on = [local.inputs, local.checked]
 }
 
 module "redis" {
@@ -89,6 +110,8 @@ module "redis" {
   maxmemory_policy   = var.redis.maxmemory_policy
   persistence        = var.redis.persistence
   extra_settings     = var.redis.extra_settings
+
+  depends_on = [local.inputs, local.checked]
 }
 
 module "model_runner" {
@@ -125,5 +148,121 @@ module "model_runner" {
   torch_compile_mode  = var.model_runner.torch_compile_mode
 
   # Containers start on the daemon as the Docker layer leaves it.
-  depends_on = [module.docker]
+  depends_on = [local.inputs, local.checked, module.docker]
+}
+
+# The layers' inputs, checked by their own modules before any layer runs.
+module "check_host_tuning" {
+  source = "../host-tuning"
+  count  = var.host_tuning.enabled ? 1 : 0
+
+  hosts                        = ["validate-only.invalid"]
+  ssh                          = {}
+  extra_settings               = var.host_tuning.sysctls
+  leave_alone                  = var.host_tuning.leave_alone
+  transparent_hugepage_enabled = var.host_tuning.transparent_hugepage
+  transparent_hugepage_defrag  = var.host_tuning.transparent_hugepage
+  cpu_governor                 = var.host_tuning.cpu_governor
+  cpu_governor_optional        = var.host_tuning.cpu_governor_optional
+  nofile_limit                 = { soft = var.host_tuning.nofile_limit, hard = var.host_tuning.nofile_limit }
+  sysctl_file                  = var.host_tuning.sysctl_file
+  validate_only                = true
+}
+
+module "check_docker" {
+  source = "../docker-host"
+  count  = var.docker.enabled && length(local.docker_hosts) > 0 ? 1 : 0
+
+  hosts           = ["validate-only.invalid"]
+  ssh             = {}
+  log_max_size    = var.docker.log_max_size
+  log_max_file    = var.docker.log_max_file
+  nofile_limit    = { soft = var.docker.nofile_limit, hard = var.docker.nofile_limit }
+  live_restore    = var.docker.live_restore
+  cgroup_driver   = var.docker.cgroup_driver
+  storage_driver  = var.docker.storage_driver
+  nvidia_runtime  = var.docker.nvidia_runtime
+  restart         = var.docker.restart
+  restart_command = var.docker.restart_command
+  validate_only   = true
+}
+
+module "check_postgres" {
+  source = "../postgres"
+  count  = length(local.with_role.db) > 0 ? 1 : 0
+
+  host            = "validate-only.invalid"
+  ssh             = {}
+  ssh_tunnel      = !var.postgres.direct
+  port            = var.postgres.port
+  user            = var.postgres.user
+  password        = var.postgres_password
+  database        = var.postgres.database
+  sslmode         = var.postgres.sslmode
+  db_version      = var.postgres.db_version
+  db_type         = var.postgres.db_type
+  connections     = var.postgres.connections
+  disk_type       = var.postgres.disk_type
+  total_memory    = var.postgres.total_memory
+  cpu_count       = var.postgres.cpu_count
+  restart         = var.postgres.restart
+  restart_command = var.postgres.restart_command
+  overrides       = var.postgres.overrides
+  indexes         = var.postgres.indexes
+
+  pg_stat_statements = var.postgres.pg_stat_statements
+  validate_only      = true
+}
+
+module "check_redis" {
+  source = "../redis"
+  count  = length(local.with_role.cache) > 0 ? 1 : 0
+
+  # Through the host's SSH connection, as the host itself sees the server.
+  address            = "127.0.0.1:${var.redis.port}"
+  ssh_host           = "validate-only.invalid"
+  ssh                = {}
+  username           = var.redis.username
+  password           = var.redis_password
+  maxmemory          = var.redis.maxmemory
+  maxmemory_fraction = var.redis.maxmemory_fraction
+  maxmemory_policy   = var.redis.maxmemory_policy
+  persistence        = var.redis.persistence
+  extra_settings     = var.redis.extra_settings
+  validate_only      = true
+}
+
+module "check_model_runner" {
+  source = "../model-runner"
+  count  = length(local.with_role.gpu) > 0 ? 1 : 0
+
+  host          = "validate-only.invalid"
+  ssh           = {}
+  name          = var.model_runner.name
+  image         = var.model_runner.image
+  server        = var.model_runner.server
+  command       = var.model_runner.command
+  env           = var.model_runner.env
+  sensitive_env = var.model_runner_sensitive_env
+  ports         = var.model_runner.ports
+  volumes       = var.model_runner.volumes
+  health_path   = var.model_runner.health_path
+  health_port   = var.model_runner.health_port
+  ulimits       = var.model_runner.ulimits
+  gpus          = local.model_gpus
+  memory        = var.model_runner.memory
+  cpuset        = var.model_runner.cpuset
+  timeouts      = var.model_runner.timeouts
+
+  dtype               = var.model_runner.dtype
+  quantization        = var.model_runner.quantization
+  max_batch_size      = var.model_runner.max_batch_size
+  tensor_parallel     = var.model_runner.tensor_parallel
+  gpu_memory_fraction = var.model_runner.gpu_memory_fraction
+  allow_tf32          = var.model_runner.allow_tf32
+  cuda_alloc_conf     = var.model_runner.cuda_alloc_conf
+  python_malloc       = var.model_runner.python_malloc
+  malloc_arena_max    = var.model_runner.malloc_arena_max
+  torch_compile_mode  = var.model_runner.torch_compile_mode
+  validate_only       = true
 }

@@ -4,6 +4,19 @@
 # which the resource turns into the server kind's own flags or environment.
 
 locals {
+  # Every input, for the validated output: evaluating it waits for each
+  # input's validation.
+  inputs = [
+    var.host, var.ssh, var.name, var.image, var.server, var.command, var.env, var.sensitive_env, var.ports,
+    var.volumes, var.gpus, var.gpu_driver, var.health_path, var.health_port, var.shm_size, var.ulimits,
+    var.restart_policy, var.log_driver, var.log_opts, var.memory, var.cpuset, var.gpu_memory_fraction, var.dtype,
+    var.quantization, var.max_batch_size, var.tensor_parallel, var.allow_tf32, var.cuda_alloc_conf,
+    var.python_malloc, var.malloc_arena_max, var.torch_compile_mode, var.update_strategy, var.timeouts,
+    var.validate_only,
+  ]
+}
+
+locals {
   # Empty lists and maps mean "unset" to the resource.
   command       = length(var.command) > 0 ? var.command : null
   env           = length(var.env) > 0 ? var.env : null
@@ -15,6 +28,8 @@ locals {
 }
 
 resource "mcpai_gpu_model_runner" "this" {
+  count = var.validate_only ? 0 : 1
+
   ssh    = merge(var.ssh, { host = var.host })
   name   = var.name
   image  = var.image
@@ -51,4 +66,10 @@ resource "mcpai_gpu_model_runner" "this" {
 
   update_strategy = var.update_strategy
   timeouts        = var.timeouts
+}
+
+# Before validate_only, the container was a single resource.
+moved {
+  from = mcpai_gpu_model_runner.this
+  to   = mcpai_gpu_model_runner.this[0]
 }

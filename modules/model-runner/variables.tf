@@ -387,3 +387,10 @@ variable "timeouts" {
     error_message = "timeouts must be durations such as \"45m\" or \"1h30m\" (units h, m, s)."
   }
 }
+
+variable "validate_only" {
+  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -8,15 +8,16 @@ locals {
   # host is read and the server planned for only after every input has
   # passed its validation, so a bad one touches nothing.
   inputs = [
-    var.host, var.port, var.user, var.password, var.database, var.sslmode, var.ssh_tunnel, var.restart,
+    var.host, var.ssh, var.port, var.user, var.password, var.database, var.sslmode, var.ssh_tunnel, var.restart,
     var.restart_command, var.db_version, var.db_type, var.connections, var.disk_type, var.total_memory,
     var.cpu_count, var.overrides, var.pg_stat_statements, var.indexes,
+    var.validate_only,
   ]
 }
 
 # Facts are read only for what the caller did not give.
 data "mcpai_host_facts" "db" {
-  count = var.total_memory == null || var.cpu_count == null || var.disk_type == null ? 1 : 0
+  count = !var.validate_only && (var.total_memory == null || var.cpu_count == null || var.disk_type == null) ? 1 : 0
 
   ssh        = merge(var.ssh, { host = var.host })
   depends_on = [local.inputs]
@@ -35,13 +36,13 @@ locals {
     connection_num = var.connections
     # PGTune takes a whole number of one unit: whole GB (rounded down) from
     # 1GB up, else whole MB.
-    total_memory = var.total_memory != null ? var.total_memory : (
+    total_memory = var.total_memory != null || var.validate_only ? var.total_memory : (
       local.host_memory_bytes >= 1073741824
       ? "${floor(local.host_memory_bytes / 1073741824)}GB"
       : "${floor(local.host_memory_bytes / 1048576)}MB"
     )
     cpu_num = var.cpu_count != null ? var.cpu_count : local.host_cpu_count
-    hd_type = var.disk_type != null ? var.disk_type : (anytrue([for d in local.host_disks : d.rotational]) ? "hdd" : "ssd")
+    hd_type = var.disk_type != null || var.validate_only ? var.disk_type : (anytrue([for d in local.host_disks : d.rotational]) ? "hdd" : "ssd")
   }
 
   # shared_preload_libraries is a list: the caller's libraries are kept and
@@ -54,7 +55,8 @@ locals {
     "pg_stat_statements.track" = var.pg_stat_statements.track
   }
 
-  settings = merge(
+  # Nothing is sized without a host (validate_only).
+  settings = var.validate_only ? {} : merge(
     provider::mcpai::pgtune(local.sizing),
     local.statements,
     var.overrides,
@@ -74,6 +76,8 @@ locals {
 }
 
 resource "mcpai_postgres_tuning" "this" {
+  count = var.validate_only ? 0 : 1
+
   ssh             = local.ssh
   postgres        = local.postgres
   restart         = var.restart
@@ -84,7 +88,7 @@ resource "mcpai_postgres_tuning" "this" {
 }
 
 resource "mcpai_postgres_index" "this" {
-  for_each = var.indexes
+  for_each = var.validate_only ? {} : var.indexes
 
   ssh      = local.ssh
   postgres = local.postgres
@@ -99,4 +103,10 @@ resource "mcpai_postgres_index" "this" {
   # Built once the server runs with its new settings (maintenance_work_mem
   # speeds up the build; a restart would cancel it).
   depends_on = [mcpai_postgres_tuning.this]
+}
+
+# Before validate_only, the tuning was a single resource.
+moved {
+  from = mcpai_postgres_tuning.this
+  to   = mcpai_postgres_tuning.this[0]
 }

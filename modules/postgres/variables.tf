@@ -262,3 +262,10 @@ variable "indexes" {
     error_message = "An index method must be one of btree, hash, gist, gin, brin or spgist."
   }
 }
+
+variable "validate_only" {
+  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -6,14 +6,15 @@ locals {
   # host is read only after every input has passed its validation, so a bad
   # one touches nothing.
   inputs = [
-    var.address, var.password, var.username, var.ssh_host, var.maxmemory, var.maxmemory_fraction, var.maxmemory_policy,
+    var.address, var.ssh, var.password, var.username, var.ssh_host, var.maxmemory, var.maxmemory_fraction, var.maxmemory_policy,
     var.persistence, var.rdb_save, var.tcp_keepalive, var.timeout, var.lazyfree, var.extra_settings,
+    var.validate_only,
   ]
 
   # The host whose memory sizes maxmemory: the SSH host, or address's host.
   facts_host = var.ssh_host != null ? var.ssh_host : regex("^\\[?(.*?)\\]?:[0-9]+$", var.address)[0]
 
-  maxmemory = var.maxmemory != null ? var.maxmemory : "${floor(one(data.mcpai_host_facts.redis[*].memory_bytes) * var.maxmemory_fraction / 1048576)}mb"
+  maxmemory = var.maxmemory != null || var.validate_only ? var.maxmemory : "${floor(one(data.mcpai_host_facts.redis[*].memory_bytes) * var.maxmemory_fraction / 1048576)}mb"
 
   persistence = {
     none = { save = "", appendonly = "no" }
@@ -43,13 +44,15 @@ locals {
 
 # Read only when maxmemory is to be sized from the host.
 data "mcpai_host_facts" "redis" {
-  count = var.maxmemory == null ? 1 : 0
+  count = var.maxmemory == null && !var.validate_only ? 1 : 0
 
   ssh        = merge(var.ssh, { host = local.facts_host })
   depends_on = [local.inputs]
 }
 
 resource "mcpai_redis_config" "redis" {
+  count = var.validate_only ? 0 : 1
+
   redis = {
     address  = var.address
     username = var.username
@@ -57,4 +60,10 @@ resource "mcpai_redis_config" "redis" {
   }
   ssh      = var.ssh_host == null ? null : merge(var.ssh, { host = var.ssh_host })
   settings = local.settings
+}
+
+# Before validate_only, the configuration was a single resource.
+moved {
+  from = mcpai_redis_config.redis
+  to   = mcpai_redis_config.redis[0]
 }

@@ -170,3 +170,10 @@ variable "extra_settings" {
     error_message = "extra_settings must not hold secrets (requirepass, masterauth, masteruser, TLS key passphrases): plans and state would show them in plain text. Set them in redis.conf or with ACL SETUSER."
   }
 }
+
+variable "validate_only" {
+  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -1,0 +1,104 @@
+package provider
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+)
+
+// stackConfig calls modules/mcpai-stack with the sandbox's first two hosts
+// (app: api+gpu on h2, data: db+cache on h1), each with its own ssh object
+// as user; hosts replaces the hosts map and args are more inputs.
+func stackConfig(t *testing.T, user, hosts, args string) string {
+	t.Helper()
+	sandbox := acctest.Hosts(t)
+	if len(sandbox) < 2 {
+		t.Fatal("the stack tests need sandbox hosts h1 and h2; run scripts/sandbox.sh up 2")
+	}
+	ssh := func(h acctest.Host) string {
+		return fmt.Sprintf("{ user = %q, private_key = file(%q), host_key = %q }", user, h.PrivateKeyPath, h.HostKey)
+	}
+	if hosts == "" {
+		hosts = fmt.Sprintf(`{
+    app  = { address = %q, roles = ["api", "gpu"], ssh = %s }
+    data = { address = %q, roles = ["db", "cache"], ssh = %s, shared_kernel = true }
+  }`, sandbox[1].Address, ssh(sandbox[1]), sandbox[0].Address, ssh(sandbox[0]))
+	}
+	return fmt.Sprintf(`terraform {
+  required_providers {
+    mcpai = { source = "mcpai/mcpai" }
+  }
+}
+
+provider "mcpai" {}
+
+module "stack" {
+  source = "../../modules/mcpai-stack"
+  hosts  = %s
+%s
+}
+`, hosts, args)
+}
+
+// Bad inputs to the stack are refused by its validation at plan time,
+// before any host is reached: the SSH user is one no host has, so any
+// attempt shows in the hosts' sshd logs as "Invalid user".
+func TestAccModuleMcpaiStack_validation(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	sandbox := acctest.Hosts(t)
+	const good = `  postgres     = { db_version = 15 }
+  model_runner = { image = "mcpai-demo-model:latest" }
+`
+	for name, tc := range map[string]struct{ hosts, args, want string }{
+		"unknown role":      {`{ a = { address = "10.213.1.2", roles = ["web"] } }`, good, `Each host's roles must be among api, gpu, db and cache`},
+		"shared address":    {`{ a = { address = "10.213.1.2", roles = ["db"] }, b = { address = "10.213.1.2", roles = ["cache"] } }`, good, `Two hosts share an address`},
+		"bad address":       {`{ a = { address = "10.213.1.2; reboot" } }`, good, `Each host's address must be an IP address or DNS name`},
+		"no hosts":          {`{}`, good, `hosts must hold at least one host`},
+		"db without major":  {"", `  model_runner = { image = "mcpai-demo-model:latest" }`, `postgres.db_version is required when a host has the db role`},
+		"gpu without image": {"", `  postgres = { db_version = 15 }`, `model_runner.image is required when a host has the gpu role`},
+		"gpu ids and count": {"", `  postgres     = { db_version = 15 }
+  model_runner = { image = "x", gpu_ids = ["0"], gpu_count = 1 }`, `model_runner takes gpu_ids or gpu_count, not both`},
+		"redis port": {"", good + `  redis = { port = 70000 }`, `redis.port must be a TCP port`},
+		// The layers' own validation stops the plan too.
+		"sysctl key":      {"", good + `  host_tuning = { sysctls = { "vm.swappiness; reboot" = "1" } }`, `extra_settings keys must be sysctl keys`},
+		"leave_alone":     {"", good + `  host_tuning = { leave_alone = ["swap; reboot"] }`, `leave_alone takes sysctl keys`},
+		"docker log size": {"", good + `  docker = { log_max_size = "10MB" }`, `log_max_size must be a whole number followed by k, m or g`},
+		"postgres type": {"", `  postgres     = { db_version = 15, db_type = "olap" }
+  model_runner = { image = "mcpai-demo-model:latest" }`, `db_type must be`},
+		"redis policy": {"", good + `  redis = { maxmemory_policy = "lru" }`, `maxmemory_policy must be`},
+		"runner server": {"", `  postgres     = { db_version = 15 }
+  model_runner = { image = "x", server = "sglang" }`, `server must be`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			w := acctest.ModuleWorkspace(t, stackConfig(t, probeUser, tc.hosts, tc.args))
+			before := []int{probes(t, sandbox[0]), probes(t, sandbox[1])}
+			_, out := w.Run([]int{1}, "plan")
+			if !errorWords(tc.want).MatchString(out) {
+				t.Errorf("plan output lacks %q:\n%s", tc.want, out)
+			}
+			for i, h := range sandbox[:2] {
+				if n := probes(t, h) - before[i]; n != 0 {
+					t.Errorf("the plan tried to log in to %s %d times", h.Name, n)
+				}
+			}
+		})
+	}
+	// Control: with good inputs the plan does reach the hosts (and fails
+	// there, as the user does not exist), so the checks above can see an
+	// attempt.
+	t.Run("control", func(t *testing.T) {
+		w := acctest.ModuleWorkspace(t, stackConfig(t, probeUser, "", good))
+		before := probes(t, sandbox[0])
+		_, out := w.Run([]int{1}, "plan")
+		if !strings.Contains(out, "SSH Authentication Failed") {
+			t.Errorf("plan with good inputs and an unknown user:\n%s", out)
+		}
+		if probes(t, sandbox[0]) == before {
+			t.Error("the control plan made no SSH attempt: the checks above would not see one")
+		}
+	})
+}
