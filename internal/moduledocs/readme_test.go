@@ -61,8 +61,8 @@ func TestUpdateReadme(t *testing.T) {
 	}
 	for _, want := range []string{
 		"# demo\n\nWhat it does, in prose the author keeps.\n",
-		"## Inputs\n" + DocsBegin + "\n```\n\n## Notes\n\nMore prose.\n\n" + DiagramBegin + "\n" + generatedNote + "\n## Where it sits in the stack\n",
-		DocsBegin + "\n" + generatedNote + "\n" + Tables(m) + DocsEnd + "\n\nClosing prose.\n",
+		"## Inputs\n" + DocsBegin + "\n```\n\n## Notes\n\nMore prose.\n\n" + DiagramBegin + "\n" + diagramNote + "\n## Where it sits in the stack\n",
+		DocsBegin + "\n" + tablesNote + "\n" + Tables(m) + DocsEnd + "\n\nClosing prose.\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("README lacks %q:\n%s", want, got)
@@ -83,8 +83,8 @@ func TestUpdateReadmeWithoutMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# demo\n\nProse.\n\n" + DiagramBegin + "\n" + generatedNote + "\n" + DiagramSection("demo") + DiagramEnd + "\n\n## Usage\n\nMore.\n\n" +
-		DocsBegin + "\n" + generatedNote + "\n" + Tables(m) + DocsEnd + "\n"
+	want := "# demo\n\nProse.\n\n" + DiagramBegin + "\n" + diagramNote + "\n" + DiagramSection("demo") + DiagramEnd + "\n\n## Usage\n\nMore.\n\n" +
+		DocsBegin + "\n" + tablesNote + "\n" + Tables(m) + DocsEnd + "\n"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -119,7 +119,7 @@ func TestUpdateReadmeErrors(t *testing.T) {
 
 func TestGuideTemplate(t *testing.T) {
 	readme := "# demo\n\nApplies the guide's\n`demo` layer.\n\nSee [host-tuning](../host-tuning/README.md#inputs), [the example](../../examples/stack/main.tf), [a section](#inputs), [outside](https://example.com/x) and [up](../../../x.md).\n\n" +
-		"```yaml\nsummary: \"{{ $labels.instance }} is down\"\n```\n\n" + DocsBegin + "\n" + generatedNote + "\n## Inputs\n" + DocsEnd + "\n"
+		"```yaml\nsummary: \"{{ $labels.instance }} is down\"\n```\n\n" + DocsBegin + "\n" + tablesNote + "\n## Inputs\n" + DocsEnd + "\n" + DiagramBegin + "\n" + diagramNote + "\n" + DiagramEnd + "\n"
 	got := GuideTemplate("demo", readme)
 	wantHead := "---\npage_title: \"Module: demo\"\nsubcategory: \"Modules\"\ndescription: |-\n  Applies the guide's `demo` layer.\n---\n\n# Module: demo\n\nApplies the guide's\n"
 	if !strings.HasPrefix(got, wantHead) {
@@ -158,6 +158,13 @@ func TestGuideTemplate(t *testing.T) {
 func TestGuideTemplateWithoutTitle(t *testing.T) {
 	got := GuideTemplate("demo", "Some prose.\n")
 	if !strings.Contains(got, "---\n\n# Module: demo\n\nSome prose.\n") {
+		t.Errorf("got\n%s", got)
+	}
+}
+
+func TestGuideTemplateDescription(t *testing.T) {
+	got := GuideTemplate("demo", "# demo\n\nApplies the guide's settings:\n\n- one;\n- two.\n")
+	if !strings.Contains(got, "description: |-\n  Applies the guide's settings\n---\n") {
 		t.Errorf("got\n%s", got)
 	}
 }
