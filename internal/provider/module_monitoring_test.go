@@ -334,8 +334,8 @@ func TestAccModuleMonitoring(t *testing.T) {
 	// plan, and apply puts them back.
 	h.InHost(t, "printf '[]' > "+targetsPath+" && rm "+rulesPath)
 	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 2 ||
-		!strings.Contains(out, "module.m.mcpai_host_file.targets will be updated in-place") ||
-		!strings.Contains(out, "module.m.mcpai_host_file.rules will be updated in-place") {
+		!strings.Contains(out, "module.m.mcpai_host_file.targets[0] will be updated in-place") ||
+		!strings.Contains(out, "module.m.mcpai_host_file.rules[0] will be updated in-place") {
 		t.Errorf("the plan does not show the drift:\n%s", out)
 	}
 	w.Run([]int{0}, "apply", "-auto-approve")
@@ -408,7 +408,22 @@ func TestAccModuleMonitoring_promtool(t *testing.T) {
 	w.Run([]int{0}, "destroy", "-auto-approve")
 }
 
-// Bad inputs are refused at plan time, before the host is reached.
+// validateOnlyPlan checks that with validate_only and good inputs a module
+// plans nothing and makes no SSH attempt on h.
+func validateOnlyPlan(t *testing.T, module, args string, h acctest.Host) {
+	t.Helper()
+	w := callModuleAsProbe(t, module, args+"\nvalidate_only = true\n")
+	before := probes(t, h)
+	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 0 || !strings.Contains(out, "No changes.") {
+		t.Errorf("with validate_only the plan is not empty:\n%s", out)
+	}
+	if n := probes(t, h) - before; n != 0 {
+		t.Errorf("with validate_only the plan tried to log in to %s %d times", h.Name, n)
+	}
+}
+
+// Bad inputs are refused at plan time, before the host is reached; with
+// validate_only good ones manage nothing.
 func TestAccModuleMonitoring_validation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
@@ -444,4 +459,7 @@ func TestAccModuleMonitoring_validation(t *testing.T) {
 			planRefusedAsProbe(t, callModuleAsProbe(t, "monitoring", args), h, tc.want)
 		})
 	}
+	t.Run("validate_only", func(t *testing.T) {
+		validateOnlyPlan(t, "monitoring", fmt.Sprintf("host = %q\nmetrics_endpoints = { api = { targets = [\"127.0.0.1:8001\"] } }", h.Address), h)
+	})
 }

@@ -9,8 +9,8 @@ locals {
   # host is reached only after every input has passed its validation, so a
   # bad one touches nothing.
   inputs = [
-    var.host, var.rules_path, var.targets_path, var.promtool, var.thresholds, var.rate_window,
-    var.alert_labels, var.group_prefix, var.metrics_endpoints,
+    var.host, var.ssh, var.rules_path, var.targets_path, var.promtool, var.thresholds, var.rate_window,
+    var.alert_labels, var.group_prefix, var.metrics_endpoints, var.validate_only,
   ]
 
   t = var.thresholds
@@ -84,6 +84,8 @@ locals {
 }
 
 resource "mcpai_host_file" "rules" {
+  count = var.validate_only ? 0 : 1
+
   ssh              = merge(var.ssh, { host = var.host })
   path             = var.rules_path
   mode             = "0644"
@@ -94,6 +96,8 @@ resource "mcpai_host_file" "rules" {
 }
 
 resource "mcpai_host_file" "targets" {
+  count = var.validate_only ? 0 : 1
+
   ssh     = merge(var.ssh, { host = var.host })
   path    = var.targets_path
   mode    = "0644"

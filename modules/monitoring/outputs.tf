@@ -15,21 +15,27 @@ output "targets" {
 
 output "rules_path" {
   description = "Where the rules file is on the host."
-  value       = mcpai_host_file.rules.path
+  value       = var.rules_path
 }
 
 output "targets_path" {
   description = "Where the targets file is on the host."
-  value       = mcpai_host_file.targets.path
+  value       = var.targets_path
 }
 
 output "prometheus_config" {
   description = "The part of prometheus.yml that loads the two files: rule_files and a scrape job (named after group_prefix) whose file_sd_configs reads the targets file; yamlencode it into your configuration."
   value = {
-    rule_files = [mcpai_host_file.rules.path]
+    rule_files = [var.rules_path]
     scrape_configs = [{
       job_name        = var.group_prefix
-      file_sd_configs = [{ files = [mcpai_host_file.targets.path] }]
+      file_sd_configs = [{ files = [var.targets_path] }]
     }]
   }
+}
+
+output "validated" {
+  description = "Always true; known once every input has passed validation. A caller that composes modules (as mcpai-stack does) makes the others wait on it (depends_on), so that no host is read while an input of this module is refused."
+  value       = true
+  depends_on  = [local.inputs]
 }

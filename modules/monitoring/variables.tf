@@ -182,3 +182,10 @@ variable "metrics_endpoints" {
     error_message = "metrics_endpoints labels must be label names ([A-Za-z_][A-Za-z0-9_]*), not job (the map's key) nor starting with __."
   }
 }
+
+variable "validate_only" {
+  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused."
+  type        = bool
+  default     = false
+  nullable    = false
+}
