@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Disposable SSH test hosts for the provider's acceptance tests.
 #
-#   scripts/sandbox.sh up [N]   start (or re-check) hosts h1..hN (default 2)
+#   scripts/sandbox.sh up [N] [--light-from K]
+#                               start (or re-check) hosts h1..hN (default 2);
+#                               hK..hN light (sshd only), K >= 3
 #   scripts/sandbox.sh down     remove everything `up` made
 #   scripts/sandbox.sh status   show what is running
 #
@@ -50,6 +52,46 @@
 # host's loopback (-p 127.0.0.1:<port>:5000) it serves that host's dockerd,
 # which treats 127.0.0.0/8 as insecure (HTTP) by default, for pull tests
 # without a public registry. Built and labelled like the model images.
+#
+# Each engine also has three demo workload images, for the api-service and
+# model-runner modules and `make demo` (no registry is reachable, so they
+# are built here, FROM scratch, from the project's own Go programs, and
+# labelled io.mcpai.demo plus an org.opencontainers.image.description that
+# says what they are):
+# - mcpai-demo-api:latest (io.mcpai.demo=workload): a demo stand-in for a
+#   FastAPI app served by uvicorn, the program internal/acctest/testdata/
+#   demoapi installed as /usr/local/bin/uvicorn (PATH set; no ENTRYPOINT,
+#   CMD `uvicorn main:app --host 0.0.0.0 --port 8000`, EXPOSE 8000). It takes
+#   uvicorn's command line (--host, --port, --workers, --loop, --http,
+#   --no-access-log, --timeout-keep-alive, --backlog; anything else is a
+#   usage error, exit 2) and serves /health, / (its effective settings,
+#   pid, hostname, worker), /metrics, /slow?ms=N and /status/<code>; workers
+#   are accept loops in one process. See the program's comment.
+# - mcpai-demo-model:latest (io.mcpai.demo=workload): the demo model runner,
+#   the imitation inference server of mcpai-model:ready (same program and
+#   build context, ready after 2 s on :8000).
+# - mcpai-demo-traefik:latest (io.mcpai.demo=stand-in): NOT Traefik, a
+#   stand-in, internal/acctest/testdata/demotraefik installed as
+#   /usr/local/bin/traefik (ENTRYPOINT). It takes the Traefik v3 flags the
+#   api-service module uses (--entryPoints.<name>.address, --providers.file.
+#   filename/watch, --ping[.entryPoint], --metrics.prometheus[.entryPoint],
+#   --log.level, --accessLog; keys in any case; any other flag is an error)
+#   and the file provider's http.routers (PathPrefix rules only) and
+#   http.services.<name>.loadBalancer (servers, healthCheck) strictly:
+#   health-checked round-robin, 503 when no server is healthy, reload on
+#   change, /ping and Traefik's metric names. See the program's comment.
+#   Why not Traefik itself: it was tried (2026-11, 12 minutes as agreed)
+#   from the Go module proxy, `go mod download` of the module and a build of
+#   ./cmd/traefik in its directory with CGO_ENABLED=0. v3.7.13 (the latest)
+#   cannot be built here: the proxy answers 403 for 16 of its dependencies
+#   (github.com/containous/go-http-auth, which cmd/traefik needs, among
+#   them). v3.6.12's dependencies all download (28 s), but its cold build
+#   (empty GOCACHE) had not finished after 7.5 minutes on this machine's 2
+#   cores (with other tests running), far over the ~6 minutes a sandbox set-up
+#   may add. So the image holds the stand-in, and its labels say so.
+# Built and labelled like the model images (rebuilt when missing or out of
+# date); hosts.json names them ("demo_api_image", "demo_model_image",
+# "demo_traefik_image", "demo_traefik": "stand-in").
 # The machine itself runs no dockerd; `up` only adds empty mount points
 # /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
 #
@@ -125,6 +167,22 @@
 # that does not do, puts back the pristine redis.conf (<host dir>/
 # redis.conf.pristine) and starts it again; failing that, rebuilds the host.
 #
+# Light hosts, for benchmarks of many hosts (e.g. a plan over 20): `up N
+# --light-from K` makes hK..hN light: sshd only, with the same users, keys,
+# private /etc copies, /run, /var/log, /root and /home as the others (and
+# empty private Docker, PostgreSQL and Redis folders), but no dockerd,
+# PostgreSQL, Redis or images: `up 20 --light-from 3` with h1 and h2
+# running took 18 s here, and each light host needs a few MB.
+# K must be 3 or more: h1 and h2 always have every service (tests rely on
+# them). hosts.json says what each host runs: "services" (["sshd", "docker",
+# "postgres", "redis"], or ["sshd"] for a light host) and "light"; a light
+# host has none of the Docker, PostgreSQL, Redis or image keys. A running
+# host whose kind differs from the one asked for (full or light) is rebuilt.
+# `up N` always leaves exactly h1..hN: hosts beyond N (from an earlier `up M`,
+# M > N, light or not) are removed, so `up 2` after `up 20 --light-from 3`
+# removes h3..h20 and keeps h1 and h2 running as they were; `down` removes
+# every host, whatever its kind.
+#
 # State lives in <repo>/.sandbox/; tests read <repo>/.sandbox/hosts.json.
 # The hosts have no default route: they can talk to the machine (10.213.<i>.1)
 # and nothing else, so no test traffic can leave the machine.
@@ -156,6 +214,18 @@ MODEL_LABEL="org.mcpai.sandbox.source"
 # The registry image every host's dockerd has (see build_registry_context),
 # with the same label.
 REGISTRY_IMAGE="mcpai-registry:test"
+# The demo workload images every host's dockerd has (see build_demo_contexts),
+# with the same label too.
+DEMO_API_IMAGE="mcpai-demo-api:latest"
+DEMO_MODEL_IMAGE="mcpai-demo-model:latest"
+DEMO_TRAEFIK_IMAGE="mcpai-demo-traefik:latest"
+# The Traefik image holds a stand-in, not Traefik (see the header).
+DEMO_TRAEFIK_KIND="stand-in"
+# What a host runs: full hosts every service, light ones sshd only.
+FULL_SERVICES="sshd docker postgres redis"
+LIGHT_SERVICES="sshd"
+# `up --light-from K`: hosts from hK on are light (0: none).
+LIGHT_FROM=0
 # The mock NVIDIA stack (h2): hook log inside the host, and its CDI spec.
 NVIDIA_HOOK_LOG_NAME="mcpai-nvidia-hook.log"   # in the host's /var/log
 CDI_SPEC_NAME="mcpai-mock-gpu.yaml"            # in the host's /etc/cdi
@@ -177,7 +247,7 @@ log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,6p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,8p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -212,6 +282,14 @@ host_redis_conf() { echo "$(host_dir "$1")/etc/redis/redis.conf"; }
 host_redis_log()  { echo "$(host_dir "$1")/log/redis/redis-server.log"; }
 host_redis_pidfile() { echo "$(host_dir "$1")/run/redis/redis-server.pid"; }
 host_redis_ca()   { echo "$(host_dir "$1")/redis-tls/ca.crt"; }
+# What host $1 runs: as this `up` asks (host_wanted_services), and as it was
+# built (host_services, from <host dir>/services; hosts built before light
+# hosts existed have every service). host_light: it runs sshd only.
+host_wanted_services() {
+  if ((LIGHT_FROM > 0 && $1 >= LIGHT_FROM)); then echo "$LIGHT_SERVICES"; else echo "$FULL_SERVICES"; fi
+}
+host_services() { cat "$(host_dir "$1")/services" 2>/dev/null || echo "$FULL_SERVICES"; }
+host_light()    { [[ $(host_services "$1") == "$LIGHT_SERVICES" ]]; }
 
 # Indexes of the hosts that exist now, from netns names and leftover veths, so
 # that `down` also cleans up after a run that died half way (no hosts.json).
@@ -476,9 +554,13 @@ host_teardown() {
     kill -KILL "${pids[@]}" 2>/dev/null || true
   fi
   if [[ -e /run/netns/$ns ]]; then ip netns del "$ns"; fi
-  # Deleting the netns destroys eth0 and with it the peer; this is for a
-  # veth left behind by a run that died before moving eth0 into the netns.
-  if ip link show "$veth" &>/dev/null; then ip link del "$veth"; fi
+  # Deleting the netns destroys eth0 and with it the peer, but not at once:
+  # the peer may still show here, and be gone by the time it is deleted.
+  # This is for a veth left behind by a run that died before moving eth0
+  # into the netns.
+  if ip link show "$veth" &>/dev/null && ! ip link del "$veth" 2>/dev/null && ip link show "$veth" &>/dev/null; then
+    die "h$i: cannot delete $veth"
+  fi
   rm -f "$dir/sshd.pid"
   # A killed container's cgroups stay behind (empty) in the machine's
   # hierarchies: /sys/fs/cgroup/<controller>/docker/<id>. rmdir removes only
@@ -495,7 +577,9 @@ host_teardown() {
   done
 }
 
-# Private copies of the files the host sees in place of the machine's.
+# Private copies of the files the host sees in place of the machine's. A
+# light host (host_wanted_services) gets the same folders, but no Redis
+# configuration or Docker init script: nothing starts those there.
 write_host_files() {
   local i=$1 dir hash today
   dir=$(host_dir "$i")
@@ -539,8 +623,11 @@ write_host_files() {
   install -d -m 2770 -o redis -g redis "$dir/etc/redis"
   install -d -m 750 -o redis -g redis "$dir/lib/redis"
   install -d -m 2750 -o redis -g adm "$dir/log/redis"
-  write_redis_files "$i"
-  write_docker_init "$dir/docker.init"
+  host_wanted_services "$i" >"$dir/services"
+  if ! host_light "$i"; then
+    write_redis_files "$i"
+    write_docker_init "$dir/docker.init"
+  fi
   if [[ $(host_docker_engine "$i") == current ]]; then
     # Exactly the current dockerd, docker-proxy and runc, for HOST_INIT to
     # lay over /usr/sbin (hard links where possible: no copy of 140 MB). The
@@ -796,7 +883,8 @@ mount -n --bind "$d/log"            /var/log
 mount -n --bind "$d/etc/docker"     /etc/docker
 mount -n --bind "$d/lib/docker"     /var/lib/docker
 mount -n --bind "$d/lib/containerd" /var/lib/containerd
-mount -n --bind "$d/docker.init"    /etc/init.d/docker
+# (Light hosts have no init script: they run no dockerd.)
+if [ -f "$d/docker.init" ]; then mount -n --bind "$d/docker.init" /etc/init.d/docker; fi
 # PostgreSQL: the cluster "15 main" (configuration, data, and the home of
 # the postgres user); /var/run/postgresql and /var/log/postgresql are in the
 # private /run and /var/log already.
@@ -806,7 +894,7 @@ mount -n --bind "$d/lib/postgresql" /var/lib/postgresql
 # and tls/, and its data; /run/redis and /var/log/redis are private already.
 mount -n --bind "$d/etc/redis"      /etc/redis
 mount -n --bind "$d/lib/redis"      /var/lib/redis
-mount -n --bind "$d/redis.default"  /etc/default/redis-server
+if [ -f "$d/redis.default" ]; then mount -n --bind "$d/redis.default" /etc/default/redis-server; fi
 # The mock CDI spec (h2): a private /etc/cdi. The hook and the runtime name
 # come with the overlay on /usr/sbin below.
 if [ -d "$d/etc/cdi" ]; then mount -n --bind "$d/etc/cdi" /etc/cdi; fi
@@ -910,32 +998,57 @@ $(docker_log_tail "$i")"
   [[ $version == $want ]] || die "h$i: dockerd is version '$version', expected '$want' ($(host_docker_engine "$i") engine)"
 }
 
+# build_program <name> <output>: the program internal/acctest/testdata/<name>
+# built static, again when a Go file under testdata/ (the programs share
+# packages there), go.mod or go.sum is newer than the output. The builds are
+# reproducible (-trimpath, no VCS stamp): a rebuild that gives the same
+# bytes leaves the file as it was (only its time changes), so neither the
+# images' labels nor h2's mock hook see a change.
+build_program() {
+  local name=$1 out=$2 src=$REPO/internal/acctest/testdata tmp
+  if [[ -x $out && ! $REPO/go.mod -nt $out && ! $REPO/go.sum -nt $out &&
+        -z $(find "$src" -name '*.go' -newer "$out" -print -quit) ]]; then
+    return 0
+  fi
+  command -v go >/dev/null || die "go is needed to build $src/$name"
+  mkdir -p "$(dirname "$out")"
+  tmp=$(mktemp "$out.XXXXXX")
+  if ! (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
+        go build -trimpath -ldflags='-s -w' -o "$tmp" "./internal/acctest/testdata/$name"); then
+    rm -f "$tmp"
+    die "building $src/$name failed"
+  fi
+  if cmp -s "$tmp" "$out"; then
+    rm -f "$tmp"; touch "$out"
+  else
+    chmod 755 "$tmp"; mv "$tmp" "$out"
+  fi
+}
+
+# write_labelled_dockerfile <path> <program> <body>: a Dockerfile of body
+# and a last line LABEL $MODEL_LABEL=<a hash of the program and of body>,
+# rewritten only where it differs (ensure_labelled_image compares the label).
+write_labelled_dockerfile() {
+  local out=$1 program=$2 body=$3
+  printf '%s\nLABEL %s=%s\n' "$body" "$MODEL_LABEL" \
+    "$(printf '%s\n%s\n' "$(sha256sum <"$program" | cut -d' ' -f1)" "$body" | sha256sum | cut -d' ' -f1)" >"$out.tmp"
+  if cmp -s "$out.tmp" "$out"; then rm -f "$out.tmp"; else mv "$out.tmp" "$out"; fi
+}
+
 # The build context of the test image: the sleeper program, built static.
 build_image_context() {
-  local ctx=$SB/image src=$REPO/internal/acctest/testdata/sleeper
-  mkdir -p "$ctx"
-  if [[ ! -x $ctx/sleeper || $src/main.go -nt $ctx/sleeper ]]; then
-    command -v go >/dev/null || die "go is needed to build $src for the test image"
-    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-      go build -trimpath -ldflags='-s -w' -o "$ctx/sleeper" ./internal/acctest/testdata/sleeper) ||
-      die "building $src failed"
-  fi
+  local ctx=$SB/image
+  build_program sleeper "$ctx/sleeper"
   printf 'FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT ["/sleeper"]\n' >"$ctx/Dockerfile"
 }
 
 # The build context of the model-server images: the modelserver program,
-# built static, and one Dockerfile.<tag> per image. Each Dockerfile ends with
-# a label holding a hash of the program and of the Dockerfile above it.
+# built static, and one Dockerfile.<tag> per image, plus Dockerfile.demo for
+# $DEMO_MODEL_IMAGE. Each Dockerfile ends with a label holding a hash of the
+# program and of the Dockerfile above it.
 build_model_context() {
-  local ctx=$SB/model-image src=$REPO/internal/acctest/testdata/modelserver tag env body sum
-  mkdir -p "$ctx"
-  if [[ ! -x $ctx/modelserver || $src/main.go -nt $ctx/modelserver ]]; then
-    command -v go >/dev/null || die "go is needed to build $src for the model images"
-    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-      go build -trimpath -ldflags='-s -w' -o "$ctx/modelserver" ./internal/acctest/testdata/modelserver) ||
-      die "building $src failed"
-  fi
-  sum=$(sha256sum <"$ctx/modelserver" | cut -d' ' -f1)
+  local ctx=$SB/model-image tag env body
+  build_program modelserver "$ctx/modelserver"
   for tag in "${MODEL_TAGS[@]}"; do
     case $tag in
       ready | healthcheck) env="MODELSERVER_MODE=ready MODELSERVER_READY_AFTER=2s";;
@@ -953,90 +1066,93 @@ HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/modelserver","-probe"]
     fi
     body+='
 ENTRYPOINT ["/modelserver"]'
-    printf '%s\nLABEL %s=%s\n' "$body" "$MODEL_LABEL" \
-      "$(printf '%s\n%s\n' "$sum" "$body" | sha256sum | cut -d' ' -f1)" >"$ctx/Dockerfile.$tag.tmp"
-    if cmp -s "$ctx/Dockerfile.$tag.tmp" "$ctx/Dockerfile.$tag"; then
-      rm -f "$ctx/Dockerfile.$tag.tmp"
-    else
-      mv "$ctx/Dockerfile.$tag.tmp" "$ctx/Dockerfile.$tag"
-    fi
+    write_labelled_dockerfile "$ctx/Dockerfile.$tag" "$ctx/modelserver" "$body"
   done
+  write_labelled_dockerfile "$ctx/Dockerfile.demo" "$ctx/modelserver" 'FROM scratch
+COPY modelserver /modelserver
+ENV MODELSERVER_MODE=ready MODELSERVER_READY_AFTER=2s
+EXPOSE 8000
+LABEL io.mcpai.demo=workload
+LABEL org.opencontainers.image.title="mcpai demo model runner"
+LABEL org.opencontainers.image.description="Demo model runner: the mcpai imitation inference server (internal/acctest/testdata/modelserver), a Go program that loads no model and needs no GPU; every path answers 503 loading for 2 s, then 200 ok, on port 8000"
+ENTRYPOINT ["/modelserver"]'
+}
+
+# The build contexts of the demo API and Traefik images: each program, built
+# static, and a labelled Dockerfile (see the header).
+build_demo_contexts() {
+  local ctx=$SB/demo-api-image path='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
+  build_program demoapi "$ctx/uvicorn"
+  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/uvicorn" "FROM scratch
+COPY uvicorn /usr/local/bin/uvicorn
+$path
+EXPOSE 8000
+LABEL io.mcpai.demo=workload
+LABEL org.opencontainers.image.title=\"mcpai demo API\"
+LABEL org.opencontainers.image.description=\"Demo stand-in for a FastAPI app served by uvicorn: a Go program of the mcpai project (internal/acctest/testdata/demoapi) at /usr/local/bin/uvicorn that takes uvicorn's command line; not uvicorn, no Python\"
+CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]"
+  ctx=$SB/demo-traefik-image
+  build_program demotraefik "$ctx/traefik"
+  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/traefik" "FROM scratch
+COPY traefik /usr/local/bin/traefik
+$path
+EXPOSE 80 8080
+LABEL io.mcpai.demo=$DEMO_TRAEFIK_KIND
+LABEL org.opencontainers.image.title=\"mcpai Traefik stand-in\"
+LABEL org.opencontainers.image.description=\"NOT Traefik: a stand-in, a Go program of the mcpai project (internal/acctest/testdata/demotraefik) at /usr/local/bin/traefik that takes the Traefik v3 flags and file-provider routers and load-balancer services the api-service module uses; Traefik itself cannot be built here (see scripts/sandbox.sh)\"
+ENTRYPOINT [\"/usr/local/bin/traefik\"]"
 }
 
 # The build context of the registry image: the registry program, built
-# static (again when its source or the module's requirements are newer), and
-# a Dockerfile ending with a label that holds a hash of the program and of
-# the Dockerfile above it.
+# static, and a Dockerfile ending with a label that holds a hash of the
+# program and of the Dockerfile above it.
 build_registry_context() {
-  local ctx=$SB/registry-image src=$REPO/internal/acctest/testdata/registry body
-  mkdir -p "$ctx"
-  if [[ ! -x $ctx/registry || $src/main.go -nt $ctx/registry ||
-        $REPO/go.mod -nt $ctx/registry || $REPO/go.sum -nt $ctx/registry ]]; then
-    command -v go >/dev/null || die "go is needed to build $src for $REGISTRY_IMAGE"
-    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-      go build -trimpath -ldflags='-s -w' -o "$ctx/registry" ./internal/acctest/testdata/registry) ||
-      die "building $src failed"
-  fi
-  body='FROM scratch
+  local ctx=$SB/registry-image
+  build_program registry "$ctx/registry"
+  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/registry" 'FROM scratch
 COPY registry /registry
 EXPOSE 5000
 ENTRYPOINT ["/registry"]'
-  printf '%s\nLABEL %s=%s\n' "$body" "$MODEL_LABEL" \
-    "$(printf '%s\n%s\n' "$(sha256sum <"$ctx/registry" | cut -d' ' -f1)" "$body" | sha256sum | cut -d' ' -f1)" \
-    >"$ctx/Dockerfile.tmp"
-  if cmp -s "$ctx/Dockerfile.tmp" "$ctx/Dockerfile"; then rm -f "$ctx/Dockerfile.tmp"; else mv "$ctx/Dockerfile.tmp" "$ctx/Dockerfile"; fi
 }
 
-# $REGISTRY_IMAGE in host $1's engine, built there (classic builder, through
-# the API) unless it is there with the label of the current build context.
-ensure_registry_image() {
-  local i=$1 want have out
-  want=$(sed -n "s/^LABEL $MODEL_LABEL=//p" "$SB/registry-image/Dockerfile")
-  have=$(docker_api "$i" "/images/$REGISTRY_IMAGE/json" 2>/dev/null |
+# ensure_labelled_image <i> <image> <context> <dockerfile> <program>: the
+# image in host $1's engine, built there (classic builder, through the API,
+# from the Dockerfile and the program) unless it is there with the label of
+# the current build context (tests may have removed it, or the program
+# changed).
+ensure_labelled_image() {
+  local i=$1 image=$2 ctx=$3 dockerfile=$4 program=$5 want have out
+  want=$(sed -n "s/^LABEL $MODEL_LABEL=//p" "$ctx/$dockerfile")
+  have=$(docker_api "$i" "/images/$image/json" 2>/dev/null |
          jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' 2>/dev/null) || have=""
   [[ -n $want && $have == "$want" ]] && return 0
-  out=$(tar -C "$SB/registry-image" -cf - Dockerfile registry |
+  out=$(tar -C "$ctx" -cf - "$dockerfile" "$program" |
         docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-          "/build?t=${REGISTRY_IMAGE//:/%3A}&rm=1&forcerm=1" 2>&1) ||
-    die "h$i: building $REGISTRY_IMAGE failed: $out"
-  ! grep -q '"error' <<<"$out" || die "h$i: building $REGISTRY_IMAGE failed: $out"
-  have=$(docker_api "$i" "/images/$REGISTRY_IMAGE/json" | jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""') ||
-    die "h$i: $REGISTRY_IMAGE is missing after its build: $out"
-  [[ $have == "$want" ]] || die "h$i: $REGISTRY_IMAGE has $MODEL_LABEL '$have' after its build, expected '$want'"
+          "/build?t=${image//:/%3A}&dockerfile=$dockerfile&rm=1&forcerm=1" 2>&1) ||
+    die "h$i: building $image failed: $out"
+  # A failed build still answers 200, with the error in the JSON stream.
+  ! grep -q '"error' <<<"$out" || die "h$i: building $image failed: $out"
+  have=$(docker_api "$i" "/images/$image/json" | jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""') ||
+    die "h$i: $image is missing after its build: $out"
+  [[ $have == "$want" ]] || die "h$i: $image has $MODEL_LABEL '$have' after its build, expected '$want'"
 }
 
-# The model-server images in host $1's engine, each built there (classic
-# builder, through the API) unless it is there with the label of the current
-# build context (tests may have removed it, or the program changed).
-ensure_model_images() {
-  local i=$1 tag image want have out
+# Every labelled image in host $1's engine: the model-server images, the
+# registry and the demo images.
+ensure_labelled_images() {
+  local i=$1 tag
   for tag in "${MODEL_TAGS[@]}"; do
-    image=$MODEL_REPO:$tag
-    want=$(sed -n "s/^LABEL $MODEL_LABEL=//p" "$SB/model-image/Dockerfile.$tag")
-    have=$(docker_api "$i" "/images/$image/json" 2>/dev/null |
-           jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' 2>/dev/null) || have=""
-    [[ -n $want && $have == "$want" ]] && continue
-    out=$(tar -C "$SB/model-image" -cf - "Dockerfile.$tag" modelserver |
-          docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-            "/build?t=${image//:/%3A}&dockerfile=Dockerfile.$tag&rm=1&forcerm=1" 2>&1) ||
-      die "h$i: building $image failed: $out"
-    ! grep -q '"error' <<<"$out" || die "h$i: building $image failed: $out"
-    have=$(docker_api "$i" "/images/$image/json" | jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""') ||
-      die "h$i: $image is missing after its build: $out"
-    [[ $have == "$want" ]] || die "h$i: $image has $MODEL_LABEL '$have' after its build, expected '$want'"
+    ensure_labelled_image "$i" "$MODEL_REPO:$tag" "$SB/model-image" "Dockerfile.$tag" modelserver
   done
+  ensure_labelled_image "$i" "$REGISTRY_IMAGE" "$SB/registry-image" Dockerfile registry
+  ensure_labelled_image "$i" "$DEMO_MODEL_IMAGE" "$SB/model-image" Dockerfile.demo modelserver
+  ensure_labelled_image "$i" "$DEMO_API_IMAGE" "$SB/demo-api-image" Dockerfile uvicorn
+  ensure_labelled_image "$i" "$DEMO_TRAEFIK_IMAGE" "$SB/demo-traefik-image" Dockerfile traefik
 }
 
 # The mock NVIDIA hook, built static (write_host_files installs it in h2).
 build_gpu_mock() {
-  local out=$SB/gpu-mock/nvidia-container-runtime-hook src=$REPO/internal/acctest/testdata/nvidiahook
-  mkdir -p "$SB/gpu-mock"
-  if [[ ! -x $out || $src/main.go -nt $out ]]; then
-    command -v go >/dev/null || die "go is needed to build $src for the mock NVIDIA hook"
-    (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-      go build -trimpath -ldflags='-s -w' -o "$out" ./internal/acctest/testdata/nvidiahook) ||
-      die "building $src failed"
-  fi
+  build_program nvidiahook "$SB/gpu-mock/nvidia-container-runtime-hook"
 }
 
 # Host $1's mock CDI spec: kind nvidia.com/gpu, devices "0", "1" and "all",
@@ -1315,6 +1431,16 @@ redis_repair() {
   return 1
 }
 
+# authorized_keys of a host that is kept, in case the client keys were
+# regenerated since it was built.
+refresh_authorized_keys() {
+  local f dir
+  dir=$(host_dir "$1")
+  for f in "$dir/root/.ssh/authorized_keys" "$dir/home"/*/.ssh/authorized_keys; do
+    if [[ -f $f ]]; then cat "$SB/authorized_keys" >"$f"; fi
+  done
+}
+
 host_up() {
   local i=$1 ns veth dir addr gw
   ns=$(host_ns "$i"); veth=$(host_veth "$i"); dir=$(host_dir "$i")
@@ -1322,6 +1448,12 @@ host_up() {
 
   if host_healthy "$i" && [[ $(cat "$dir/layout" 2>/dev/null) != "$LAYOUT" ]]; then
     log "h$i: built by an older sandbox.sh; rebuilding"
+  elif host_healthy "$i" && [[ $(host_services "$i") != "$(host_wanted_services "$i")" ]]; then
+    log "h$i: runs '$(host_services "$i")', asked for '$(host_wanted_services "$i")'; rebuilding"
+  elif host_healthy "$i" && host_light "$i"; then
+    refresh_authorized_keys "$i"
+    log "h$i: already running, light (sshd pid $(cat "$dir/sshd.pid"))"
+    return 0
   elif host_healthy "$i" && ! docker_ping "$i"; then
     # E.g. a test left a daemon.json that dockerd refuses: start over with
     # an empty /etc/docker.
@@ -1337,15 +1469,11 @@ host_up() {
     # under it.
     log "h$i: its mock NVIDIA hook is not the current build; rebuilding"
   elif host_healthy "$i"; then
-    # Leave it running (tests may be using it); only refresh authorized_keys
-    # in case the client keys were regenerated since it was built.
-    local f
-    for f in "$dir/root/.ssh/authorized_keys" "$dir/home"/*/.ssh/authorized_keys; do
-      if [[ -f $f ]]; then cat "$SB/authorized_keys" >"$f"; fi
-    done
+    # Leave it running (tests may be using it); refresh authorized_keys and
+    # the images only.
+    refresh_authorized_keys "$i"
     ensure_image "$i"
-    ensure_model_images "$i"
-    ensure_registry_image "$i"
+    ensure_labelled_images "$i"
     if host_gpu_mock "$i"; then write_cdi_spec "$i"; fi
     log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null), postgres pid $(pg_postmaster_pid "$i"), redis pid $(redis_pid "$i"))"
     return 0
@@ -1391,8 +1519,7 @@ host_docker_up() {
   dir=$(host_dir "$i")
   docker_start "$i"
   ensure_image "$i"
-  ensure_model_images "$i"
-  ensure_registry_image "$i"
+  ensure_labelled_images "$i"
   probe_container "$i"
   local gpu=""
   if host_gpu_mock "$i"; then probe_gpu_mock "$i"; gpu=", mock GPUs"; fi
@@ -1454,11 +1581,24 @@ write_outputs() {
       printf '"etc_dir":%s,' "$(json_str "$(host_dir "$i")/etc")"
       printf '"cpufreq":%s,' "$(json_str "$(host_cpufreq "$i")")"
       printf '"cmdline_thp":%s,' "$(json_str "$(host_cmdline_thp "$i")")"
+      # shellcheck disable=SC2046  # one word per service
+      printf '"services":[%s],' "$(printf '"%s",' $(host_services "$i") | sed 's/,$//')"
+      # The rest only where the host runs Docker, PostgreSQL and Redis.
+      if host_light "$i"; then
+        printf '"light":true}'
+        sep=","
+        continue
+      fi
+      printf '"light":false,'
       printf '"docker_engine":%s,' "$(json_str "$(host_docker_engine "$i")")"
       printf '"docker_socket":%s,' "$(json_str "$(host_docker_sock "$i")")"
       printf '"docker_log":%s,' "$(json_str "$(host_dir "$i")/log/docker.log")"
       printf '"docker_etc":%s,' "$(json_str "$(host_dir "$i")/etc/docker")"
       printf '"docker_image":%s,' "$(json_str "$IMAGE")"
+      printf '"demo_api_image":%s,' "$(json_str "$DEMO_API_IMAGE")"
+      printf '"demo_model_image":%s,' "$(json_str "$DEMO_MODEL_IMAGE")"
+      printf '"demo_traefik_image":%s,' "$(json_str "$DEMO_TRAEFIK_IMAGE")"
+      printf '"demo_traefik":%s,' "$(json_str "$DEMO_TRAEFIK_KIND")"
       if host_gpu_mock "$i"; then printf '"gpu_mock":true,'; else printf '"gpu_mock":false,'; fi
       printf '"nvidia_hook_log":%s,' "$(json_str "$(host_nvidia_hook_log "$i")")"
       printf '"cdi_dir":%s,' "$(json_str "$(host_cdi_dir "$i")")"
@@ -1496,51 +1636,11 @@ ssh_base() {
        -o GlobalKnownHostsFile=/dev/null -o LogLevel=ERROR)
 }
 
-verify_host() {
-  local i=$1 addr out key="$SB/id_ed25519"
-  addr=$(host_addr "$i")
-  ssh_base
-
-  # Also the private drop-in folders, and the emulated kernel bits where
-  # promised (and nowhere else). Read only: tests may be using the host now.
-  # shellcheck disable=SC2016  # $HOME etc. expand on the host
-  out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "root@$addr" \
-        'cat /proc/sys/net/core/somaxconn; ls -A /etc/sysctl.d; echo "home=$HOME"
-         for d in /etc/tmpfiles.d /etc/security/limits.d /etc/systemd/system.conf.d; do
-           [ -d "$d" ] || echo "missing $d"
-         done
-         c=/sys/devices/system/cpu/cpu0/cpufreq
-         if [ -d $c ]; then
-           echo "governor=$(cat $c/scaling_governor)"
-           echo "available=$(cat $c/scaling_available_governors)"
-         else echo cpufreq=none; fi
-         echo "thp=$(sed "s/ -- .*//" /proc/cmdline | tr " " "\n" | sed -n "s/^transparent_hugepage=//p")"
-         [ -S /var/run/docker.sock ] && echo "docker_pid=$(cat /var/run/docker.pid)"
-         ls -A /etc/docker | sed "s/^/etc_docker: /"
-         pg_lsclusters -h | sed "s/^/pg_ls: /"
-         echo "pg_tcp_local=$(PGPASSWORD='"$PASSWORD"' psql -X -w -qAt -h 127.0.0.1 -p '"$PG_PORT"' \
-           -U '"$PG_ROLE"' -d '"$PG_DATABASE"' -c "select current_user" 2>&1)"
-         echo "pg_socket=$(cd / && runuser -u postgres -- psql -X -qAt -c "select current_user" 2>&1)"
-         echo "redis_local=$(redis-cli -a '"$PASSWORD"' --no-auth-warning ping 2>&1)"
-         echo "redis_pid=$(cat /run/redis/redis-server.pid 2>/dev/null)"
-         echo "nvidia_hook=$(command -v nvidia-container-runtime-hook)"
-         echo "nvidia_runtime=$(readlink -f "$(command -v nvidia-container-runtime)" 2>/dev/null)"
-         echo "cdi=$(ls -A /etc/cdi 2>/dev/null | tr "\n" " ")"') ||
-    die "h$i: root login with $key failed"
-  local inside=$out
-  [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
-  grep -qx "home=/root" <<<"$out" || die "h$i: root's home is not /root: $out"
-  ! grep -q '^missing ' <<<"$out" || die "h$i: private folders missing: $out"
-  if [[ $(host_cpufreq "$i") == emulated ]]; then
-    local gov avail
-    gov=$(sed -n 's/^governor=//p' <<<"$out"); avail=$(sed -n 's/^available=//p' <<<"$out")
-    [[ -n $gov && " $avail " == *" $gov "* ]] ||
-      die "h$i: emulated cpufreq: governor '$gov' not in '$avail': $out"
-  else
-    grep -qx cpufreq=none <<<"$out" || die "h$i: has a cpufreq driver, expected none: $out"
-  fi
-  grep -qx "thp=$(host_cmdline_thp "$i")" <<<"$out" ||
-    die "h$i: /proc/cmdline transparent_hugepage= is not '$(host_cmdline_thp "$i")': $out"
+# The services of full host $1 (Docker, the mock NVIDIA stack where
+# promised, PostgreSQL, Redis), from the machine and from $2, what root's
+# checks in verify_host printed inside the host.
+verify_services() {
+  local i=$1 inside=$2 out=$2
   # The docker.sock and /etc/docker seen over SSH are those hosts.json names.
   local docker_pid
   docker_pid=$(cat "$(host_dir "$i")/run/docker.pid" 2>/dev/null || echo none)
@@ -1606,6 +1706,57 @@ verify_host() {
     die "h$i: Redis pid $rpid does not run as redis, or $(host_redis_conf "$i") or $(host_redis_log "$i") is missing"
   out=$(redis_cli "$i" --user "$REDIS_NOCONFIG_USER" --pass "$REDIS_NOCONFIG_PASSWORD" config get port)
   [[ $out == NOPERM* ]] || die "h$i: CONFIG GET as $REDIS_NOCONFIG_USER: expected NOPERM, got: $out"
+}
+
+verify_host() {
+  local i=$1 addr out key="$SB/id_ed25519"
+  addr=$(host_addr "$i")
+  ssh_base
+
+  # Also the private drop-in folders, and the emulated kernel bits where
+  # promised (and nowhere else). Read only: tests may be using the host now.
+  # shellcheck disable=SC2016  # $HOME etc. expand on the host
+  out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "root@$addr" \
+        'cat /proc/sys/net/core/somaxconn; ls -A /etc/sysctl.d; echo "home=$HOME"
+         for d in /etc/tmpfiles.d /etc/security/limits.d /etc/systemd/system.conf.d; do
+           [ -d "$d" ] || echo "missing $d"
+         done
+         c=/sys/devices/system/cpu/cpu0/cpufreq
+         if [ -d $c ]; then
+           echo "governor=$(cat $c/scaling_governor)"
+           echo "available=$(cat $c/scaling_available_governors)"
+         else echo cpufreq=none; fi
+         echo "thp=$(sed "s/ -- .*//" /proc/cmdline | tr " " "\n" | sed -n "s/^transparent_hugepage=//p")"
+         [ -S /var/run/docker.sock ] && echo "docker_pid=$(cat /var/run/docker.pid)"
+         ls -A /etc/docker | sed "s/^/etc_docker: /"
+         pg_lsclusters -h | sed "s/^/pg_ls: /"
+         echo "pg_tcp_local=$(PGPASSWORD='"$PASSWORD"' psql -X -w -qAt -h 127.0.0.1 -p '"$PG_PORT"' \
+           -U '"$PG_ROLE"' -d '"$PG_DATABASE"' -c "select current_user" 2>&1)"
+         echo "pg_socket=$(cd / && runuser -u postgres -- psql -X -qAt -c "select current_user" 2>&1)"
+         echo "redis_local=$(redis-cli -a '"$PASSWORD"' --no-auth-warning ping 2>&1)"
+         echo "redis_pid=$(cat /run/redis/redis-server.pid 2>/dev/null)"
+         echo "nvidia_hook=$(command -v nvidia-container-runtime-hook)"
+         echo "nvidia_runtime=$(readlink -f "$(command -v nvidia-container-runtime)" 2>/dev/null)"
+         echo "cdi=$(ls -A /etc/cdi 2>/dev/null | tr "\n" " ")"') ||
+    die "h$i: root login with $key failed"
+  [[ $(head -n1 <<<"$out") =~ ^[0-9]+$ ]] || die "h$i: unexpected output from root: $out"
+  grep -qx "home=/root" <<<"$out" || die "h$i: root's home is not /root: $out"
+  ! grep -q '^missing ' <<<"$out" || die "h$i: private folders missing: $out"
+  if [[ $(host_cpufreq "$i") == emulated ]]; then
+    local gov avail
+    gov=$(sed -n 's/^governor=//p' <<<"$out"); avail=$(sed -n 's/^available=//p' <<<"$out")
+    [[ -n $gov && " $avail " == *" $gov "* ]] ||
+      die "h$i: emulated cpufreq: governor '$gov' not in '$avail': $out"
+  else
+    grep -qx cpufreq=none <<<"$out" || die "h$i: has a cpufreq driver, expected none: $out"
+  fi
+  grep -qx "thp=$(host_cmdline_thp "$i")" <<<"$out" ||
+    die "h$i: /proc/cmdline transparent_hugepage= is not '$(host_cmdline_thp "$i")': $out"
+  if host_light "$i"; then
+    ! grep -q '^docker_pid=' <<<"$out" || die "h$i: a light host, but a dockerd runs: $out"
+  else
+    verify_services "$i" "$out"
+  fi
 
   out=$("${SSH[@]}" -o BatchMode=yes -i "$key" "$SUDO_USER_NAME@$addr" \
         'sudo -n true && echo sudo-ok') ||
@@ -1648,10 +1799,23 @@ verify_host() {
 # ---------------------------------------------------------------------------
 
 cmd_up() {
-  local count=${1:-2} i start
-  if ! [[ $count =~ ^[0-9]+$ ]] || ((count < 1 || count > 254)); then
-    die "N must be 1..254, got '$count'"
-  fi
+  local count=2 i start
+  while (($#)); do
+    case $1 in
+      --light-from)
+        (($# >= 2)) || usage
+        if ! [[ $2 =~ ^[0-9]+$ ]] || ((10#$2 < 3)); then
+          die "--light-from K: K must be 3 or more (h1 and h2 always run every service), got '$2'"
+        fi
+        LIGHT_FROM=$((10#$2))
+        shift 2;;
+      --light-from=*) set -- --light-from "${1#*=}" "${@:2}";;
+      *)
+        if ! [[ $1 =~ ^[0-9]+$ ]] || ((10#$1 < 1 || 10#$1 > 254)); then die "N must be 1..254, got '$1'"; fi
+        count=$((10#$1))
+        shift;;
+    esac
+  done
   start=$EPOCHREALTIME
   require_root
   ensure_packages
@@ -1675,14 +1839,17 @@ cmd_up() {
   build_image_context
   build_model_context
   build_registry_context
+  build_demo_contexts
   build_gpu_mock
   FRESH=()
   write_known_hosts "$count"         # host_up repairs kept hosts over SSH
   for ((i = 1; i <= count; i++)); do host_up "$i"; done
   write_outputs "$count"
-  # Docker, PostgreSQL and Redis in the hosts started just now, all in parallel.
+  # Docker, PostgreSQL and Redis in the full hosts started just now, all in
+  # parallel.
   local pids=() failed=0
   for i in "${FRESH[@]}"; do
+    if host_light "$i"; then continue; fi
     host_docker_up "$i" & pids+=($!)
     host_postgres_up "$i" & pids+=($!)
     host_redis_up "$i" & pids+=($!)
@@ -1701,6 +1868,10 @@ cmd_up() {
   for ((i = 1; i <= count; i++)); do
     printf '  h%d  %s:22  netns %s  users root, %s, %s  log %s\n' "$i" "$(host_addr "$i")" \
       "$(host_ns "$i")" "$SUDO_USER_NAME" "$NOPRIV_USER_NAME" "$(host_dir "$i")/sshd.log"
+    if host_light "$i"; then
+      printf '      light: sshd only\n'
+      continue
+    fi
     printf '      docker (%s engine)  %s  log %s\n' "$(host_docker_engine "$i")" \
       "$(host_docker_sock "$i")" "$(host_dir "$i")/log/docker.log"
     if host_gpu_mock "$i"; then
@@ -1748,6 +1919,11 @@ cmd_status() {
     pid=$(cat "$dir/sshd.pid" 2>/dev/null || echo -)
     accepted=$(grep -c 'Accepted ' "$dir/sshd.log" 2>/dev/null || true)
     if host_healthy "$i"; then state=up; else state=BROKEN; fi
+    if host_light "$i"; then
+      printf 'h%d  %-6s  %s:22  netns %s  sshd pid %s  accepted %s  light (sshd only)\n' "$i" "$state" \
+        "$(host_addr "$i")" "$(host_ns "$i")" "$pid" "${accepted:-0}"
+      continue
+    fi
     local docker="dockerd DOWN"
     if docker_ping "$i"; then
       docker="dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null) ($(host_docker_engine "$i"))"
@@ -1774,7 +1950,7 @@ main() {
   exec 9<"${BASH_SOURCE[0]}"
   flock 9
   case "$cmd" in
-    up) (($# <= 1)) || usage; cmd_up "$@";;
+    up) (($# <= 3)) || usage; cmd_up "$@";;
     down) (($# == 0)) || usage; cmd_down;;
     status) (($# == 0)) || usage; cmd_status;;
     *) usage;;

@@ -43,6 +43,14 @@ type Host struct {
 	// CmdlineTHP is the transparent_hugepage= value on the host's
 	// /proc/cmdline ("never"), or "" where it has none.
 	CmdlineTHP string `json:"cmdline_thp"`
+	// Services is what the host runs: "sshd", "docker", "postgres",
+	// "redis"; a light host (`scripts/sandbox.sh up N --light-from K`, for
+	// benchmarks over many hosts) runs sshd only, and the fields below are
+	// empty for it. Hosts returns only hosts with every service, AllHosts
+	// the light ones too.
+	Services []string `json:"services"`
+	// Light is true for a host that runs sshd only.
+	Light bool `json:"light"`
 	// DockerEngine is which dockerd the host runs: "distribution" (Debian's
 	// Docker 20.10, no `dockerd --validate`) or "current" (built from the Go
 	// module proxy; its version reads "library-import"). Either is started
@@ -178,6 +186,32 @@ const (
 // accepts connections, then a line per request.
 const RegistryImage = "mcpai-registry:test"
 
+// Demo workload images every host's engine has, built from this project's
+// own Go programs (no registry is reachable) and labelled io.mcpai.demo;
+// hosts.json names them too.
+const (
+	// DemoAPIImage is a demo stand-in for a FastAPI app served by uvicorn
+	// (io.mcpai.demo=workload): internal/acctest/testdata/demoapi at
+	// /usr/local/bin/uvicorn, on PATH, no ENTRYPOINT. It takes uvicorn's
+	// command line (`uvicorn main:app --host H --port N --workers N --loop
+	// uvloop --http httptools [--no-access-log] [--timeout-keep-alive S]
+	// [--backlog N]`; anything else exits 2 with uvicorn's usage error) and
+	// serves GET /health, / (its effective settings, pid, hostname and the
+	// worker that answered), /metrics, /slow?ms=N and /status/<code>.
+	DemoAPIImage = "mcpai-demo-api:latest"
+	// DemoModelImage is the demo model runner (io.mcpai.demo=workload): the
+	// imitation inference server of ModelImageReady, under this name.
+	DemoModelImage = "mcpai-demo-model:latest"
+	// DemoTraefikImage is NOT Traefik but a stand-in for Traefik v3
+	// (io.mcpai.demo=stand-in; Traefik cannot be built here, see
+	// scripts/sandbox.sh): internal/acctest/testdata/demotraefik as the
+	// ENTRYPOINT /usr/local/bin/traefik. It takes the flags the api-service
+	// module passes and the file provider's PathPrefix routers and
+	// load-balancer services (servers, healthCheck), strictly, with
+	// Traefik's /ping and metric names.
+	DemoTraefikImage = "mcpai-demo-traefik:latest"
+)
+
 // HostsFile is where the sandbox lists its hosts: MCPAI_SANDBOX_HOSTS, or
 // .sandbox/hosts.json at the repository root.
 func HostsFile() string {
@@ -188,10 +222,24 @@ func HostsFile() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", ".sandbox", "hosts.json")
 }
 
-// Hosts returns the sandbox hosts. Without a sandbox the test is skipped
-// unless TF_ACC is set, in which case a missing sandbox is a failure:
-// `make testacc` always starts one.
+// Hosts returns the sandbox hosts that run every service (sshd, Docker,
+// PostgreSQL, Redis), leaving out light ones. Without a sandbox the test is
+// skipped unless TF_ACC is set, in which case a missing sandbox is a
+// failure: `make testacc` always starts one.
 func Hosts(t testing.TB) []Host {
+	t.Helper()
+	var full []Host
+	for _, h := range AllHosts(t) {
+		if !h.Light {
+			full = append(full, h)
+		}
+	}
+	return full
+}
+
+// AllHosts returns every sandbox host, light ones (sshd only) included, for
+// tests and benchmarks that need only SSH.
+func AllHosts(t testing.TB) []Host {
 	t.Helper()
 	raw, err := os.ReadFile(HostsFile())
 	if err != nil {

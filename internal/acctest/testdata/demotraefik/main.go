@@ -15,6 +15,8 @@
 //	--log.level=TRACE|DEBUG|INFO|WARN|ERROR|FATAL|PANIC  (default ERROR)
 //	--accessLog=<bool>
 //
+// A first argument "traefik" is skipped, so that the image (ENTRYPOINT
+// traefik) takes both "<flags>" and "traefik <flags>" as Traefik's does.
 // Any other flag or argument: a message on stderr, exit status 1. As in
 // Traefik, ping and metrics use the entry point "traefik" (:8080) unless
 // told otherwise, setting their entryPoint enables them, and with no entry
@@ -78,6 +80,9 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "traefik" {
+		args = args[1:] // a command line that names the program, as Traefik's image takes
+	}
 	if len(args) > 0 {
 		switch args[0] {
 		case "version":

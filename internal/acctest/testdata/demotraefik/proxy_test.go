@@ -255,6 +255,8 @@ func TestRun(t *testing.T) {
 		{args: []string{"--entryPoints.web.address=:0", "--api.dashboard=true"}, code: 1,
 			stderr: "traefik (stand-in): unknown flag --api.dashboard: the stand-in takes only"},
 		{args: []string{"version"}, code: 0, stdout: "Version:      stand-in\ntraefik stand-in (NOT Traefik)"},
+		{args: []string{"traefik", "version"}, code: 0, stdout: "Version:      stand-in\n"},
+		{args: []string{"traefik", "traefik"}, code: 1, stderr: `traefik (stand-in): unexpected argument "traefik"`},
 		{args: []string{"healthcheck", "--entryPoints.web.address=:0"}, code: 1,
 			stderr: "traefik (stand-in) healthcheck: ping is not enabled"},
 		{args: []string{"healthcheck", "--entryPoints.m.address=127.0.0.1:1", "--ping.entryPoint=m"}, code: 1,
