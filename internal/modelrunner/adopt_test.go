@@ -48,7 +48,7 @@ func TestAdopt(t *testing.T) {
 			name := tc.name + ", engine " + ename
 			s := tc.spec
 			c := e.inspect(t, s)
-			got := adopt(c, testImage(s), s.Owner())
+			got := AdoptAs(c, testImage(s), s.Owner())
 			checkAdopted(t, name, s, got, e)
 
 			if again := Observe(got, c); !reflect.DeepEqual(again, got) {

@@ -630,16 +630,12 @@ type ImageDefaults struct {
 // model runner's spec: values equal to the image's or the engine's
 // defaults stay unset.
 func Adopt(c container.InspectResponse, img ImageDefaults) Spec {
-	return adopt(c, img, ModelRunner)
+	return AdoptAs(c, img, ModelRunner)
 }
 
-// AdoptGeneral is Adopt for a general container: no server kind, and every
-// variable the image does not set is env.
-func AdoptGeneral(c container.InspectResponse, img ImageDefaults) Spec {
-	return adopt(c, img, General)
-}
-
-func adopt(c container.InspectResponse, img ImageDefaults, as Owner) Spec {
+// AdoptAs is Adopt for the resource as: for a general container, no server
+// kind, and every variable the image does not set is env.
+func AdoptAs(c container.InspectResponse, img ImageDefaults, as Owner) Spec {
 	prior := Spec{Name: strings.TrimPrefix(c.Name, "/"), ImageCmd: img.Cmd}
 	if c.Config == nil || c.HostConfig == nil {
 		return prior
