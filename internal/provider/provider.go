@@ -106,6 +106,7 @@ func (p *mcpaiProvider) Resources(context.Context) []func() resource.Resource {
 		newPostgresIndexResource,
 		newRedisConfigResource,
 		newModelRunnerResource,
+		newContainerResource,
 		newHostFileResource,
 	}
 }
