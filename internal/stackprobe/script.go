@@ -16,7 +16,7 @@ echo "host|transparent_hugepage.defrag|$(cat /sys/kernel/mm/transparent_hugepage
 echo "host|cpu0.scaling_governor|$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null || echo none)"
 echo "host|limits.d nofile|$(cat /etc/security/limits.d/*.conf 2>/dev/null | awk '$1=="*" && $3=="nofile" {printf "%s=%s ", $2, $4}')"
 if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then
-  echo "docker|daemon.json|$(tr -d ' \n\t' </etc/docker/daemon.json 2>/dev/null || echo none)"
+  echo "docker|daemon.json|$(tr -d ' \n\t' 2>/dev/null </etc/docker/daemon.json)"
   echo "docker|logging/live-restore|$(docker info --format '{{.LoggingDriver}} live-restore={{.LiveRestoreEnabled}}')"
   docker ps -a --format '{{.Names}} {{.Image}} {{.State}}' | sort | while read -r name image state; do
     echo "containers|$name|$image $state"
