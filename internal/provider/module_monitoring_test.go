@@ -134,6 +134,12 @@ func firing(alerts []firedAlert, labels ...string) []string {
 	return names
 }
 
+// targetGroup is a file_sd target group as the targets file holds it.
+type targetGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
+}
+
 // stackScrapes are n scrapes, a minute apart, of a Traefik in front of two
 // API servers and a postgres_exporter: each minute 60 requests, of which
 // failing answer 500, all taking about latency seconds; the second server
@@ -296,10 +302,7 @@ func TestAccModuleMonitoring(t *testing.T) {
 	if onHost != managedFile(targets) {
 		t.Errorf("targets file on the host:\n%s\nwant:\n%s", onHost, managedFile(targets))
 	}
-	var groups []struct {
-		Targets []string          `json:"targets"`
-		Labels  map[string]string `json:"labels"`
-	}
+	var groups []targetGroup
 	if err := json.Unmarshal([]byte(fileContent(onHost)), &groups); err != nil || len(groups) != 3 {
 		t.Fatalf("targets file: %v:\n%s", err, onHost)
 	}
