@@ -133,6 +133,15 @@ func (s apiServiceTest) waitServedBy(t *testing.T, n int, want ...string) {
 	t.Fatalf("requests served by %v, want only and all of %q", got, want)
 }
 
+// inOrder checks that Terraform's output says first before second.
+func inOrder(t *testing.T, out, first, second string) {
+	t.Helper()
+	i, j := strings.Index(out, first), strings.Index(out, second)
+	if i < 0 || j < 0 || i > j {
+		t.Errorf("want %q before %q in:\n%s", first, second, out)
+	}
+}
+
 // uvicornCommand is the command line the module gives the containers.
 func uvicornCommand(workers int, extra ...string) []string {
 	return append([]string{"uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--workers", fmt.Sprint(workers),
@@ -293,6 +302,22 @@ func TestAccModuleAPIService(t *testing.T) {
 	w.Run([]int{0}, "apply", "-auto-approve")
 	s.waitServedBy(t, 20, hostnames...)
 	planEmpty(t, w)
+
+	// A third container is ready before the configuration sends it
+	// requests; going back to two, Terraform removes it first (a destroy
+	// goes before the update of what depends on it), and Traefik's health
+	// check takes it out.
+	recallModule(t, w, "api-service", s.args(extra+"  replicas = 3\n"), outputs...)
+	_, out = w.Run([]int{0}, "apply", "-auto-approve")
+	inOrder(t, out, "module.m.mcpai_container.api[2]: Creation complete", "module.m.mcpai_host_file.dynamic[0]: Modifying...")
+	third, _ := containerOf(t, h, s.name+"-3")
+	s.waitServedBy(t, 30, append(slices.Clone(hostnames), third.ID[:12])...)
+	recallModule(t, w, "api-service", s.args(extra), outputs...)
+	w.Run([]int{0}, "apply", "-auto-approve")
+	s.waitServedBy(t, 20, hostnames...)
+	if _, ok := containerOf(t, h, s.name+"-3"); ok {
+		t.Errorf("container %s-3 is left", s.name)
+	}
 
 	// Other workers: new containers, with the new command line.
 	recallModule(t, w, "api-service", s.args(extra+"  workers = 3\n"), outputs...)

@@ -108,8 +108,9 @@ locals {
   })
 }
 
-# After the containers: a new one is ready before Traefik sends it requests,
-# and Traefik stops sending requests to one before it is removed.
+# After the containers: a new one is ready before Traefik sends it requests.
+# (A removed one goes first: Terraform destroys before it updates what
+# depended on it, and Traefik's health check takes the container out.)
 resource "mcpai_host_file" "dynamic" {
   count = var.validate_only ? 0 : 1
 
