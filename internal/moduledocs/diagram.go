@@ -2,6 +2,7 @@ package moduledocs
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -20,9 +21,6 @@ type host struct {
 }
 
 func (h host) layers() []layer { return append(append([]layer{}, h.services...), h.base...) }
-
-// stackModule composes all the others over a map of hosts by role.
-const stackModule = "mcpai-stack"
 
 func kernelLayer(id string) layer {
 	return layer{id, "Kernel: sysctls, THP, CPU governor, limits", []string{"host-tuning", "host-network"}}
@@ -58,21 +56,28 @@ var stackEdges = []string{
 
 const highlightStyle = "fill:#ffe8a3,stroke:#d9480f,stroke-width:3px"
 
-// Diagram returns the stack as a Mermaid flowchart, with the layers that
-// module sets highlighted (all of them for the composition, none for "").
-func Diagram(module string) string {
+// Applies lists the modules whose layers m sets: m itself, and the
+// modules of this repository it calls (a composition such as mcpai-stack).
+func Applies(m Module) []string {
+	return append([]string{m.Name}, m.Calls...)
+}
+
+// Diagram returns the stack as a Mermaid flowchart, with the layers of the
+// given modules highlighted.
+func Diagram(modules ...string) string {
 	var b strings.Builder
 	var lit []string
 	node := func(indent string, l layer) {
 		fmt.Fprintf(&b, "%s%s[\"%s<br>(%s)\"]\n", indent, l.id, l.label, strings.Join(l.modules, ", "))
 		for _, m := range l.modules {
-			if m == module {
+			if slices.Contains(modules, m) {
 				lit = append(lit, l.id)
+				break
 			}
 		}
 	}
 	b.WriteString("flowchart TB\n  clients([Clients])\n")
-	fmt.Fprintf(&b, "  subgraph stack[\"%s: hosts by role\"]\n", stackModule)
+	b.WriteString("  subgraph stack[\"Hosts by role\"]\n")
 	for _, h := range stackHosts {
 		fmt.Fprintf(&b, "    subgraph %s[\"%s\"]\n      direction TB\n", h.id, h.label)
 		for _, l := range h.layers() {
@@ -93,54 +98,51 @@ func Diagram(module string) string {
 	for _, e := range stackEdges {
 		b.WriteString("  " + e + "\n")
 	}
-	if module == stackModule {
-		lit = append(lit, "stack")
-	}
 	for _, id := range lit {
 		fmt.Fprintf(&b, "  style %s %s\n", id, highlightStyle)
 	}
 	return b.String()
 }
 
-// DiagramSection is the README section around the diagram.
-func DiagramSection(module string) string {
+// DiagramSection is the README section around the diagram of m's layers;
+// an unnamed module (the guide's) highlights none.
+func DiagramSection(m Module) string {
 	var b strings.Builder
-	if module != "" {
+	var applies []string
+	if m.Name != "" {
 		b.WriteString("## Where it sits in the stack\n\n")
+		applies = Applies(m)
 	}
-	b.WriteString("```mermaid\n" + Diagram(module) + "```\n\n")
+	b.WriteString("```mermaid\n" + Diagram(applies...) + "```\n\n")
 	b.WriteString("Each box is a layer of the guide and names, in brackets, the module that applies it.")
-	if note := highlightNote(module); note != "" {
+	if note := highlightNote(m); note != "" {
 		b.WriteString(" " + note)
 	}
 	return b.String() + "\n"
 }
 
-func highlightNote(module string) string {
+func highlightNote(m Module) string {
 	switch {
-	case module == stackModule:
-		return "Highlighted: this module, which composes the others over a map of hosts by role: every host gets the kernel layer, api and gpu hosts Docker, db hosts PostgreSQL, cache hosts Redis, gpu hosts the model runner."
-	case module == "host-network":
+	case m.Name == "" || !HasLayer(Applies(m)...):
+		return ""
+	case len(m.Calls) > 0:
+		return fmt.Sprintf("Highlighted: the layers %s applies, through %s.", m.Name, strings.Join(m.Calls, ", "))
+	case m.Name == "host-network":
 		return "Highlighted: the kernel layer, whose network sysctls host-network sets (host-tuning sets them too, with the rest of the layer)."
-	case module != "" && KnownModule(module):
-		return fmt.Sprintf("Highlighted: what %s sets.", module)
 	}
-	return ""
+	return fmt.Sprintf("Highlighted: what %s sets.", m.Name)
 }
 
-// KnownModule says whether the diagram has a layer of module.
-func KnownModule(module string) bool {
-	if module == stackModule {
-		return true
-	}
+// HasLayer says whether one of modules applies a layer of the diagram.
+func HasLayer(modules ...string) bool {
 	for _, h := range stackHosts {
 		for _, l := range h.layers() {
 			for _, m := range l.modules {
-				if m == module {
+				if slices.Contains(modules, m) {
 					return true
 				}
 			}
 		}
 	}
-	return module == monitoringLayer.modules[0]
+	return slices.Contains(modules, monitoringLayer.modules[0])
 }

@@ -1,6 +1,7 @@
 package moduledocs
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -10,9 +11,9 @@ import (
 
 var styled = regexp.MustCompile(`(?m)^  style (\S+) `)
 
-func highlighted(module string) []string {
+func highlighted(modules ...string) []string {
 	var ids []string
-	for _, m := range styled.FindAllStringSubmatch(Diagram(module), -1) {
+	for _, m := range styled.FindAllStringSubmatch(Diagram(modules...), -1) {
 		ids = append(ids, m[1])
 	}
 	return ids
@@ -28,7 +29,6 @@ func TestDiagramHighlights(t *testing.T) {
 		"postgres":     {"postgres"},
 		"redis":        {"redis"},
 		"monitoring":   {"monitoring"},
-		"mcpai-stack":  {"stack"},
 		"":             nil,
 		"unknown":      nil,
 	} {
@@ -36,10 +36,21 @@ func TestDiagramHighlights(t *testing.T) {
 			t.Errorf("%q: highlighted %v, want %v", module, got, want)
 		}
 	}
+	// A composition: the layers of the modules it calls.
+	stack := Module{Name: "stack", Calls: []string{"host-tuning", "postgres", "redis"}}
+	if got, want := highlighted(Applies(stack)...), []string{"kernel_api_gpu", "postgres", "redis", "kernel_db_cache"}; !slices.Equal(got, want) {
+		t.Errorf("composition: highlighted %v, want %v", got, want)
+	}
+	if note := DiagramSection(stack); !strings.Contains(note, "Highlighted: the layers stack applies, through host-tuning, postgres, redis.") {
+		t.Errorf("composition's note:\n%s", note)
+	}
+	if HasLayer("unknown") || !HasLayer(Applies(stack)...) || HasLayer() {
+		t.Error("HasLayer")
+	}
 }
 
 func TestDiagramShape(t *testing.T) {
-	d := Diagram("")
+	d := Diagram()
 	for _, want := range []string{
 		"flowchart TB\n",
 		"subgraph api_gpu[\"Host with roles api + gpu\"]",
@@ -61,20 +72,40 @@ func TestDiagramShape(t *testing.T) {
 	if o, c := strings.Count(d, "subgraph "), strings.Count(d, "\n    end\n")+strings.Count(d, "\n  end\n"); o != c {
 		t.Errorf("%d subgraphs, %d ends", o, c)
 	}
-	if !strings.Contains(DiagramSection("redis"), "Highlighted: what redis sets.") || strings.Contains(DiagramSection(""), "Highlighted") {
+	if !strings.Contains(DiagramSection(Module{Name: "redis"}), "Highlighted: what redis sets.") || strings.Contains(DiagramSection(Module{}), "Highlighted") || strings.Contains(DiagramSection(Module{}), "## ") {
 		t.Error("the section's note does not follow the highlight")
 	}
 }
 
-// Every module in the repository has its layer in the diagram.
+// Every module in the repository has a layer in the diagram, or calls
+// modules that have (a composition).
 func TestDiagramKnowsEveryModule(t *testing.T) {
-	dirs, err := filepath.Glob(filepath.Join("..", "..", "modules", "*", "*.tf"))
-	if err != nil || len(dirs) == 0 {
-		t.Fatalf("no modules found: %v", err)
+	dirs, err := filepath.Glob(filepath.Join("..", "..", "modules", "*"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tf := range dirs {
-		if module := filepath.Base(filepath.Dir(tf)); !KnownModule(module) {
-			t.Errorf("modules/%s has no layer in the stack diagram (internal/moduledocs/diagram.go)", module)
+	found := 0
+	for _, dir := range dirs {
+		paths, _ := filepath.Glob(filepath.Join(dir, "*.tf"))
+		if len(paths) == 0 {
+			continue
 		}
+		found++
+		files := map[string][]byte{}
+		for _, p := range paths {
+			if files[p], err = os.ReadFile(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		m, err := Parse(filepath.Base(dir), files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !HasLayer(Applies(m)...) {
+			t.Errorf("modules/%s has no layer in the stack diagram (internal/moduledocs/diagram.go)", m.Name)
+		}
+	}
+	if found == 0 {
+		t.Fatal("no modules found")
 	}
 }

@@ -7,18 +7,22 @@ package moduledocs
 
 import (
 	"fmt"
+	"slices"
 	"sort"
+	"strings"
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
 	"github.com/zclconf/go-cty/cty"
 )
 
-// Module is what a README documents of a module's interface.
+// Module is what a README documents of a module's interface, and the
+// modules of this repository it calls (by a "../<name>" source).
 type Module struct {
 	Name      string
 	Variables []Variable
 	Outputs   []Output
+	Calls     []string
 }
 
 // Variable is one input. Type and Default are the nodes of the type
@@ -72,6 +76,10 @@ func Parse(name string, files map[string][]byte) (Module, error) {
 					return Module{}, err
 				}
 				m.Outputs = append(m.Outputs, o)
+			case "module":
+				if called := sibling(b); called != "" && !slices.Contains(m.Calls, called) {
+					m.Calls = append(m.Calls, called)
+				}
 			}
 		}
 	}
@@ -102,6 +110,24 @@ func parseVariable(b *hclsyntax.Block) (Variable, error) {
 		return Variable{}, err
 	}
 	return v, nil
+}
+
+// sibling returns the name of the module of this repository that a module
+// block calls, or "" for any other source.
+func sibling(b *hclsyntax.Block) string {
+	attr, ok := b.Body.Attributes["source"]
+	if !ok {
+		return ""
+	}
+	v, diags := attr.Expr.Value(nil)
+	if diags.HasErrors() || v.IsNull() || !v.Type().Equals(cty.String) {
+		return ""
+	}
+	src := v.AsString()
+	if !strings.HasPrefix(src, "../") || strings.Count(src, "/") != 1 {
+		return ""
+	}
+	return strings.TrimPrefix(src, "../")
 }
 
 func parseOutput(b *hclsyntax.Block) (Output, error) {

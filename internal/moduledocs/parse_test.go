@@ -1,6 +1,7 @@
 package moduledocs
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -78,7 +79,28 @@ func parseTest(t *testing.T) Module {
 	m, err := Parse("demo", map[string][]byte{
 		"outputs.tf":   []byte(testOutputs),
 		"variables.tf": []byte(testVariables),
-		"main.tf":      []byte(`locals { x = 1 }`),
+		"main.tf": []byte(`locals { x = 1 }
+
+module "kernel" {
+  source = "../host-tuning"
+}
+
+module "check_kernel" {
+  source = "../host-tuning"
+}
+
+module "remote" {
+  source = "mcpai/mcpai//modules/redis"
+}
+
+module "nested" {
+  source = "../other/modules/x"
+}
+
+module "db" {
+  source = "../postgres"
+}
+`),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -115,6 +137,9 @@ func TestParse(t *testing.T) {
 	}
 	if got := m.Variables[2].Description; got != "The password.\n\nKept out of logs | plans.\n" {
 		t.Errorf("heredoc description: %q", got)
+	}
+	if want := []string{"host-tuning", "postgres"}; !slices.Equal(m.Calls, want) {
+		t.Errorf("calls %v, want %v", m.Calls, want)
 	}
 	if len(m.Outputs) != 2 || m.Outputs[0].Name != "settings" || m.Outputs[0].Sensitive || m.Outputs[1].Name != "token" || !m.Outputs[1].Sensitive {
 		t.Errorf("outputs: %+v", m.Outputs)

@@ -127,7 +127,7 @@ func UpdateReadme(readme string, m Module) (string, error) {
 		out = strings.TrimRight(out, "\n") + "\n\n" + docs + "\n"
 	}
 
-	diagram := DiagramBegin + "\n" + diagramNote + "\n" + DiagramSection(m.Name) + DiagramEnd
+	diagram := DiagramBegin + "\n" + diagramNote + "\n" + DiagramSection(m) + DiagramEnd
 	out, found, err = replaceBlock(out, DiagramBegin, DiagramEnd, diagram)
 	if err != nil || found {
 		return out, err
@@ -144,7 +144,7 @@ func UpdateReadme(readme string, m Module) (string, error) {
 // UpdateDiagram refreshes the stack diagram between the markers in a page
 // that is not a module's (the guide), highlighting nothing.
 func UpdateDiagram(page string) (string, error) {
-	out, _, err := replaceBlock(page, DiagramBegin, DiagramEnd, DiagramBegin+"\n"+diagramNote+"\n"+DiagramSection("")+DiagramEnd)
+	out, _, err := replaceBlock(page, DiagramBegin, DiagramEnd, DiagramBegin+"\n"+diagramNote+"\n"+DiagramSection(Module{})+DiagramEnd)
 	return out, err
 }
 

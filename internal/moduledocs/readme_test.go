@@ -83,7 +83,7 @@ func TestUpdateReadmeWithoutMarkers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "# demo\n\nProse.\n\n" + DiagramBegin + "\n" + diagramNote + "\n" + DiagramSection("demo") + DiagramEnd + "\n\n## Usage\n\nMore.\n\n" +
+	want := "# demo\n\nProse.\n\n" + DiagramBegin + "\n" + diagramNote + "\n" + DiagramSection(m) + DiagramEnd + "\n\n## Usage\n\nMore.\n\n" +
 		DocsBegin + "\n" + tablesNote + "\n" + Tables(m) + DocsEnd + "\n"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)

@@ -102,7 +102,7 @@ func document(dir, name string) (readme, guide string, err error) {
 	if err != nil {
 		return "", "", err
 	}
-	if !moduledocs.KnownModule(name) {
+	if !moduledocs.HasLayer(moduledocs.Applies(m)...) {
 		fmt.Fprintf(os.Stderr, "moduledocs: the stack diagram has no layer for %s: add it to internal/moduledocs/diagram.go\n", name)
 	}
 	readmePath := filepath.Join(dir, "README.md")
