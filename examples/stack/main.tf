@@ -1,7 +1,10 @@
 # The whole MCPAI stack on the two sandbox hosts that `make sandbox` starts
-# (`make demo` applies it): h2 serves the API and the model runner (app+gpu),
-# h1 PostgreSQL and Redis (db+cache). The images are demo workloads built on
-# the hosts from this repository's Go code; no registry is needed.
+# (`make demo` applies it): h2 serves the API behind Traefik and the model
+# runner (app+gpu) and holds Prometheus's rules and targets, h1 PostgreSQL and
+# Redis (db+cache). The images are demo workloads built on the hosts from
+# this repository's Go code (internal/acctest/testdata): a uvicorn stand-in
+# for the API, a Traefik stand-in (Traefik itself does not build here) and an
+# imitation inference server; no registry is needed.
 terraform {
   required_version = ">= 1.9"
   required_providers {
@@ -83,6 +86,20 @@ module "stack" {
   }
   redis_password = local.db.redis_password
 
+  api = {
+    image         = "mcpai-demo-api:latest"
+    traefik_image = "mcpai-demo-traefik:latest"
+    replicas      = 2
+    nofile        = 16384 # the sandbox machine's hard limit is 20000
+  }
+
+  monitoring = {
+    host = "app"
+    # postgres_exporter (not part of the demo) would be scraped here for the
+    # slow-query alert: { postgres = { targets = ["10.213.1.2:9187"] } }
+    thresholds = { p95_latency_seconds = 0.3 }
+  }
+
   model_runner = {
     image     = "mcpai-demo-model:latest"
     server    = "vllm"
@@ -110,6 +127,16 @@ output "postgres" {
 output "redis" {
   description = "Redis's memory limit and live parameters."
   value       = module.stack.redis
+}
+
+output "api" {
+  description = "Where the API answers (Traefik on the app host) and its uvicorn workers."
+  value       = module.stack.api
+}
+
+output "monitoring" {
+  description = "The alerts and scrape targets written for Prometheus."
+  value       = module.stack.monitoring
 }
 
 output "model_runner" {

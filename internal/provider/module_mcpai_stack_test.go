@@ -52,6 +52,7 @@ func TestAccModuleMcpaiStack_validation(t *testing.T) {
 	sandbox := acctest.Hosts(t)
 	const good = `  postgres     = { db_version = 15 }
   model_runner = { image = "mcpai-demo-model:latest" }
+  api          = { image = "mcpai-demo-api:latest" }
 `
 	for name, tc := range map[string]struct{ hosts, args, want string }{
 		"unknown role":      {`{ a = { address = "10.213.1.2", roles = ["web"] } }`, good, `Each host's roles must be among api, gpu, db and cache`},

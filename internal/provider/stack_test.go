@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -44,7 +46,7 @@ func TestAccStackExample(t *testing.T) {
 	hosts := stackHosts(t)
 	sandbox := acctest.Hosts(t)
 	db, app := sandbox[0], sandbox[1]
-	removeContainers(t, app, "mcpai-model-runner")
+	removeContainers(t, app, "mcpai-model-runner", "mcpai-api-1", "mcpai-api-2", "mcpai-api-traefik")
 	before := probe(t, hosts)
 
 	w := acctest.ExampleWorkspace(t, "stack")
@@ -95,7 +97,11 @@ func TestAccStackExample(t *testing.T) {
 				"daemon.json:live-restore": "true", "daemon.json:runtimes": `{"nvidia":{"path":"nvidia-container-runtime"}}`,
 				"logging/live-restore": "json-file live-restore=true",
 			},
-			"containers": {"mcpai-model-runner": "mcpai-demo-model:latest running"},
+			"containers": {
+				"mcpai-model-runner": "mcpai-demo-model:latest running",
+				"mcpai-api-1":        "mcpai-demo-api:latest running", "mcpai-api-2": "mcpai-demo-api:latest running",
+				"mcpai-api-traefik": "mcpai-demo-traefik:latest running",
+			},
 		},
 	}
 	for host, layers := range want {
@@ -110,6 +116,8 @@ func TestAccStackExample(t *testing.T) {
 	if pg["data"].Settings["shared_buffers"] == "" {
 		t.Error("the postgres output has no shared_buffers")
 	}
+	checkStackAPI(t, app)
+	checkStackMonitoring(t, app)
 	planEmpty(t, w)
 
 	// A change by hand is drift: plan shows it and apply puts it back.
@@ -126,5 +134,57 @@ func TestAccStackExample(t *testing.T) {
 	destroyed = true
 	if changes := stackprobe.Diff(before, probe(t, hosts)); len(changes) > 0 {
 		t.Errorf("destroy left values changed:\n%s", stackprobe.Table(changes))
+	}
+}
+
+// checkStackAPI asks the API through Traefik on the app host, twice: both
+// replicas answer, each with the uvicorn settings the api layer gives
+// (one worker each: the host's two CPUs over two replicas).
+func checkStackAPI(t *testing.T, app acctest.Host) {
+	t.Helper()
+	seen := map[string]bool{}
+	for range 4 {
+		var got struct {
+			Workers   int    `json:"workers"`
+			Loop      string `json:"loop"`
+			HTTP      string `json:"http"`
+			AccessLog bool   `json:"access_log"`
+			Hostname  string `json:"hostname"`
+		}
+		resp, err := http.Get("http://" + app.Address + "/")
+		if err != nil {
+			t.Fatalf("the API through Traefik: %v", err)
+		}
+		err = json.NewDecoder(resp.Body).Decode(&got)
+		_ = resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("the API through Traefik: %s, %v", resp.Status, err)
+		}
+		if got.Workers != 1 || got.Loop != "uvloop" || got.HTTP != "httptools" || got.AccessLog {
+			t.Errorf("the API's settings: %+v", got)
+		}
+		seen[got.Hostname] = true
+	}
+	if len(seen) != 2 {
+		t.Errorf("Traefik sent 4 requests to %d API containers, want 2", len(seen))
+	}
+}
+
+// checkStackMonitoring reads the Prometheus files on the monitoring host:
+// the alerts with the example's threshold, and the stack's own endpoints as
+// targets.
+func checkStackMonitoring(t *testing.T, app acctest.Host) {
+	t.Helper()
+	rules := app.InHost(t, "cat /etc/prometheus/rules/mcpai.yml")
+	for _, want := range []string{"APIHighP95Latency", "APIHigh5xxRatio", "APIServerDown", "PostgresSlowQueries", "> 0.3"} {
+		if !strings.Contains(rules, want) {
+			t.Errorf("the rules file lacks %q:\n%s", want, rules)
+		}
+	}
+	targets := app.InHost(t, "cat /etc/prometheus/file_sd/mcpai.yml")
+	for _, want := range []string{app.Address + ":8082", "127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:18400"} {
+		if !strings.Contains(targets, want) {
+			t.Errorf("the targets file lacks %q:\n%s", want, targets)
+		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package stackprobe reads, over SSH, the values the MCPAI stack tunes on a
 // host (sysctls, THP, governor, limits, Docker, PostgreSQL, Redis, the
-// containers), and compares two readings: `make demo` prints what apply
+// containers, the Traefik and Prometheus files), and compares two readings: `make demo` prints what apply
 // changed and what destroy put back, and the stack acceptance test checks
 // the same readings.
 package stackprobe
@@ -117,7 +117,7 @@ type Change struct {
 }
 
 // Layers in the guide's order; others sort after them by name.
-var layerOrder = []string{"host", "docker", "containers", "postgres", "redis"}
+var layerOrder = []string{"host", "docker", "containers", "postgres", "redis", "files"}
 
 func layerRank(l string) int {
 	if i := slices.Index(layerOrder, l); i >= 0 {

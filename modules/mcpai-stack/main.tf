@@ -10,14 +10,15 @@ locals {
   # every layer (the check_* calls below), has passed validation.
   inputs = [
     var.hosts, var.host_tuning, var.docker, var.postgres, var.postgres_password, var.redis, var.redis_password,
-    var.model_runner, var.model_runner_sensitive_env,
+    var.model_runner, var.model_runner_sensitive_env, var.api, var.api_sensitive_env, var.monitoring,
   ]
 
   # Every layer's inputs, validated once by its module with validate_only:
   # those calls manage nothing, so the layers can wait on them.
   checked = concat(
     module.check_host_tuning[*].validated, module.check_docker[*].validated, module.check_postgres[*].validated,
-    module.check_redis[*].validated, module.check_model_runner[*].validated,
+    module.check_redis[*].validated, module.check_model_runner[*].validated, module.check_api[*].validated,
+    module.check_monitoring[*].validated,
   )
 
   # Hosts by role, name to host.
@@ -25,6 +26,9 @@ locals {
     role => { for name, h in var.hosts : name => h if contains(h.roles, role) }
   }
   docker_hosts = merge(local.with_role.api, local.with_role.gpu)
+
+  # The Prometheus host: as given, else the first api host, else the first host.
+  monitoring_host = var.monitoring.enabled ? coalesce(var.monitoring.host, try(sort(keys(local.with_role.api))[0], null), sort(keys(var.hosts))[0]) : null
 
   # The ids, else the count, else all (a tuple: the three differ in type).
   model_gpus = [for g in [var.model_runner.gpu_ids, var.model_runner.gpu_count, "all"] : g if g != null][0]
@@ -151,6 +155,88 @@ module "model_runner" {
   depends_on = [local.inputs, local.checked, module.docker]
 }
 
+
+module "api" {
+  source   = "../api-service"
+  for_each = local.with_role.api
+
+  host               = each.value.address
+  ssh                = each.value.ssh
+  image              = var.api.image
+  name               = var.api.name
+  app                = var.api.app
+  replicas           = var.api.replicas
+  base_port          = var.api.base_port
+  app_port           = var.api.app_port
+  workers            = var.api.workers
+  loop               = var.api.loop
+  http               = var.api.http
+  access_log         = var.api.access_log
+  timeout_keep_alive = var.api.timeout_keep_alive
+  backlog            = var.api.backlog
+  env                = var.api.env
+  sensitive_env      = var.api_sensitive_env
+  memory             = var.api.memory
+  cpus               = var.api.cpus
+  nofile             = var.api.nofile
+  restart_policy     = var.api.restart_policy
+  traefik_image      = var.api.traefik_image
+  port               = var.api.port
+  metrics_port       = var.api.metrics_port
+  path_prefix        = var.api.path_prefix
+  health_check       = var.api.health_check
+  traefik_config_dir = var.api.traefik_config_dir
+  traefik_memory     = var.api.traefik_memory
+  timeouts           = var.api.timeouts
+
+  # Containers start on the daemon as the Docker layer leaves it.
+  depends_on = [local.inputs, local.checked, module.docker]
+}
+
+locals {
+  # What the Prometheus host scrapes: Traefik on every api host, and the
+  # endpoints on a host's loopback (the API containers, a model runner
+  # published on 127.0.0.1) only on the Prometheus host itself.
+  api_jobs = { for name, m in module.api : name => m.metrics_endpoints }
+  traefik_job = length(module.api) == 0 ? {} : {
+    "${coalesce(var.api.name, "mcpai-api")}-traefik" = {
+      targets = flatten([for name, jobs in local.api_jobs : jobs["${coalesce(var.api.name, "mcpai-api")}-traefik"].targets])
+    }
+  }
+  local_api_job = contains(keys(local.api_jobs), coalesce(local.monitoring_host, "-")) ? {
+    (coalesce(var.api.name, "mcpai-api")) = { targets = local.api_jobs[local.monitoring_host][coalesce(var.api.name, "mcpai-api")].targets }
+  } : {}
+  runner_targets = flatten([for name, h in local.with_role.gpu : [
+    for p in coalesce(var.model_runner.ports, []) : (
+      p.host_ip == null || p.host_ip == "0.0.0.0" ? "${h.address}:${p.host_port}" : "127.0.0.1:${p.host_port}"
+    ) if p.host_port != null && (p.host_ip == null || p.host_ip == "0.0.0.0" || (p.host_ip == "127.0.0.1" && name == local.monitoring_host))
+  ]])
+  runner_job = length(local.runner_targets) == 0 ? {} : { (var.model_runner.name) = { targets = local.runner_targets } }
+
+  metrics_endpoints = merge(
+    { for job, e in merge(local.traefik_job, local.local_api_job, local.runner_job) : job => merge(e, { metrics_path = "/metrics", scheme = "http", labels = {} }) },
+    var.monitoring.metrics_endpoints,
+  )
+}
+
+module "monitoring" {
+  source   = "../monitoring"
+  for_each = local.monitoring_host == null ? {} : { (local.monitoring_host) = var.hosts[local.monitoring_host] }
+
+  host              = each.value.address
+  ssh               = each.value.ssh
+  rules_path        = var.monitoring.rules_path
+  targets_path      = var.monitoring.targets_path
+  promtool          = var.monitoring.promtool
+  thresholds        = var.monitoring.thresholds
+  rate_window       = var.monitoring.rate_window
+  alert_labels      = var.monitoring.alert_labels
+  group_prefix      = var.monitoring.group_prefix
+  metrics_endpoints = local.metrics_endpoints
+
+  depends_on = [local.inputs, local.checked]
+}
+
 # The layers' inputs, checked by their own modules before any layer runs.
 module "check_host_tuning" {
   source = "../host-tuning"
@@ -265,4 +351,56 @@ module "check_model_runner" {
   malloc_arena_max    = var.model_runner.malloc_arena_max
   torch_compile_mode  = var.model_runner.torch_compile_mode
   validate_only       = true
+}
+
+module "check_api" {
+  source = "../api-service"
+  count  = length(local.with_role.api) > 0 ? 1 : 0
+
+  host               = "validate-only.invalid"
+  ssh                = {}
+  image              = var.api.image
+  name               = var.api.name
+  app                = var.api.app
+  replicas           = var.api.replicas
+  base_port          = var.api.base_port
+  app_port           = var.api.app_port
+  workers            = var.api.workers
+  loop               = var.api.loop
+  http               = var.api.http
+  access_log         = var.api.access_log
+  timeout_keep_alive = var.api.timeout_keep_alive
+  backlog            = var.api.backlog
+  env                = var.api.env
+  sensitive_env      = var.api_sensitive_env
+  memory             = var.api.memory
+  cpus               = var.api.cpus
+  nofile             = var.api.nofile
+  restart_policy     = var.api.restart_policy
+  traefik_image      = var.api.traefik_image
+  port               = var.api.port
+  metrics_port       = var.api.metrics_port
+  path_prefix        = var.api.path_prefix
+  health_check       = var.api.health_check
+  traefik_config_dir = var.api.traefik_config_dir
+  traefik_memory     = var.api.traefik_memory
+  timeouts           = var.api.timeouts
+  validate_only      = true
+}
+
+module "check_monitoring" {
+  source = "../monitoring"
+  count  = var.monitoring.enabled ? 1 : 0
+
+  host              = "validate-only.invalid"
+  ssh               = {}
+  rules_path        = var.monitoring.rules_path
+  targets_path      = var.monitoring.targets_path
+  promtool          = var.monitoring.promtool
+  thresholds        = var.monitoring.thresholds
+  rate_window       = var.monitoring.rate_window
+  alert_labels      = var.monitoring.alert_labels
+  group_prefix      = var.monitoring.group_prefix
+  metrics_endpoints = var.monitoring.metrics_endpoints
+  validate_only     = true
 }

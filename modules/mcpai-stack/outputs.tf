@@ -6,9 +6,11 @@ output "hosts" {
     layers = concat(
       var.host_tuning.enabled ? ["host-tuning"] : [],
       var.docker.enabled && contains(keys(local.docker_hosts), name) ? ["docker-host"] : [],
+      contains(h.roles, "api") ? ["api-service"] : [],
       contains(h.roles, "gpu") ? ["model-runner"] : [],
       contains(h.roles, "db") ? ["postgres"] : [],
       contains(h.roles, "cache") ? ["redis"] : [],
+      name == local.monitoring_host ? ["monitoring"] : [],
     )
   } }
 }
@@ -58,4 +60,25 @@ output "model_runner" {
     state        = m.state
     gpu_ids      = m.gpu_ids
   } }
+}
+
+output "api" {
+  description = "Per api host: where clients reach the API (Traefik), the uvicorn workers per container, the containers Traefik balances over, and the containers' ids."
+  value = { for name, m in module.api : name => {
+    endpoint             = m.endpoint
+    workers              = m.workers
+    upstreams            = m.upstreams
+    api_container_ids    = m.api_container_ids
+    traefik_container_id = m.traefik_container_id
+  } }
+}
+
+output "monitoring" {
+  description = "The Prometheus host's name, the alerts by rule group, the scrape targets, and the prometheus.yml part (rule_files, a file_sd scrape job) that loads the two files; null without the monitoring layer."
+  value = one([for name, m in module.monitoring : {
+    host              = name
+    alerts            = m.alerts
+    metrics_endpoints = local.metrics_endpoints
+    prometheus_config = m.prometheus_config
+  }])
 }

@@ -228,3 +228,94 @@ variable "model_runner_sensitive_env" {
   nullable    = false
   sensitive   = true
 }
+
+variable "api" {
+  description = "The API layer on api hosts (modules/api-service): the API's `image` (required when a host has the api role), its uvicorn settings (`app`, `replicas`, `workers` (null: from the host's CPUs), `loop`, `http`, `access_log`, `timeout_keep_alive`, `backlog`), container limits (`memory`, `cpus`, `nofile`), `env`, and Traefik in front (`traefik_image`, `port`, `metrics_port`, `path_prefix`, `health_check`, `traefik_config_dir`, `traefik_memory`). Unset attributes take modules/api-service's defaults. Secret environment goes in `api_sensitive_env`."
+  type = object({
+    image              = optional(string)
+    name               = optional(string)
+    app                = optional(string)
+    replicas           = optional(number)
+    base_port          = optional(number)
+    app_port           = optional(number)
+    workers            = optional(number)
+    loop               = optional(string)
+    http               = optional(string)
+    access_log         = optional(bool)
+    timeout_keep_alive = optional(number)
+    backlog            = optional(number)
+    env                = optional(map(string))
+    memory             = optional(string)
+    cpus               = optional(string)
+    nofile             = optional(number, 65535)
+    restart_policy     = optional(string)
+    traefik_image      = optional(string)
+    port               = optional(number)
+    metrics_port       = optional(number)
+    path_prefix        = optional(string)
+    health_check = optional(object({
+      path     = optional(string, "/health")
+      interval = optional(string, "5s")
+      timeout  = optional(string, "2s")
+    }))
+    traefik_config_dir = optional(string)
+    traefik_memory     = optional(string)
+    timeouts = optional(object({
+      create = optional(string)
+      update = optional(string)
+      read   = optional(string)
+      delete = optional(string)
+    }))
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.api.image != null || !anytrue([for h in values(var.hosts) : contains(h.roles, "api")])
+    error_message = "api.image is required when a host has the api role."
+  }
+}
+
+variable "api_sensitive_env" {
+  description = "Secret environment of the API containers (database URLs with passwords, tokens), kept out of plans and logs."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+  sensitive   = true
+}
+
+variable "monitoring" {
+  description = "The monitoring layer (modules/monitoring): Prometheus alerting rules (p95 latency, 5xx ratio, servers down, slow queries) and a file_sd targets file written on the Prometheus host, `host` (a name in hosts; null: the first api host, or the first host). The targets are the stack's own metrics endpoints (Traefik's on every api host, the API containers' and the model runner's where the Prometheus host can reach them) and `metrics_endpoints` (e.g. postgres_exporter's, which the slow-query alert reads). `rules_path`, `targets_path`, `promtool`, `thresholds`, `rate_window`, `alert_labels` and `group_prefix` as modules/monitoring takes them. `enabled = false` skips the layer."
+  type = object({
+    enabled      = optional(bool, true)
+    host         = optional(string)
+    rules_path   = optional(string)
+    targets_path = optional(string)
+    promtool     = optional(string)
+    thresholds = optional(object({
+      p95_latency_seconds = optional(number, 0.5)
+      p95_latency_for     = optional(string, "10m")
+      error_ratio         = optional(number, 0.01)
+      error_ratio_for     = optional(string, "5m")
+      slow_query_seconds  = optional(number, 1)
+      slow_query_for      = optional(string, "10m")
+      server_down_for     = optional(string, "1m")
+    }))
+    rate_window  = optional(string)
+    alert_labels = optional(map(string))
+    group_prefix = optional(string)
+    metrics_endpoints = optional(map(object({
+      targets      = list(string)
+      metrics_path = optional(string, "/metrics")
+      scheme       = optional(string, "http")
+      labels       = optional(map(string), {})
+    })), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = var.monitoring.host == null || contains(keys(var.hosts), coalesce(var.monitoring.host, "-"))
+    error_message = "monitoring.host must be the name of one of hosts (a key of the hosts map)."
+  }
+}
