@@ -54,25 +54,31 @@ func TestAccModuleMcpaiStack_validation(t *testing.T) {
   model_runner = { image = "mcpai-demo-model:latest" }
   api          = { image = "mcpai-demo-api:latest" }
 `
+	// with replaces the first `from` in good.
+	with := func(from, to string) string { return strings.Replace(good, from, to, 1) }
+	const runner, api = `image = "mcpai-demo-model:latest"`, `image = "mcpai-demo-api:latest"`
 	for name, tc := range map[string]struct{ hosts, args, want string }{
 		"unknown role":      {`{ a = { address = "10.213.1.2", roles = ["web"] } }`, good, `Each host's roles must be among api, gpu, db and cache`},
 		"shared address":    {`{ a = { address = "10.213.1.2", roles = ["db"] }, b = { address = "10.213.1.2", roles = ["cache"] } }`, good, `Two hosts share an address`},
 		"bad address":       {`{ a = { address = "10.213.1.2; reboot" } }`, good, `Each host's address must be an IP address or DNS name`},
 		"no hosts":          {`{}`, good, `hosts must hold at least one host`},
-		"db without major":  {"", `  model_runner = { image = "mcpai-demo-model:latest" }`, `postgres.db_version is required when a host has the db role`},
-		"gpu without image": {"", `  postgres = { db_version = 15 }`, `model_runner.image is required when a host has the gpu role`},
-		"gpu ids and count": {"", `  postgres     = { db_version = 15 }
-  model_runner = { image = "x", gpu_ids = ["0"], gpu_count = 1 }`, `model_runner takes gpu_ids or gpu_count, not both`},
-		"redis port": {"", good + `  redis = { port = 70000 }`, `redis.port must be a TCP port`},
-		// The layers' own validation stops the plan too.
+		"db without major":  {"", with(`{ db_version = 15 }`, `{}`), `postgres.db_version is required when a host has the db role`},
+		"gpu without image": {"", with(runner, `server = "vllm"`), `model_runner.image is required when a host has the gpu role`},
+		"api without image": {"", with(api, `replicas = 2`), `api.image is required when a host has the api role`},
+		"gpu ids and count": {"", with(runner, runner+`, gpu_ids = ["0"], gpu_count = 1`), `model_runner takes gpu_ids or gpu_count, not both`},
+		"monitoring host":   {"", good + `  monitoring = { host = "prometheus" }`, `monitoring.host must be the name of one of hosts`},
+		"redis port":        {"", good + `  redis = { port = 70000 }`, `redis.port must be a TCP port`},
+		// The layers' own validation (their modules called with
+		// validate_only) stops the plan too.
 		"sysctl key":      {"", good + `  host_tuning = { sysctls = { "vm.swappiness; reboot" = "1" } }`, `extra_settings keys must be sysctl keys`},
 		"leave_alone":     {"", good + `  host_tuning = { leave_alone = ["swap; reboot"] }`, `leave_alone takes sysctl keys`},
 		"docker log size": {"", good + `  docker = { log_max_size = "10MB" }`, `log_max_size must be a whole number followed by k, m or g`},
-		"postgres type": {"", `  postgres     = { db_version = 15, db_type = "olap" }
-  model_runner = { image = "mcpai-demo-model:latest" }`, `db_type must be`},
-		"redis policy": {"", good + `  redis = { maxmemory_policy = "lru" }`, `maxmemory_policy must be`},
-		"runner server": {"", `  postgres     = { db_version = 15 }
-  model_runner = { image = "x", server = "sglang" }`, `server must be`},
+		"postgres type":   {"", with(`db_version = 15`, `db_version = 15, db_type = "olap"`), `db_type must be`},
+		"redis policy":    {"", good + `  redis = { maxmemory_policy = "lru" }`, `maxmemory_policy must be`},
+		"runner server":   {"", with(runner, runner+`, server = "sglang"`), `server must be`},
+		"api replicas":    {"", with(api, api+`, replicas = 0`), `replicas must be a whole number from 1 to 64`},
+		"api loop":        {"", with(api, api+`, loop = "trio"`), `loop must be uvloop, asyncio or auto`},
+		"alert threshold": {"", good + `  monitoring = { thresholds = { error_ratio = 2 } }`, `thresholds.error_ratio must be a fraction between 0 and 1`},
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := acctest.ModuleWorkspace(t, stackConfig(t, probeUser, tc.hosts, tc.args))
