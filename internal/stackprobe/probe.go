@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ type Host struct {
 
 // ReadHosts reads the hosts of a sandbox hosts.json.
 func ReadHosts(path string) ([]Host, error) {
-	data, err := os.ReadFile(path)
+	data, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
 		return nil, err
 	}
@@ -159,9 +160,10 @@ func Diff(before, after Snapshot) []Change {
 func Table(changes []Change) string {
 	var b strings.Builder
 	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "HOST\tLAYER\tSETTING\tBEFORE\t\tAFTER")
+	// Writes to a strings.Builder do not fail.
+	_, _ = fmt.Fprintln(w, "HOST\tLAYER\tSETTING\tBEFORE\t\tAFTER")
 	for _, c := range changes {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t→\t%s\n", c.Host, c.Layer, c.Key, shown(c.Before), shown(c.After))
+		_, _ = fmt.Fprintf(w, "%s\t%s\t%s\t%s\t→\t%s\n", c.Host, c.Layer, c.Key, shown(c.Before), shown(c.After))
 	}
 	_ = w.Flush()
 	return b.String()

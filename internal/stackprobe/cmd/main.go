@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/stackprobe"
 )
@@ -46,7 +47,7 @@ func run(hostsFile, save, compare string) error {
 		}
 	}
 	if compare != "" {
-		data, err := os.ReadFile(compare)
+		data, err := os.ReadFile(filepath.Clean(compare))
 		if err != nil {
 			return err
 		}
