@@ -17,10 +17,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringdefault"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
@@ -57,17 +59,19 @@ type hostFileResource struct {
 func newHostFileResource() resource.Resource { return &hostFileResource{} }
 
 type hostFileModel struct {
-	ID               types.String   `tfsdk:"id"`
-	SSH              types.Object   `tfsdk:"ssh"`
-	Path             types.String   `tfsdk:"path"`
-	Content          types.String   `tfsdk:"content"`
-	SensitiveContent types.String   `tfsdk:"sensitive_content"`
-	Mode             types.String   `tfsdk:"mode"`
-	Owner            types.String   `tfsdk:"owner"`
-	Group            types.String   `tfsdk:"group"`
-	ValidateCommand  types.List     `tfsdk:"validate_command"`
-	SHA256           types.String   `tfsdk:"sha256"`
-	Timeouts         timeouts.Value `tfsdk:"timeouts"`
+	ID                 types.String   `tfsdk:"id"`
+	SSH                types.Object   `tfsdk:"ssh"`
+	Path               types.String   `tfsdk:"path"`
+	Content            types.String   `tfsdk:"content"`
+	SensitiveContent   types.String   `tfsdk:"sensitive_content"`
+	Mode               types.String   `tfsdk:"mode"`
+	Owner              types.String   `tfsdk:"owner"`
+	Group              types.String   `tfsdk:"group"`
+	ValidateCommand    types.List     `tfsdk:"validate_command"`
+	CreateDirectories  types.Bool     `tfsdk:"create_directories"`
+	CreatedDirectories types.List     `tfsdk:"created_directories"`
+	SHA256             types.String   `tfsdk:"sha256"`
+	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
 func (r *hostFileResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
@@ -78,7 +82,8 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A file on a host (a Traefik dynamic configuration, Prometheus alert rules, ...), written atomically with its mode and owner. " +
 			"An optional `validate_command` checks the new content on the host before it replaces the old. Drift in content, mode or owner shows in the plan. " +
-			"Destroy puts back the file found at create (content, mode and owner), or removes the file when there was none.",
+			"Destroy puts back the file found at create (content, mode and owner), or removes the file when there was none. " +
+			"With `create_directories`, missing folders above the file are created and removed again on destroy when empty.",
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "host:path.",
@@ -87,7 +92,7 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			},
 			"ssh": resourceSSHAttribute(),
 			"path": schema.StringAttribute{
-				MarkdownDescription: "Absolute path of the file. Its folder must exist. Changing it replaces the resource.",
+				MarkdownDescription: "Absolute path of the file. Its folder must exist, unless `create_directories` is set. Changing it replaces the resource.",
 				Required:            true,
 				Validators: []validator.String{
 					stringvalidator.RegexMatches(hostFilePathRE, "must be an absolute path to a file"),
@@ -143,12 +148,54 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[^\x00]*$`), "must not hold NUL")),
 				},
 			},
+			"create_directories": schema.BoolAttribute{
+				MarkdownDescription: "Create the missing folders above `path` (mode `0755`, owned by the SSH user: root when logging in as root or with `ssh.sudo`) just before the file is written, " +
+					"as Terraform's `local_file` does. If the write, its owner or `validate_command` fails, the folders just created are removed again. " +
+					"Destroy removes them, innermost first, when they are empty; one that holds files written by others stays, with a warning. " +
+					"Default `false`: a missing folder is an error.",
+				Optional: true,
+				Computed: true,
+				Default:  booldefault.StaticBool(false),
+			},
+			"created_directories": schema.ListAttribute{
+				MarkdownDescription: "The folders this resource created (outermost first), which destroy removes when empty. Empty when every folder existed, and after an import.",
+				Computed:            true,
+				ElementType:         types.StringType,
+				PlanModifiers:       []planmodifier.List{createdDirectoriesPlan{}},
+			},
 			"sha256": schema.StringAttribute{
 				MarkdownDescription: "SHA-256 of the content on the host.",
 				Computed:            true,
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
+	}
+}
+
+// createdDirectoriesPlan keeps created_directories from the state, as
+// UseStateForUnknown does, except on an update with create_directories set:
+// that update may create a folder removed since, so the value is known
+// only after apply.
+type createdDirectoriesPlan struct{}
+
+func (createdDirectoriesPlan) Description(context.Context) string {
+	return "Keeps the state's value unless the update may create folders."
+}
+
+func (p createdDirectoriesPlan) MarkdownDescription(ctx context.Context) string {
+	return p.Description(ctx)
+}
+
+func (createdDirectoriesPlan) PlanModifyList(ctx context.Context, req planmodifier.ListRequest, resp *planmodifier.ListResponse) {
+	if req.StateValue.IsNull() || !req.PlanValue.IsUnknown() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	var create types.Bool
+	if resp.Diagnostics.Append(req.Plan.GetAttribute(ctx, path.Root("create_directories"), &create)...); resp.Diagnostics.HasError() {
+		return
+	}
+	if !create.IsUnknown() && !create.ValueBool() {
+		resp.PlanValue = req.StateValue
 	}
 }
 
@@ -179,7 +226,6 @@ func (m hostFileModel) ownership() (remote.Ownership, error) {
 // setFrom records what the host holds.
 func (m *hostFileModel) setFrom(f remote.FileMeta) {
 	if !f.Exists {
-		// Gone: the plan shows the content coming back.
 		// Gone: the attribute in use reads empty, so the plan shows the
 		// content coming back (a sensitive one masked).
 		if m.SensitiveContent.IsNull() {
@@ -202,13 +248,38 @@ func (m *hostFileModel) setFrom(f remote.FileMeta) {
 	m.Group = types.StringValue(f.Group)
 }
 
-// write replaces the file with the model's and checks it landed; on a
-// check failure the file found before is put back. It returns that file.
-func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *hostFileModel, diags *diag.Diagnostics) (remote.FileMeta, bool) {
+// write replaces the file with the model's and checks it landed, creating
+// the missing folders first when create_directories is set. On a failure
+// the file found before is put back and the folders just created are
+// removed. prior are the folders an earlier apply created (the state's).
+// It returns the file found before.
+func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *hostFileModel, prior []string, diags *diag.Diagnostics) (remote.FileMeta, bool) {
+	prev, made, ok := r.writeChecked(ctx, client, m, diags)
+	if !ok {
+		removeCreatedDirs(context.WithoutCancel(ctx), client, made, diags)
+		return prev, false
+	}
+	p := m.Path.ValueString()
+	created := []string{} // an empty list, not null
+	for _, d := range remote.ParentDirs(p) {
+		if slices.Contains(prior, d) || slices.Contains(made, d) {
+			created = append(created, d)
+		}
+	}
+	list, d := types.ListValueFrom(ctx, types.StringType, created)
+	diags.Append(d...)
+	m.CreatedDirectories = list
+	m.ID = types.StringValue(hostID(client.Config()) + ":" + p)
+	return prev, !diags.HasError()
+}
+
+// writeChecked is write less the clean-up of the folders it made, which it
+// returns with the file found before.
+func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Client, m *hostFileModel, diags *diag.Diagnostics) (remote.FileMeta, []string, bool) {
 	own, err := m.ownership()
 	if err != nil {
 		diags.AddAttributeError(path.Root("mode"), "Invalid Mode", err.Error())
-		return remote.FileMeta{}, false
+		return remote.FileMeta{}, nil, false
 	}
 	var validate []string
 	if !m.ValidateCommand.IsNull() {
@@ -216,20 +287,36 @@ func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *
 	}
 	p := m.Path.ValueString()
 	prev, err := client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
+	var made []string
+	var missing *remote.MissingFolderError
+	if errors.As(err, &missing) && m.CreateDirectories.ValueBool() {
+		if made, err = client.MakeParentDirs(ctx, p); err != nil {
+			diags.AddAttributeError(path.Root("create_directories"), "Folders Not Created", fmt.Sprintf(
+				"%s on %s was not written (nothing was changed): creating its missing folders failed: %v. "+
+					"Remove what is in the way, create the folders yourself, or log in as a user who may create them (root, or set ssh.sudo).", p, client.Config(), err))
+			return prev, nil, false
+		}
+		prev, err = client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
+	}
 	var ve *remote.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		diags.AddAttributeError(path.Root("validate_command"), "Content Refused By validate_command",
 			fmt.Sprintf("%s on %s was left as it was: %s. Fix the content, or the command.", p, client.Config(), ve.Output))
-		return prev, false
+		return prev, made, false
+	case errors.As(err, &missing):
+		diags.AddAttributeError(path.Root("create_directories"), "File Not Written", fmt.Sprintf(
+			"%s on %s was not written (nothing was changed): %v. Set create_directories = true to have the resource create it "+
+				"(and remove it on destroy when empty), or create it before.", p, client.Config(), err))
+		return prev, made, false
 	case err != nil && (strings.Contains(err.Error(), "chown:") || strings.Contains(err.Error(), "chgrp:")):
 		diags.AddAttributeError(path.Root("owner"), "File Not Written", fmt.Sprintf(
 			"%s on %s was left as it was: the owner or group could not be set: %v. Name a user and group that exist, "+
 				"and log in as root or set ssh.sudo to give files to another user (owner and group default to root).", p, client.Config(), err))
-		return prev, false
+		return prev, made, false
 	case err != nil:
 		diags.Append(hostError("File Not Written", "Writing "+p+" (nothing was changed)", client, err))
-		return prev, false
+		return prev, made, false
 	}
 	got, err := client.ReadFileMeta(ctx, p)
 	if err == nil && (!got.Exists || string(got.Data) != m.content() || got.Mode&07777 != own.Mode&07777 || got.Owner != own.Owner || got.Group != own.Group) {
@@ -241,11 +328,25 @@ func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *
 			undo = "putting the previous file back failed too: " + rerr.Error()
 		}
 		diags.AddError("File Not As Written", fmt.Sprintf("%s on %s was written, but %v; %s.", p, client.Config(), err, undo))
-		return prev, false
+		return prev, made, false
 	}
 	m.setFrom(got)
-	m.ID = types.StringValue(hostID(client.Config()) + ":" + p)
-	return prev, true
+	return prev, made, true
+}
+
+// removeCreatedDirs removes the folders a resource created (outermost
+// first), innermost first and only when empty; it warns of those left.
+func removeCreatedDirs(ctx context.Context, client *remote.Client, dirs []string, diags *diag.Diagnostics) {
+	kept, err := client.RemoveEmptyDirs(ctx, dirs)
+	for _, k := range kept {
+		diags.AddAttributeWarning(path.Root("created_directories"), "Folder Left In Place", fmt.Sprintf(
+			"%s on %s was created by this resource but was not removed: %s (something other than this resource put files there). "+
+				"Remove it yourself once nothing needs it.", k.Path, client.Config(), k.Reason))
+	}
+	if err != nil {
+		diags.AddAttributeError(path.Root("created_directories"), "Folders Not Removed", fmt.Sprintf(
+			"Removing the folders this resource created (%s) failed: %v. Remove them yourself, or run the operation again.", strings.Join(dirs, ", "), err))
+	}
 }
 
 func (r *hostFileResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
@@ -259,7 +360,7 @@ func (r *hostFileResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	prev, ok := r.write(ctx, client, &m, &resp.Diagnostics)
+	prev, ok := r.write(ctx, client, &m, nil, &resp.Diagnostics)
 	if !ok {
 		return
 	}
@@ -300,6 +401,14 @@ func (r *hostFileResource) Read(ctx context.Context, req resource.ReadRequest, r
 		m.SensitiveContent = types.StringValue("")
 	}
 	m.setFrom(f)
+	// An import, or a state from before these attributes: no folder was
+	// created by this resource.
+	if m.CreateDirectories.IsNull() {
+		m.CreateDirectories = types.BoolValue(false)
+	}
+	if m.CreatedDirectories.IsNull() {
+		m.CreatedDirectories = types.ListValueMust(types.StringType, []attr.Value{})
+	}
 	m.ID = types.StringValue(hostID(client.Config()) + ":" + m.Path.ValueString())
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
@@ -315,7 +424,9 @@ func (r *hostFileResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	if _, ok := r.write(ctx, client, &m, &resp.Diagnostics); ok {
+	var prior []string
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("created_directories"), &prior)...)
+	if _, ok := r.write(ctx, client, &m, prior, &resp.Diagnostics); ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 	}
 }
@@ -346,7 +457,13 @@ func (r *hostFileResource) Delete(ctx context.Context, req resource.DeleteReques
 	}
 	if err := client.RestoreFile(ctx, m.Path.ValueString(), prev); err != nil {
 		resp.Diagnostics.Append(hostError("File Not Restored", "Putting back the file found at create at "+m.Path.ValueString(), client, err))
+		return
 	}
+	var created []string
+	if resp.Diagnostics.Append(m.CreatedDirectories.ElementsAs(ctx, &created, false)...); resp.Diagnostics.HasError() {
+		return
+	}
+	removeCreatedDirs(ctx, client, created, &resp.Diagnostics)
 }
 
 // ImportState takes host:path (host:port:path off port 22). An imported

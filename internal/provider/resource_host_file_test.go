@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -141,39 +142,223 @@ func TestAccHostFile_badInputs(t *testing.T) {
 			t.Errorf("a refused input changed %s: %q", p, got)
 		}
 	}
-	step := func(body string, want ...string) resource.TestStep {
-		return resource.TestStep{PreConfig: same, Config: hostFileConfig(t, h, body), ExpectError: errorParts(want...)}
-	}
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             func(*terraform.State) error { same(); return nil },
-		Steps: []resource.TestStep{
-			step(`  path = "relative.conf"
+	step := func(body string, want ...string) resource.TestStep { return refusedFile(t, h, same, body, want...) }
+	testRefusals(t, same,
+		step(`  path = "relative.conf"
   content = "x"`, "must be an absolute path"),
-			step(`  path = "/etc/../etc/x.conf"
+		step(`  path = "/etc/../etc/x.conf"
   content = "x"`, "must not contain '..'"),
-			step(`  path = "/proc/sys/vm/swappiness"
+		step(`  path = "/proc/sys/vm/swappiness"
   content = "1"`, "managed by mcpai_host_sysctl"),
-			step(`  path = "`+p+`"`, "Missing Attribute Configuration", "content,sensitive_content"),
-			step(`  path = "`+p+`"
+		step(`  path = "`+p+`"`, "Missing Attribute Configuration", "content,sensitive_content"),
+		step(`  path = "`+p+`"
   content = "x"
   sensitive_content = "y"`, "Invalid Attribute Combination"),
-			step(`  path = "`+p+`"
+		step(`  path = "`+p+`"
   content = "x"
   mode = "0999"`, "must be four octal digits"),
-			step(`  path = "`+p+`"
+		step(`  path = "`+p+`"
   content = "x"
   owner = "Bad User"`, "must be a user name"),
-			step(`  path = "`+p+`"
+		step(`  path = "`+p+`"
   content = "x"
   mode = "644"`, "must be four octal digits"),
-			step(`  path = "`+p+`"
+		step(`  path = "`+p+`"
   content = "x"
   owner = "nosuchuser"`, "File Not Written", "the owner or group could not be set", "set ssh.sudo"),
-			step(`  path = "`+dir+`/missing/x.conf"
-  content = "x"`, "File Not Written", "the folder "+dir+"/missing does not exist"),
-			step(`  path = "`+dir+`"
+		step(`  path = "`+dir+`/missing/x.conf"
+  content = "x"`, "File Not Written", "the folder "+dir+"/missing does not exist", "Set create_directories = true"),
+		step(`  path = "`+dir+`"
   content = "x"`, "File Not Written", "point the resource at a regular file"),
+	)
+}
+
+// refusedFile is a step whose resource body is refused with an error
+// holding want; unchanged first reports any change an earlier step made.
+func refusedFile(t *testing.T, h acctest.Host, unchanged func(), body string, want ...string) resource.TestStep {
+	return resource.TestStep{PreConfig: unchanged, Config: hostFileConfig(t, h, body), ExpectError: errorParts(want...)}
+}
+
+// testRefusals runs steps that are all refused; unchanged runs again at
+// the end.
+func testRefusals(t *testing.T, unchanged func(), steps ...resource.TestStep) {
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             func(*terraform.State) error { unchanged(); return nil },
+		Steps:                    steps,
+	})
+}
+
+// dirsOnHost is each folder's mode, owner and type as the host shows them,
+// "absent" for one that is not there.
+func dirsOnHost(t *testing.T, h acctest.Host, dirs ...string) string {
+	t.Helper()
+	var out []string
+	for _, d := range dirs {
+		out = append(out, h.InHost(t, `if [ -e '`+d+`' ]; then stat -c '%a %U:%G %F' '`+d+`'; else echo absent; fi`))
+	}
+	return strings.Join(out, "\n")
+}
+
+// removeOnHost removes paths from h now and after the test.
+func removeOnHost(t *testing.T, h acctest.Host, paths ...string) {
+	t.Helper()
+	rm := "rm -rf -- " + strings.Join(paths, " ")
+	h.InHost(t, rm)
+	t.Cleanup(func() { h.InHost(t, rm) })
+}
+
+// createDirsConfig is a file at p holding content, with create_directories.
+func createDirsConfig(t *testing.T, h acctest.Host, p, content string) string {
+	return hostFileConfig(t, h, fmt.Sprintf(`  path               = %q
+  content            = %q
+  create_directories = true`, p, content))
+}
+
+// TestAccHostFile_createDirectories: two missing folders are created
+// (0755, root) before the file and listed outermost first; an empty plan;
+// removed out of band, they are created again; import lists none; destroy
+// removes the file and both folders.
+func TestAccHostFile_createDirectories(t *testing.T) {
+	h := acctest.FirstHost(t)
+	base := "/etc/mcpai-acc-dirs-create"
+	sub := base + "/traefik"
+	p := sub + "/mcpai.yml"
+	removeOnHost(t, h, base)
+	cfg := createDirsConfig(t, h, p, "http:\n  routers: {}\n")
+	created := []string{base, sub}
+	onHost := func(*terraform.State) error {
+		if got := dirsOnHost(t, h, created...); got != "755 root:root directory\n755 root:root directory" {
+			return fmt.Errorf("the folders on the host: %q", got)
+		}
+		if got := fileOnHost(t, h, p); got != "644 root:root\nhttp:\n  routers: {}" {
+			return fmt.Errorf("the file on the host: %q", got)
+		}
+		return nil
+	}
+	createdCheck := statecheck.ExpectKnownValue(accFileAddr, tfjsonpath.New("created_directories"),
+		knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(base), knownvalue.StringExact(sub)}))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy: func(*terraform.State) error {
+			if got := dirsOnHost(t, h, base); got != "absent" {
+				return fmt.Errorf("destroy left %s: %q", base, got)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					if got := dirsOnHost(t, h, base); got != "absent" {
+						t.Fatalf("%s is there before the test: %q", base, got)
+					}
+				},
+				Config: cfg,
+				Check:  onHost,
+				ConfigStateChecks: []statecheck.StateCheck{
+					createdCheck,
+					statecheck.ExpectKnownValue(accFileAddr, tfjsonpath.New("create_directories"), knownvalue.Bool(true)),
+				},
+				ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+			{
+				// The folders removed behind Terraform's back: the update
+				// creates them again, and they stay listed.
+				PreConfig: func() { h.InHost(t, "rm -rf "+base) },
+				Config:    cfg,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(accFileAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectUnknownValue(accFileAddr, tfjsonpath.New("created_directories")),
+					},
+					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
+				},
+				Check:             onHost,
+				ConfigStateChecks: []statecheck.StateCheck{createdCheck},
+			},
+			{
+				ResourceName:            accFileAddr,
+				ImportState:             true,
+				ImportStateId:           h.Address + ":" + p,
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"timeouts", "ssh", "content", "sensitive_content", "create_directories", "created_directories"},
+				ImportStateCheck: func(states []*terraform.InstanceState) error {
+					if len(states) != 1 {
+						return fmt.Errorf("%d imported states", len(states))
+					}
+					a := states[0].Attributes
+					if a["created_directories.#"] != "0" || a["create_directories"] != "false" {
+						return fmt.Errorf("imported created_directories.# = %q, create_directories = %q; want 0 and false", a["created_directories.#"], a["create_directories"])
+					}
+					return nil
+				},
+			},
 		},
 	})
+}
+
+// TestAccHostFile_createDirectoriesRefused: a create that fails after the
+// folders were made (validate_command refuses, an unknown owner) removes
+// them again; something in the way of a folder, and a missing folder
+// without create_directories, are refused with what to do. No folder is
+// left behind.
+func TestAccHostFile_createDirectoriesRefused(t *testing.T) {
+	h := acctest.FirstHost(t)
+	base := "/etc/mcpai-acc-dirs-refused"
+	p := base + "/rules/mcpai.yml"
+	removeOnHost(t, h, base, "/etc/mcpai-acc-dirs-blocked")
+	noFolder := func() {
+		if got := dirsOnHost(t, h, base); got != "absent" {
+			t.Errorf("a refused create left %s: %q", base, got)
+		}
+	}
+	step := func(body string, want ...string) resource.TestStep { return refusedFile(t, h, noFolder, body, want...) }
+	testRefusals(t, noFolder,
+		step(fmt.Sprintf(`  path               = %q
+  content            = "bad: [\n"
+  create_directories = true
+  validate_command   = ["grep", "-q", "^groups:", "{}"]`, p), "Content Refused By validate_command", p, "was left as it was"),
+		step(fmt.Sprintf(`  path               = %q
+  content            = "groups: []\n"
+  create_directories = true
+  owner              = "nosuchuser"`, p), "File Not Written", "the owner or group could not be set"),
+		step(fmt.Sprintf(`  path    = %q
+  content = "groups: []\n"`, p), "File Not Written", "the folder "+base+"/rules does not exist", "Set create_directories = true"),
+		// A file where a folder should be.
+		resource.TestStep{
+			PreConfig:   func() { noFolder(); h.InHost(t, "echo x >/etc/mcpai-acc-dirs-blocked") },
+			Config:      createDirsConfig(t, h, "/etc/mcpai-acc-dirs-blocked/rules/mcpai.yml", "groups: []\n"),
+			ExpectError: errorParts("Folders Not Created", "/etc/mcpai-acc-dirs-blocked exists on", "is not a folder", "Remove what is in the way"),
+		},
+	)
+	if got := h.InHost(t, "cat /etc/mcpai-acc-dirs-blocked"); got != "x" {
+		t.Errorf("the file in the way was changed: %q", got)
+	}
+}
+
+// TestAccHostFile_createDirectoriesForeignFile: at destroy, a created
+// folder that holds a file this resource did not write stays (so does the
+// folder above it), with a warning naming it; the file is removed.
+func TestAccHostFile_createDirectoriesForeignFile(t *testing.T) {
+	h := acctest.FirstHost(t)
+	base := "/etc/mcpai-acc-dirs-foreign"
+	sub := base + "/file_sd"
+	p := sub + "/mcpai.json"
+	removeOnHost(t, h, base)
+	w := acctest.NewWorkspace(t, createDirsConfig(t, h, p, "[]\n"))
+	w.Run([]int{0}, "apply", "-auto-approve")
+	if got := dirsOnHost(t, h, base, sub); got != "755 root:root directory\n755 root:root directory" {
+		t.Fatalf("after apply: %q", got)
+	}
+	h.InHost(t, "echo '[]' >"+sub+"/other.json")
+	_, out := w.Run([]int{0}, "destroy", "-auto-approve")
+	for _, d := range []string{sub, base} {
+		want := regexp.MustCompile(`Warning: Folder Left In Place[\s\S]*` + regexp.QuoteMeta(d) + `\s+on\s+\S+\s+was\s+created\s+by\s+this\s+resource\s+but\s+was\s+not\s+removed:\s+it\s+is\s+not\s+empty`)
+		if !want.MatchString(out) {
+			t.Errorf("no warning naming %s:\n%s", d, out)
+		}
+	}
+	if got := h.InHost(t, "ls -A "+sub+"; cat "+sub+"/other.json"); got != "other.json\n[]" {
+		t.Errorf("after destroy, %s holds %q; want only the foreign file", sub, got)
+	}
 }

@@ -373,6 +373,13 @@ type statusLine struct {
 	text   string // raw payload for other statuses
 }
 
+// decoded is a payload the script base64-encoded (a message that may span
+// lines), trimmed.
+func (l statusLine) decoded() string {
+	b, _ := base64.StdEncoding.DecodeString(l.text)
+	return strings.TrimSpace(string(b))
+}
+
 // parseStatusLines reads "<status> [payload]" lines; want < 0 accepts any
 // count.
 func parseStatusLines(out []byte, want int) ([]statusLine, error) {

@@ -2,9 +2,9 @@ package remote
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"os"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -35,6 +35,16 @@ func (e *ValidationError) Error() string {
 	return "the validate command refused the new content: " + strings.TrimSpace(e.Output)
 }
 
+// MissingFolderError is a write refused because the file's folder does not
+// exist (MakeParentDirs creates it).
+type MissingFolderError struct {
+	Folder string
+}
+
+func (e *MissingFolderError) Error() string {
+	return "the folder " + e.Folder + " does not exist"
+}
+
 // statScript prints "missing", "notfile", or "meta <octal mode> <owner>
 // <group>" and "ok <base64>".
 const statScript = `p=$1
@@ -49,8 +59,8 @@ echo "ok $b"`
 // through a temp file in the same (existing) folder; after "--", an
 // optional validate command whose "{}" arguments name the temp file. The
 // file is renamed over only if the command succeeds. It prints the
-// previous file ("meta ..." and "old <b64>", or "new"), or "invalid <b64>"
-// with the command's output.
+// previous file ("meta ..." and "old <b64>", or "new"), "invalid <b64>"
+// with the command's output, or "nofolder" when the folder is missing.
 const writeOwnedScript = `set -eu
 p=$1; mode=$2; owner=$3; group=$4; shift 5
 if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
@@ -58,7 +68,7 @@ if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
   exit 3
 fi
 d=$(dirname -- "$p")
-if [ ! -d "$d" ]; then echo "the folder $d does not exist" >&2; exit 3; fi
+if [ ! -d "$d" ]; then echo nofolder; exit 0; fi
 t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
 trap 'rm -f -- "$t"' EXIT
 cat >"$t"
@@ -118,26 +128,28 @@ func fileMetaFrom(path string, lines []statusLine) (FileMeta, error) {
 	return FileMeta{}, fmt.Errorf("unexpected output from the host for %s", path)
 }
 
-// WriteFileOwned replaces path (in an existing folder) with data, mode and
-// owner, atomically: readers see the old or the new file. With validate
-// (arguments, "{}" naming the new content's temp file), the file is
-// replaced only if the command succeeds; otherwise a *ValidationError.
-// It returns what was there before.
-func (c *Client) WriteFileOwned(ctx context.Context, path string, data []byte, own Ownership, validate []string) (FileMeta, error) {
-	argv := append([]string{"sh", "-c", writeOwnedScript, "sh", path, fmt.Sprintf("%04o", own.Mode&07777), own.Owner, own.Group, "--"}, validate...)
+// WriteFileOwned replaces p (in an existing folder, else a
+// *MissingFolderError) with data, mode and owner, atomically: readers see
+// the old or the new file. With validate (arguments, "{}" naming the new
+// content's temp file), the file is replaced only if the command succeeds;
+// otherwise a *ValidationError. It returns what was there before.
+func (c *Client) WriteFileOwned(ctx context.Context, p string, data []byte, own Ownership, validate []string) (FileMeta, error) {
+	argv := append([]string{"sh", "-c", writeOwnedScript, "sh", p, fmt.Sprintf("%04o", own.Mode&07777), own.Owner, own.Group, "--"}, validate...)
 	out, err := c.Output(ctx, argv, data)
 	if err != nil {
-		return FileMeta{}, fmt.Errorf("writing %s on %s: %w", path, c.cfg, err)
+		return FileMeta{}, fmt.Errorf("writing %s on %s: %w", p, c.cfg, err)
 	}
 	lines, err := parseStatusLines(out, -1)
 	if err != nil {
 		return FileMeta{}, err
 	}
-	if len(lines) == 1 && lines[0].status == "invalid" {
-		msg, _ := base64.StdEncoding.DecodeString(lines[0].text)
-		return FileMeta{}, &ValidationError{Output: string(msg)}
+	switch {
+	case len(lines) == 1 && lines[0].status == "invalid":
+		return FileMeta{}, &ValidationError{Output: lines[0].decoded()}
+	case len(lines) == 1 && lines[0].status == "nofolder":
+		return FileMeta{}, &MissingFolderError{Folder: path.Dir(p)}
 	}
-	return fileMetaFrom(path, lines)
+	return fileMetaFrom(p, lines)
 }
 
 // RestoreFile puts back what ReadFileMeta or WriteFileOwned returned: the

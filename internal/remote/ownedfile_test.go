@@ -2,7 +2,6 @@ package remote_test
 
 import (
 	"errors"
-	"strings"
 	"testing"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
@@ -20,7 +19,8 @@ func TestWriteFileOwned(t *testing.T) {
 	p := dir + "/rules it's.yml"
 	t.Cleanup(func() { h.InHost(t, "rm -rf "+dir) })
 
-	if _, err := c.WriteFileOwned(ctx, p, []byte("x"), remote.Ownership{Mode: 0o644}, nil); err == nil || !strings.Contains(err.Error(), "the folder "+dir+" does not exist") {
+	var missing *remote.MissingFolderError
+	if _, err := c.WriteFileOwned(ctx, p, []byte("x"), remote.Ownership{Mode: 0o644}, nil); !errors.As(err, &missing) || missing.Folder != dir || err.Error() != "the folder "+dir+" does not exist" {
 		t.Fatalf("missing folder: %v", err)
 	}
 	h.InHost(t, "mkdir -p "+dir)

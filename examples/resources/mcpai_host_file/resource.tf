@@ -1,9 +1,11 @@
 # Traefik's dynamic configuration: the API service's routers, load
-# balancer and health check, picked up by Traefik's file provider.
+# balancer and health check, picked up by Traefik's file provider. The
+# folder is created when the host lacks it, and removed on destroy.
 resource "mcpai_host_file" "traefik_api" {
-  ssh  = { host = "10.0.2.20" }
-  path = "/etc/traefik/dynamic/mcpai-api.yml"
-  mode = "0644"
+  ssh                = { host = "10.0.2.20" }
+  path               = "/etc/traefik/dynamic/mcpai-api.yml"
+  mode               = "0644"
+  create_directories = true
   content = yamlencode({
     http = {
       routers = {
