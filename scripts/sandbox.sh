@@ -11,7 +11,8 @@
 # veth pair) plus a private mount namespace that belongs to its own sshd. In
 # that mount namespace, host-private copies are bind-mounted over /etc/passwd,
 # /etc/shadow, /etc/group, /etc/sudoers.d, /etc/sysctl.d, /etc/sysctl.conf,
-# /etc/tmpfiles.d, /etc/security/limits.d, /etc/systemd/system.conf.d, /root,
+# /etc/tmpfiles.d, /etc/security/limits.d, /etc/systemd/system.conf.d,
+# /etc/mcpai, /etc/prometheus (empty at start), /root,
 # /home, /run and /var/log, so tests can add users' files, write sysctl,
 # tmpfiles, limits and systemd drop-in files and change net.* sysctls without
 # touching the machine. The sysctl.d, tmpfiles.d, limits.d and system.conf.d
@@ -201,7 +202,7 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=8
+LAYOUT=9
 # The image every host's dockerd has (see build_image).
 IMAGE="mcpai-sleeper:test"
 # The model-server images every host's dockerd has, mcpai-model:<tag>, one
@@ -414,11 +415,13 @@ ensure_machine_prereqs() {
   # so here they normally exist, and are left exactly as they are), and
   # /etc/redis and /var/lib/redis (likewise, from redis-server), and /etc/cdi
   # (h2's mock CDI spec; nothing on the machine reads it, as no dockerd runs
-  # here). The ones made here are listed in $SB/mountpoints; `down` removes
+  # here), and /etc/mcpai and /etc/prometheus (Traefik's configuration and
+  # Prometheus's rules and targets, which the api-service and monitoring
+  # modules write, each host its own). The ones made here are listed in $SB/mountpoints; `down` removes
   # them.
   local dir mode
   for dir in /var/lib/docker /var/lib/containerd /etc/postgresql /var/lib/postgresql /etc/redis /var/lib/redis \
-    /etc/cdi; do
+    /etc/cdi /etc/mcpai /etc/prometheus; do
     if [[ ! -e $dir ]]; then
       mode=755
       if [[ $dir == */docker || $dir == */containerd ]]; then mode=710; fi
@@ -609,6 +612,9 @@ write_host_files() {
   # /var/lib/docker, /var/lib/containerd, and /var/log/docker.log (the init
   # script appends the daemon's output there).
   mkdir -p "$dir/etc/docker" "$dir/lib/docker" "$dir/lib/containerd"
+  # Private, empty /etc/mcpai and /etc/prometheus: the folders below them
+  # (traefik/, rules/, file_sd/) are the modules' to create and remove.
+  install -d -m 755 "$dir/etc/mcpai" "$dir/etc/prometheus"
   chmod 755 "$dir/etc/docker" "$dir/lib"
   chmod 710 "$dir/lib/docker" "$dir/lib/containerd"
   install -m 640 -g docker /dev/null "$dir/log/docker.log"
@@ -898,6 +904,9 @@ if [ -f "$d/redis.default" ]; then mount -n --bind "$d/redis.default" /etc/defau
 # The mock CDI spec (h2): a private /etc/cdi. The hook and the runtime name
 # come with the overlay on /usr/sbin below.
 if [ -d "$d/etc/cdi" ]; then mount -n --bind "$d/etc/cdi" /etc/cdi; fi
+# Files the api-service and monitoring modules write (Traefik, Prometheus).
+mount -n --bind "$d/etc/mcpai"      /etc/mcpai
+mount -n --bind "$d/etc/prometheus" /etc/prometheus
 # The current engine (h2): its dockerd, docker-proxy and runc in place of
 # those of the distribution (/usr/bin/runc is a link to /usr/sbin/runc),
 # through a read-only overlay on /usr/sbin rather than bind mounts on files:

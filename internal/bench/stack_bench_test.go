@@ -23,6 +23,7 @@ type peakRSS struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 	max  int64 // bytes
+	seen int   // samples that found a provider process
 }
 
 func watchPeakRSS(exe string) *peakRSS {
@@ -50,6 +51,7 @@ func (p *peakRSS) sample() {
 		if exe, err := os.Readlink(d + "/exe"); err != nil || exe != p.exe {
 			continue
 		}
+		p.seen++
 		status, err := os.ReadFile(d + "/status")
 		if err != nil {
 			continue
@@ -64,19 +66,28 @@ func (p *peakRSS) sample() {
 	}
 }
 
-// stop ends the sampling and returns the peak in MiB.
-func (p *peakRSS) stop() float64 {
+// stop ends the sampling and returns the peak in MiB; seeing no provider
+// process at all fails the benchmark rather than report 0.
+func (p *peakRSS) stop(b *testing.B) float64 {
 	close(p.done)
 	p.wg.Wait()
+	if p.seen == 0 || p.max == 0 {
+		b.Fatalf("no process of %s was seen while terraform ran", p.exe)
+	}
 	return float64(p.max) / (1 << 20)
 }
 
 func providerExe(b *testing.B) string {
-	exe, err := filepath.Abs(filepath.Join(acctest.ProviderDir(b), "terraform-provider-mcpai"))
+	// /proc/<pid>/exe names the file with every symbolic link resolved.
+	exe, err := filepath.EvalSymlinks(filepath.Join(acctest.ProviderDir(b), "terraform-provider-mcpai"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return exe
+	abs, err := filepath.Abs(exe)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return abs
 }
 
 // timedPlans runs b.N no-op plans in w and reports, besides the time, the
@@ -94,7 +105,7 @@ func timedPlans(b *testing.B, w *acctest.Workspace, hosts []acctest.Host) {
 		w.Run([]int{0}, "plan", "-detailed-exitcode")
 	}
 	b.StopTimer()
-	mb := peak.stop()
+	mb := peak.stop(b)
 	time.Sleep(100 * time.Millisecond) // sshd's log line trails the login
 	lo, hi := -1.0, 0.0
 	for i, h := range hosts {
@@ -117,8 +128,8 @@ func BenchmarkStackPlan(b *testing.B) {
 		b.Skip("examples/stack needs sandbox hosts h1 and h2")
 	}
 	w := acctest.ExampleWorkspace(b, "stack")
-	w.Run([]int{0}, "apply", "-auto-approve")
 	b.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
+	w.Run([]int{0}, "apply", "-auto-approve")
 	timedPlans(b, w, hosts[:2])
 }
 
@@ -135,8 +146,8 @@ func BenchmarkStackPlanHosts(b *testing.B) {
 				b.Skipf("%d sandbox hosts; run scripts/sandbox.sh up %d --light-from 3", len(hosts), n)
 			}
 			w := acctest.ModuleWorkspace(b, stackHostsConfig(hosts[:n]))
-			w.Run([]int{0}, "apply", "-auto-approve")
 			b.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
+			w.Run([]int{0}, "apply", "-auto-approve")
 			timedPlans(b, w, hosts[:n])
 		})
 	}

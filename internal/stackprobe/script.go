@@ -15,14 +15,14 @@ echo "host|transparent_hugepage.enabled|$(cat /sys/kernel/mm/transparent_hugepag
 echo "host|transparent_hugepage.defrag|$(cat /sys/kernel/mm/transparent_hugepage/defrag 2>/dev/null)"
 echo "host|cpu0.scaling_governor|$(cat /sys/devices/system/cpu/cpu0/cpufreq/scaling_governor 2>/dev/null || echo none)"
 echo "host|limits.d nofile|$(cat /etc/security/limits.d/*.conf 2>/dev/null | awk '$1=="*" && $3=="nofile" {printf "%s=%s ", $2, $4}')"
-for f in /etc/mcpai /etc/mcpai/traefik /etc/mcpai/traefik/dynamic.yml /etc/prometheus /etc/prometheus/rules \
-  /etc/prometheus/rules/mcpai.yml /etc/prometheus/file_sd /etc/prometheus/file_sd/mcpai.yml; do
+for f in /etc/mcpai /etc/mcpai/traefik /etc/mcpai/traefik/* /etc/prometheus /etc/prometheus/rules \
+  /etc/prometheus/rules/* /etc/prometheus/file_sd /etc/prometheus/file_sd/*; do
   if [ -d "$f" ]; then echo "files|$f|folder"; elif [ -f "$f" ]; then echo "files|$f|$(md5sum <"$f" | cut -c1-12)"; fi
 done
 if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then
   echo "docker|daemon.json|$(tr -d ' \n\t' 2>/dev/null </etc/docker/daemon.json)"
   echo "docker|logging/live-restore|$(docker info --format '{{.LoggingDriver}} live-restore={{.LiveRestoreEnabled}}')"
-  docker ps -a --format '{{.Names}} {{.Image}} {{.State}}' | sort | while read -r name image state; do
+  docker ps -a --filter label=io.mcpai.managed-by --format '{{.Names}} {{.Image}} {{.State}}' | sort | while read -r name image state; do
     echo "containers|$name|$image $state"
   done
 fi

@@ -96,7 +96,8 @@ module "postgres" {
 
   pg_stat_statements = var.postgres.pg_stat_statements
 
-  depends_on = [local.inputs, local.checked]
+  # A value, not depends_on: the host facts are read when planning.
+  wait_for = [local.inputs, local.checked]
 }
 
 module "redis" {
@@ -115,7 +116,8 @@ module "redis" {
   persistence        = var.redis.persistence
   extra_settings     = var.redis.extra_settings
 
-  depends_on = [local.inputs, local.checked]
+  # A value, not depends_on: the host facts are read when planning.
+  wait_for = [local.inputs, local.checked]
 }
 
 module "model_runner" {

@@ -13,14 +13,19 @@ locals {
     var.cpu_count, var.overrides, var.pg_stat_statements, var.indexes,
     var.validate_only,
   ]
+
+  # Known when planning, whatever the inputs are: the host is read and
+  # changed only after every input (and wait_for) is evaluated, which runs
+  # their validation. A reference, not depends_on: depends_on would postpone
+  # the facts read to apply time whenever an input's source has changes.
+  ready = alltrue([for v in [local.inputs, var.wait_for] : true])
 }
 
 # Facts are read only for what the caller did not give.
 data "mcpai_host_facts" "db" {
-  count = !var.validate_only && (var.total_memory == null || var.cpu_count == null || var.disk_type == null) ? 1 : 0
+  count = local.ready && !var.validate_only && (var.total_memory == null || var.cpu_count == null || var.disk_type == null) ? 1 : 0
 
-  ssh        = merge(var.ssh, { host = var.host })
-  depends_on = [local.inputs]
+  ssh = merge(var.ssh, { host = var.host })
 }
 
 locals {
@@ -84,7 +89,7 @@ resource "mcpai_postgres_tuning" "this" {
   restart_command = var.restart_command
   settings        = local.settings
 
-  depends_on = [local.inputs]
+  depends_on = [local.inputs, var.wait_for]
 }
 
 resource "mcpai_postgres_index" "this" {

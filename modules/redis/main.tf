@@ -11,6 +11,12 @@ locals {
     var.validate_only,
   ]
 
+  # Known when planning, whatever the inputs are: the host is read and
+  # changed only after every input (and wait_for) is evaluated, which runs
+  # their validation. A reference, not depends_on: depends_on would postpone
+  # the facts read to apply time whenever an input's source has changes.
+  ready = alltrue([for v in [local.inputs, var.wait_for] : true])
+
   # The host whose memory sizes maxmemory: the SSH host, or address's host.
   facts_host = var.ssh_host != null ? var.ssh_host : regex("^\\[?(.*?)\\]?:[0-9]+$", var.address)[0]
 
@@ -44,10 +50,9 @@ locals {
 
 # Read only when maxmemory is to be sized from the host.
 data "mcpai_host_facts" "redis" {
-  count = var.maxmemory == null && !var.validate_only ? 1 : 0
+  count = local.ready && var.maxmemory == null && !var.validate_only ? 1 : 0
 
-  ssh        = merge(var.ssh, { host = local.facts_host })
-  depends_on = [local.inputs]
+  ssh = merge(var.ssh, { host = local.facts_host })
 }
 
 resource "mcpai_redis_config" "redis" {
@@ -60,6 +65,8 @@ resource "mcpai_redis_config" "redis" {
   }
   ssh      = var.ssh_host == null ? null : merge(var.ssh, { host = var.ssh_host })
   settings = local.settings
+
+  depends_on = [local.inputs, var.wait_for]
 }
 
 # Before validate_only, the configuration was a single resource.
