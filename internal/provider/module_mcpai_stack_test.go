@@ -62,6 +62,8 @@ func TestAccModuleMcpaiStack_validation(t *testing.T) {
 		"shared address":    {`{ a = { address = "10.213.1.2", roles = ["db"] }, b = { address = "10.213.1.2", roles = ["cache"] } }`, good, `Two hosts share an address`},
 		"bad address":       {`{ a = { address = "10.213.1.2; reboot" } }`, good, `Each host's address must be an IP address or DNS name`},
 		"no hosts":          {`{}`, good, `hosts must hold at least one host`},
+		"ssh port":          {`{ a = { address = "10.213.1.2", roles = ["db"], ssh = { port = 70000 } } }`, good, `ssh.port (and ssh.bastion.port) must be a TCP port`},
+		"ssh timeout":       {`{ a = { address = "10.213.1.2", roles = ["db"], ssh = { timeout = "forever" } } }`, good, `ssh.timeout must be a duration`},
 		"db without major":  {"", with(`{ db_version = 15 }`, `{}`), `postgres.db_version is required when a host has the db role`},
 		"gpu without image": {"", with(runner, `server = "vllm"`), `model_runner.image is required when a host has the gpu role`},
 		"api without image": {"", with(api, `replicas = 2`), `api.image is required when a host has the api role`},

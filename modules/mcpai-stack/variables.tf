@@ -48,6 +48,31 @@ variable "hosts" {
     condition     = length(distinct([for h in values(var.hosts) : h.address])) == length(var.hosts)
     error_message = "Two hosts share an address: give each host once, with all its roles."
   }
+  # The ssh objects are checked here too, so that a bad one stops the plan
+  # before any host is reached (the provider would refuse it only once its
+  # layer runs, after the other layers have read their hosts).
+  validation {
+    condition = alltrue([for h in values(var.hosts) : alltrue([for p in [h.ssh.port, try(h.ssh.bastion.port, null)] :
+      p == null ? true : p >= 1 && p <= 65535 && floor(p) == p
+    ])])
+    error_message = "Each host's ssh.port (and ssh.bastion.port) must be a TCP port (1 to 65535)."
+  }
+  validation {
+    condition = alltrue([for h in values(var.hosts) :
+      h.ssh.timeout == null ? true : can(regex("^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$", h.ssh.timeout))
+    ])
+    error_message = "Each host's ssh.timeout must be a duration such as 30s or 2m."
+  }
+  validation {
+    condition = alltrue([for h in values(var.hosts) : alltrue([for u in [h.ssh.user, try(h.ssh.bastion.user, null)] : u == null ? true : length(u) > 0])])
+    error_message = "Each host's ssh.user (and ssh.bastion.user) must not be empty; leave it unset for the provider's."
+  }
+  validation {
+    condition = alltrue([for h in values(var.hosts) :
+      h.ssh.bastion == null ? true : can(regex("^[A-Za-z0-9.:_-]+$", h.ssh.bastion.host))
+    ])
+    error_message = "Each host's ssh.bastion.host must be an IP address or DNS name."
+  }
 }
 
 variable "host_tuning" {
