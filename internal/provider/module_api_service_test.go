@@ -25,7 +25,7 @@ type apiServiceTest struct {
 }
 
 // newAPIServiceTest clears what an earlier run left (containers, the
-// configuration folder) and again at the end.
+// configuration folder, which the module creates) and again at the end.
 func newAPIServiceTest(t *testing.T, name string, basePort, port, metrics int) apiServiceTest {
 	t.Helper()
 	s := apiServiceTest{h: acctest.FirstHost(t), name: name, dir: "/root/" + name, basePort: basePort, port: port, metrics: metrics}
@@ -35,7 +35,6 @@ func newAPIServiceTest(t *testing.T, name string, basePort, port, metrics int) a
 	}
 	reset()
 	t.Cleanup(reset)
-	s.h.InHost(t, "mkdir -p "+s.dir)
 	return s
 }
 
@@ -160,7 +159,7 @@ func TestAccModuleAPIService(t *testing.T) {
 	h := s.h
 	configPath := s.dir + "/" + s.name + ".yml"
 	// A configuration file from before, which destroy must put back.
-	h.InHost(t, "printf 'http: {}\\n' > "+configPath+" && chmod 0600 "+configPath)
+	h.InHost(t, "mkdir -p "+s.dir+" && printf 'http: {}\\n' > "+configPath+" && chmod 0600 "+configPath)
 	const secret = "api-module-secret-0815"
 	extra := `  env                = { APP_ENV = "acceptance" }
   sensitive_env      = { API_KEY = "` + secret + `" }
@@ -463,27 +462,38 @@ func TestAccModuleAPIService_alerts(t *testing.T) {
 	}
 	s := newAPIServiceTest(t, "mcpai-module-api-alerts", 18011, 18090, 18092)
 	h := s.h
-	s.h.InHost(t, "mkdir -p "+s.dir+"/prometheus")
+	// Neither module's folder is there: each creates its own, and destroy
+	// removes them.
+	prom := s.dir + "-prometheus"
+	removeOnHost(t, h, prom)
 	config := moduleConfig(t, "api-service", s.args("  workers = 2\n")) + fmt.Sprintf(`
 module "monitoring" {
   source            = %q
   host              = %q
-  rules_path        = "%[3]s/prometheus/rules.yml"
-  targets_path      = "%[3]s/prometheus/targets.json"
+  rules_path        = "%[3]s/rules.yml"
+  targets_path      = "%[3]s/targets.json"
   metrics_endpoints = module.m.metrics_endpoints
   rate_window       = "3m"
   thresholds        = { p95_latency_for = "2m", error_ratio_for = "2m", server_down_for = "1m" }
 }
-`, moduleSource("monitoring"), h.Address, s.dir)
+`, moduleSource("monitoring"), h.Address, prom)
 	w := acctest.NewWorkspace(t, config)
 	w.Run([]int{0}, "get")
 	w.Run([]int{0}, "apply", "-auto-approve")
-	t.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
+	t.Cleanup(func() {
+		w.Run([]int{0}, "destroy", "-auto-approve")
+		if got := dirsOnHost(t, h, s.dir, prom); got != "absent\nabsent" {
+			t.Errorf("destroy left the folders the modules created: %q", got)
+		}
+	})
+	if got := dirsOnHost(t, h, s.dir, prom); got != "755 root:root directory\n755 root:root directory" {
+		t.Errorf("the folders the modules created: %q", got)
+	}
 
 	// Traefik is among monitoring's targets.
 	traefikJob := s.name + "-traefik"
 	var groups []targetGroup
-	targets := fileContent(fileOnHost(t, h, s.dir+"/prometheus/targets.json"))
+	targets := fileContent(fileOnHost(t, h, prom+"/targets.json"))
 	if err := json.Unmarshal([]byte(targets), &groups); err != nil {
 		t.Fatalf("targets file: %v:\n%s", err, targets)
 	}
@@ -510,7 +520,7 @@ module "monitoring" {
 	degraded := ruleCase{Name: "degraded", Step: "1m", Labels: target,
 		Scrapes: rounds(5, map[string]int{"/slow?ms=700": 10, "/status/500": 10, "/": 10})}
 
-	parsed := checkRules(t, fileContent(fileOnHost(t, h, s.dir+"/prometheus/rules.yml")), healthy, degraded)
+	parsed := checkRules(t, fileContent(fileOnHost(t, h, prom+"/rules.yml")), healthy, degraded)
 	if got := firing(parsed.Cases["healthy"]); len(got) != 0 {
 		t.Errorf("healthy rounds fire %q", got)
 	}

@@ -198,12 +198,13 @@ func stackCases() []ruleCase {
 	}
 }
 
-// monitoringDir makes a folder of its own on h for the module's files and
-// removes it at the end.
+// monitoringDir makes a folder of its own on h for the module's files, with
+// rules/ in it (file_sd/ is left for the module to create), and removes it
+// at the end.
 func monitoringDir(t *testing.T, h acctest.Host, name string) string {
 	t.Helper()
 	dir := "/root/" + name
-	h.InHost(t, "rm -rf "+dir+" && mkdir -p "+dir+"/rules "+dir+"/file_sd")
+	h.InHost(t, "rm -rf "+dir+" && mkdir -p "+dir+"/rules")
 	t.Cleanup(func() { h.InHost(t, "rm -rf "+dir) })
 	return dir
 }
@@ -222,9 +223,10 @@ func fileContent(view string) string {
 
 // The module writes the guide's alert rules and the scrape targets to the
 // Prometheus host; Prometheus's own parser accepts the rules, and evaluated
-// over a degraded stack they fire (over a healthy one they do not). Then an
-// empty plan, drift of either file put back, new thresholds, and destroy
-// putting back the rules file found before and removing the targets file.
+// over a degraded stack they fire (over a healthy one they do not); the
+// targets file's missing folder is created. Then an empty plan, drift of
+// either file put back, new thresholds, and destroy putting back the rules
+// file found before and removing the targets file and its folder.
 func TestAccModuleMonitoring(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
@@ -297,7 +299,11 @@ func TestAccModuleMonitoring(t *testing.T) {
 		}
 	}
 
-	// The targets file: file_sd target groups with the job and path.
+	// The targets file, in the folder the module created: file_sd target
+	// groups with the job and path.
+	if got := dirsOnHost(t, h, dir+"/file_sd"); got != "755 root:root directory" {
+		t.Errorf("the targets file's folder: %q", got)
+	}
 	onHost = fileOnHost(t, h, targetsPath)
 	if onHost != managedFile(targets) {
 		t.Errorf("targets file on the host:\n%s\nwant:\n%s", onHost, managedFile(targets))
@@ -381,6 +387,9 @@ func TestAccModuleMonitoring(t *testing.T) {
 	}
 	if onHost := fileOnHost(t, h, targetsPath); onHost != "absent" {
 		t.Errorf("destroy left the targets file:\n%s", onHost)
+	}
+	if got := dirsOnHost(t, h, dir+"/rules", dir+"/file_sd"); got != "755 root:root directory\nabsent" {
+		t.Errorf("after destroy the rules folder (there before) and the targets folder (created): %q", got)
 	}
 }
 

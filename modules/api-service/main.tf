@@ -118,6 +118,9 @@ resource "mcpai_host_file" "dynamic" {
   path    = local.dynamic_path
   mode    = "0644"
   content = local.dynamic_config
+  # A fresh host has no traefik_config_dir: created here (0755) before
+  # Traefik mounts it, removed on destroy when empty.
+  create_directories = true
 
   depends_on = [mcpai_container.api]
 }

@@ -343,7 +343,7 @@ variable "health_check" {
 }
 
 variable "traefik_config_dir" {
-  description = "Folder on the host for Traefik's dynamic configuration (<name>.yml), mounted read-only into Traefik; it must exist. Traefik watches it and applies a new file without a restart."
+  description = "Folder on the host for Traefik's dynamic configuration (<name>.yml), mounted read-only into Traefik. Missing folders are created (mode 0755) and removed on destroy when empty. Traefik watches it and applies a new file without a restart."
   type        = string
   nullable    = false
   default     = "/etc/mcpai/traefik"

@@ -91,6 +91,9 @@ resource "mcpai_host_file" "rules" {
   mode             = "0644"
   content          = local.rules
   validate_command = var.promtool == null ? null : [var.promtool, "check", "rules", "{}"]
+  # Missing folders (a fresh host's /etc/prometheus/rules) are created,
+  # and removed on destroy when empty.
+  create_directories = true
 
   depends_on = [local.inputs]
 }
@@ -98,10 +101,14 @@ resource "mcpai_host_file" "rules" {
 resource "mcpai_host_file" "targets" {
   count = var.validate_only ? 0 : 1
 
-  ssh     = merge(var.ssh, { host = var.host })
-  path    = var.targets_path
-  mode    = "0644"
-  content = local.targets
+  ssh                = merge(var.ssh, { host = var.host })
+  path               = var.targets_path
+  mode               = "0644"
+  content            = local.targets
+  create_directories = true
 
-  depends_on = [local.inputs]
+  # After the rules file, so that a parent folder both files lack (a fresh
+  # host's /etc/prometheus) is created by the rules file and removed by it
+  # last, once the targets file's folder is gone.
+  depends_on = [local.inputs, mcpai_host_file.rules]
 }

@@ -42,7 +42,7 @@ variable "ssh" {
 }
 
 variable "rules_path" {
-  description = "Absolute path of the alerting rules file (.yml or .yaml), for prometheus.yml's rule_files. Its folder must exist. Prometheus reads it again on SIGHUP or POST /-/reload."
+  description = "Absolute path of the alerting rules file (.yml or .yaml), for prometheus.yml's rule_files. Missing folders are created (mode 0755) and removed on destroy when empty. Prometheus reads it again on SIGHUP or POST /-/reload."
   type        = string
   nullable    = false
   default     = "/etc/prometheus/rules/mcpai.yml"
@@ -54,7 +54,7 @@ variable "rules_path" {
 }
 
 variable "targets_path" {
-  description = "Absolute path of the scrape targets file, for a file_sd_configs entry in prometheus.yml: .yml or .yaml (written as YAML) or .json (as JSON). Its folder must exist. Prometheus picks up changes by itself."
+  description = "Absolute path of the scrape targets file, for a file_sd_configs entry in prometheus.yml: .yml or .yaml (written as YAML) or .json (as JSON). Missing folders are created (mode 0755) and removed on destroy when empty. Prometheus picks up changes by itself."
   type        = string
   nullable    = false
   default     = "/etc/prometheus/file_sd/mcpai.yml"
