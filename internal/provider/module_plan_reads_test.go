@@ -1,10 +1,13 @@
 package provider
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
 
 // The modules that size from the host read its facts when planning, even
@@ -17,8 +20,9 @@ func TestAccModules_factsReadWhenPlanning(t *testing.T) {
 	}
 	h := serviceHost(t)
 	for name, tc := range map[string]struct{ module, args string }{
-		"postgres": {"postgres", postgresModuleArgs(h, pgVersionArg+"  connections = terraform_data.upstream.input\n")},
-		"redis":    {"redis", redisArgs(h) + "  tcp_keepalive = terraform_data.upstream.input\n"},
+		"postgres":    {"postgres", postgresModuleArgs(h, pgVersionArg+"  connections = terraform_data.upstream.input\n")},
+		"redis":       {"redis", redisArgs(h) + "  tcp_keepalive = terraform_data.upstream.input\n"},
+		"api-service": {"api-service", fmt.Sprintf("  host = %q\n  image = %q\n  backlog = terraform_data.upstream.input\n", h.Address, acctest.DemoAPIImage)},
 	} {
 		t.Run(name, func(t *testing.T) {
 			w := callModule(t, tc.module, tc.args)

@@ -15,14 +15,22 @@ locals {
     var.metrics_port, var.path_prefix, var.health_check, var.traefik_config_dir, var.traefik_log_level,
     var.traefik_access_log, var.traefik_memory, var.timeouts, var.validate_only,
   ]
+
+  # Known when planning, whatever the inputs are: the host is read only
+  # after every input (and wait_for) is evaluated, which runs their
+  # validation. A reference, not depends_on: depends_on would postpone the
+  # facts read to apply time whenever an input's source has changes.
+  ready = alltrue([for v in [local.inputs, var.wait_for] : true])
+
+  # The host in a URL or host:port: an IPv6 address in brackets.
+  url_host = strcontains(var.host, ":") ? "[${var.host}]" : var.host
 }
 
 # The host's CPUs, read only when the workers are to be sized from them.
 data "mcpai_host_facts" "api" {
-  count = var.workers == null && var.cpus == null && !var.validate_only ? 1 : 0
+  count = local.ready && var.workers == null && var.cpus == null && !var.validate_only ? 1 : 0
 
-  ssh        = merge(var.ssh, { host = var.host })
-  depends_on = [local.inputs]
+  ssh = merge(var.ssh, { host = var.host })
 }
 
 locals {
@@ -79,7 +87,7 @@ resource "mcpai_container" "api" {
   log_opts       = local.log_opts
   timeouts       = var.timeouts
 
-  depends_on = [local.inputs]
+  depends_on = [local.inputs, var.wait_for]
 }
 
 locals {

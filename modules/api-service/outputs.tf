@@ -1,6 +1,6 @@
 output "endpoint" {
   description = "Where clients reach the API: Traefik's entry point on host, with path_prefix."
-  value       = "http://${var.host}:${var.port}${var.path_prefix}"
+  value       = "http://${local.url_host}:${var.port}${var.path_prefix}"
 }
 
 output "workers" {
@@ -36,7 +36,7 @@ output "dynamic_config_path" {
 output "metrics_endpoints" {
   description = "Scrape targets by job, in the monitoring module's metrics_endpoints shape: <name>-traefik (Traefik's request metrics, on host) and <name> (each container's own metrics, on the host's loopback, so for a Prometheus on this host)."
   value = {
-    "${var.name}-traefik" = { targets = ["${var.host}:${var.metrics_port}"], metrics_path = "/metrics" }
+    "${var.name}-traefik" = { targets = ["${local.url_host}:${var.metrics_port}"], metrics_path = "/metrics" }
     (var.name)            = { targets = [for i in range(var.replicas) : "127.0.0.1:${var.base_port + i}"], metrics_path = "/metrics" }
   }
 }

@@ -17,7 +17,7 @@ locals {
   # those calls manage nothing, so the layers can wait on them.
   checked = concat(
     module.check_host_tuning[*].validated, module.check_docker[*].validated, module.check_postgres[*].validated,
-    module.check_redis[*].validated, module.check_model_runner[*].validated, module.check_api[*].validated,
+    module.check_redis[*].validated, module.check_model_runner[*].validated, [for m in module.check_api : m.validated],
     module.check_monitoring[*].validated,
   )
 
@@ -191,26 +191,32 @@ module "api" {
   traefik_memory     = var.api.traefik_memory
   timeouts           = var.api.timeouts
 
-  # Containers start on the daemon as the Docker layer leaves it.
-  depends_on = [local.inputs, local.checked, module.docker]
+  # Values, not depends_on, so that the host facts are read when planning:
+  # the checks, and the Docker layer's daemon on this host (containers
+  # start on the daemon as that layer leaves it).
+  wait_for = [local.inputs, local.checked, try(module.docker[each.key].effective, null)]
 }
 
 locals {
   # What the Prometheus host scrapes: Traefik on every api host, and the
   # endpoints on a host's loopback (the API containers, a model runner
-  # published on 127.0.0.1) only on the Prometheus host itself.
-  api_jobs = { for name, m in module.api : name => m.metrics_endpoints }
-  traefik_job = length(module.api) == 0 ? {} : {
-    "${coalesce(var.api.name, "mcpai-api")}-traefik" = {
-      targets = flatten([for name, jobs in local.api_jobs : jobs["${coalesce(var.api.name, "mcpai-api")}-traefik"].targets])
-    }
-  }
+  # published on 127.0.0.1) only on the Prometheus host itself. Built from
+  # the api layer's checks (which manage nothing), so that the monitoring
+  # layer's check sees these targets too before any host is touched.
+  api_jobs = { for name, m in module.check_api : name => m.metrics_endpoints }
+  # The jobs api-service names after its `name`: "<name>-traefik" and "<name>".
+  traefik_jobs = distinct(flatten([for name, jobs in local.api_jobs : [for job in keys(jobs) : job if endswith(job, "-traefik")]]))
+  traefik_job = { for job in local.traefik_jobs : job => {
+    targets = flatten([for name, jobs in local.api_jobs : jobs[job].targets])
+  } }
   local_api_job = contains(keys(local.api_jobs), coalesce(local.monitoring_host, "-")) ? {
-    (coalesce(var.api.name, "mcpai-api")) = { targets = local.api_jobs[local.monitoring_host][coalesce(var.api.name, "mcpai-api")].targets }
+    for job, e in local.api_jobs[local.monitoring_host] : job => { targets = e.targets } if !endswith(job, "-traefik")
   } : {}
   runner_targets = flatten([for name, h in local.with_role.gpu : [
     for p in coalesce(var.model_runner.ports, []) : (
-      p.host_ip == null || p.host_ip == "0.0.0.0" ? "${h.address}:${p.host_port}" : "127.0.0.1:${p.host_port}"
+      p.host_ip == null || p.host_ip == "0.0.0.0"
+      ? "${strcontains(h.address, ":") ? "[${h.address}]" : h.address}:${p.host_port}"
+      : "127.0.0.1:${p.host_port}"
     ) if p.host_port != null && (p.host_ip == null || p.host_ip == "0.0.0.0" || (p.host_ip == "127.0.0.1" && name == local.monitoring_host))
   ]])
   runner_job = length(local.runner_targets) == 0 ? {} : { (var.model_runner.name) = { targets = local.runner_targets } }
@@ -236,7 +242,7 @@ module "monitoring" {
   group_prefix      = var.monitoring.group_prefix
   metrics_endpoints = local.metrics_endpoints
 
-  depends_on = [local.inputs, local.checked]
+  wait_for = [local.inputs, local.checked]
 }
 
 # The layers' inputs, checked by their own modules before any layer runs.
@@ -356,10 +362,10 @@ module "check_model_runner" {
 }
 
 module "check_api" {
-  source = "../api-service"
-  count  = length(local.with_role.api) > 0 ? 1 : 0
+  source   = "../api-service"
+  for_each = local.with_role.api
 
-  host               = "validate-only.invalid"
+  host               = each.value.address
   ssh                = {}
   image              = var.api.image
   name               = var.api.name
@@ -392,7 +398,7 @@ module "check_api" {
 
 module "check_monitoring" {
   source = "../monitoring"
-  count  = var.monitoring.enabled ? 1 : 0
+  count  = local.monitoring_host == null ? 0 : 1
 
   host              = "validate-only.invalid"
   ssh               = {}
@@ -403,6 +409,6 @@ module "check_monitoring" {
   rate_window       = var.monitoring.rate_window
   alert_labels      = var.monitoring.alert_labels
   group_prefix      = var.monitoring.group_prefix
-  metrics_endpoints = var.monitoring.metrics_endpoints
+  metrics_endpoints = local.metrics_endpoints
   validate_only     = true
 }

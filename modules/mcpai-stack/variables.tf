@@ -64,7 +64,7 @@ variable "hosts" {
     error_message = "Each host's ssh.timeout must be a duration such as 30s or 2m."
   }
   validation {
-    condition = alltrue([for h in values(var.hosts) : alltrue([for u in [h.ssh.user, try(h.ssh.bastion.user, null)] : u == null ? true : length(u) > 0])])
+    condition     = alltrue([for h in values(var.hosts) : alltrue([for u in [h.ssh.user, try(h.ssh.bastion.user, null)] : u == null ? true : length(u) > 0])])
     error_message = "Each host's ssh.user (and ssh.bastion.user) must not be empty; leave it unset for the provider's."
   }
   validation {

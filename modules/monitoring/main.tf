@@ -95,7 +95,7 @@ resource "mcpai_host_file" "rules" {
   # and removed on destroy when empty.
   create_directories = true
 
-  depends_on = [local.inputs]
+  depends_on = [local.inputs, var.wait_for]
 }
 
 resource "mcpai_host_file" "targets" {
@@ -110,5 +110,5 @@ resource "mcpai_host_file" "targets" {
   # After the rules file, so that a parent folder both files lack (a fresh
   # host's /etc/prometheus) is created by the rules file and removed by it
   # last, once the targets file's folder is gone.
-  depends_on = [local.inputs, mcpai_host_file.rules]
+  depends_on = [local.inputs, var.wait_for, mcpai_host_file.rules]
 }

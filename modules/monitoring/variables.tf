@@ -189,3 +189,9 @@ variable "validate_only" {
   default     = false
   nullable    = false
 }
+
+variable "wait_for" {
+  description = "Values that this module's host reads and changes wait for (mcpai-stack passes its checks of every layer's inputs, and the Docker layer's daemon configuration). Unlike depends_on on the module call, waiting on a value does not postpone the host facts read to apply time when something upstream has changes pending."
+  type        = any
+  default     = null
+}
