@@ -264,7 +264,7 @@ variable "indexes" {
 }
 
 variable "validate_only" {
-  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused."
+  description = "Check the inputs and manage nothing: no host is read or changed. mcpai-stack calls each layer's module this way first, so that no layer touches a host while another layer's input is refused. Turning it on where the module already manages something plans that thing's removal."
   type        = bool
   default     = false
   nullable    = false
