@@ -44,7 +44,7 @@ tf() {
     exit 1
   fi
 }
-probe() { go run ./internal/stackprobe/cmd -hosts "$SB/hosts.json" "$@"; }
+probe() { go run ./internal/stackprobe/cmd -hosts "$SB/hosts.json" -names h1,h2 "$@"; }
 section() { printf '\n=== %s\n' "$*"; }
 
 if [[ ${1:-} == destroy ]]; then
@@ -69,11 +69,11 @@ tf get get
 
 section "terraform apply: examples/stack on h2 (api+gpu) and h1 (db+cache)"
 tf apply apply -auto-approve -input=false
-grep -E '^(Apply complete|Warning:)' "$SB/demo-apply.log" | sort | uniq -c | sed 's/^ *1 //'
+grep -E '^(Apply complete|Warning:)' "$SB/demo-apply.log" | grep -v 'development overrides' | sort -u
 
 section "what changed, per host and layer (read over SSH, not from Terraform)"
-echo "(h1 and h2 are network namespaces of one machine: they share its kernel, so the kernel-wide values"
-echo " that h2 tunes, vm.*, fs.* and transparent huge pages, read the same on h1.)"
+echo "(h1 and h2 are network namespaces of one machine and share its kernel: the kernel-wide values that h2"
+echo " tunes, vm.*, fs.* and transparent huge pages, are shown once, under h1+h2.)"
 probe -compare "$BEFORE"
 
 section "which layers each host got"
@@ -92,7 +92,7 @@ terraform -chdir="$EXAMPLE" plan -input=false -no-color -detailed-exitcode >"$SB
 rc=$?
 set -e
 [[ $rc -eq 2 ]] || { echo "terraform plan exited $rc, expected 2 (changes); the end of $SB/demo-plan.log:" >&2; tail -n 40 "$SB/demo-plan.log" >&2; exit 1; }
-grep -E '^\s+[~+-] |somaxconn|Plan:' "$SB/demo-plan.log"
+grep -E '^\s+[~+-] |somaxconn|Plan:' "$SB/demo-plan.log" | grep -v 'mcpai/mcpai in'
 section "terraform apply puts it back"
 tf reapply apply -auto-approve -input=false
 grep -E 'Apply complete' "$SB/demo-reapply.log"

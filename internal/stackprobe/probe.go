@@ -156,6 +156,49 @@ func Diff(before, after Snapshot) []Change {
 	return out
 }
 
+// KernelWide reports whether a host-layer key is the kernel's rather than a
+// network namespace's: hosts that share a kernel read the same value.
+func KernelWide(key string) bool {
+	for _, p := range []string{"vm.", "fs.", "kernel.", "transparent_hugepage."} {
+		if strings.HasPrefix(key, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Collapse merges the host-layer changes of kernel-wide keys that every one
+// of hosts shows alike (hosts that share one kernel, as the sandbox's do)
+// into one change under the host name "<h1>+<h2>...".
+func Collapse(changes []Change, hosts []string) []Change {
+	if len(hosts) < 2 {
+		return changes
+	}
+	type key struct{ k, before, after string }
+	count := map[key]int{}
+	for _, c := range changes {
+		if c.Layer == "host" && KernelWide(c.Key) {
+			count[key{c.Key, c.Before, c.After}]++
+		}
+	}
+	joined := strings.Join(hosts, "+")
+	var out []Change
+	done := map[key]bool{}
+	for _, c := range changes {
+		k := key{c.Key, c.Before, c.After}
+		if c.Layer != "host" || !KernelWide(c.Key) || count[k] != len(hosts) {
+			out = append(out, c)
+			continue
+		}
+		if !done[k] {
+			done[k] = true
+			out = append(out, Change{Host: joined, Layer: c.Layer, Key: c.Key, Before: c.Before, After: c.After})
+		}
+	}
+	slices.SortStableFunc(out, func(x, y Change) int { return strings.Compare(x.Host, y.Host) })
+	return out
+}
+
 // Table renders changes as aligned columns: host, layer, key, before → after.
 func Table(changes []Change) string {
 	var b strings.Builder

@@ -91,3 +91,32 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestCollapse(t *testing.T) {
+	changes := Diff(Snapshot{
+		"h1": {"host": {"vm.swappiness": "60", "net.core.somaxconn": "4096", "fs.file-max": "9"}},
+		"h2": {"host": {"vm.swappiness": "60", "net.core.somaxconn": "4096", "fs.file-max": "8"}},
+	}, Snapshot{
+		"h1": {"host": {"vm.swappiness": "10", "net.core.somaxconn": "65535", "fs.file-max": "7"}},
+		"h2": {"host": {"vm.swappiness": "10", "net.core.somaxconn": "65535", "fs.file-max": "7"}},
+	})
+	got := Collapse(changes, []string{"h1", "h2"})
+	want := []Change{
+		{"h1", "host", "fs.file-max", "9", "7"},
+		{"h1", "host", "net.core.somaxconn", "4096", "65535"},
+		{"h1+h2", "host", "vm.swappiness", "60", "10"},
+		{"h2", "host", "fs.file-max", "8", "7"},
+		{"h2", "host", "net.core.somaxconn", "4096", "65535"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Collapse = %v\nwant %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("change %d = %v, want %v", i, got[i], want[i])
+		}
+	}
+	if one := Collapse(changes[:1], []string{"h1"}); len(one) != 1 {
+		t.Errorf("one host: %v", one)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/stackprobe"
 )
@@ -21,17 +23,25 @@ func main() {
 	hostsFile := flag.String("hosts", ".sandbox/hosts.json", "the sandbox's hosts.json")
 	save := flag.String("save", "", "write the reading to this file")
 	compare := flag.String("compare", "", "print what changed since the reading in this file")
+	names := flag.String("names", "", "read only these hosts (comma-separated names); default: all")
 	flag.Parse()
-	if err := run(*hostsFile, *save, *compare); err != nil {
+	if err := run(*hostsFile, *names, *save, *compare); err != nil {
 		fmt.Fprintln(os.Stderr, "stackprobe:", err)
 		os.Exit(1)
 	}
 }
 
-func run(hostsFile, save, compare string) error {
+func run(hostsFile, names, save, compare string) error {
 	hosts, err := stackprobe.ReadHosts(hostsFile)
 	if err != nil {
 		return err
+	}
+	if names != "" {
+		want := strings.Split(names, ",")
+		hosts = slices.DeleteFunc(hosts, func(h stackprobe.Host) bool { return !slices.Contains(want, h.Name) })
+		if len(hosts) != len(want) {
+			return fmt.Errorf("%s lists %d of the hosts %s", hostsFile, len(hosts), names)
+		}
 	}
 	now, err := stackprobe.Take(context.Background(), hosts)
 	if err != nil {
@@ -55,12 +65,23 @@ func run(hostsFile, save, compare string) error {
 		if err := json.Unmarshal(data, &before); err != nil {
 			return fmt.Errorf("%s: %w", compare, err)
 		}
+		// Only the hosts read now are compared.
+		for name := range before {
+			if _, ok := now[name]; !ok {
+				delete(before, name)
+			}
+		}
 		changes := stackprobe.Diff(before, now)
 		if len(changes) == 0 {
 			fmt.Println("No differences: every value is as it was.")
 			return nil
 		}
-		fmt.Print(stackprobe.Table(changes))
+		// The sandbox's hosts share one kernel: its values are shown once.
+		var all []string
+		for _, h := range hosts {
+			all = append(all, h.Name)
+		}
+		fmt.Print(stackprobe.Table(stackprobe.Collapse(changes, all)))
 	}
 	return nil
 }
