@@ -247,17 +247,30 @@ func AllHosts(t testing.TB) []Host {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test against the sandbox hosts: set TF_ACC=1 (make test does)")
 	}
-	raw, err := os.ReadFile(HostsFile())
+	hosts, err := ReadHostsFile(HostsFile())
 	if err != nil {
 		t.Fatalf("no sandbox hosts (%v): run `make sandbox` first, or `make test`, which starts them", err)
+	}
+	return hosts
+}
+
+// ReadHostsFile reads a sandbox's hosts.json (HostsFile for this
+// repository's sandbox).
+func ReadHostsFile(path string) ([]Host, error) {
+	raw, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		return nil, err
 	}
 	var doc struct {
 		Hosts []Host `json:"hosts"`
 	}
-	if err := json.Unmarshal(raw, &doc); err != nil || len(doc.Hosts) == 0 {
-		t.Fatalf("%s is not a sandbox host list: %v", HostsFile(), err)
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%s is not a sandbox host list: %w", path, err)
 	}
-	return doc.Hosts
+	if len(doc.Hosts) == 0 {
+		return nil, fmt.Errorf("%s lists no hosts", path)
+	}
+	return doc.Hosts, nil
 }
 
 // FirstHost is the sandbox's first host.
@@ -297,6 +310,12 @@ func (h Host) AcceptedLogins(t testing.TB) int {
 func (h Host) SSHBlock(t testing.TB, extra ...string) string {
 	return fmt.Sprintf("{\n    host        = %q\n    port        = %d\n    user        = %q\n    private_key = %q\n    host_key    = %q\n    %s\n  }",
 		h.Address, h.Port, h.User, h.PrivateKey(t), h.HostKey, strings.Join(extra, "\n    "))
+}
+
+// SSHObject is an HCL ssh object for h without host (as the modules take
+// it): user, the sandbox key read with file(), and the pinned host key.
+func (h Host) SSHObject(user string) string {
+	return fmt.Sprintf("{ user = %q, private_key = file(%q), host_key = %q }", user, h.PrivateKeyPath, h.HostKey)
 }
 
 // InHost runs a command inside h's namespaces, as an out-of-band change or

@@ -168,8 +168,8 @@ module "stack" {
   hosts = {
 `)
 	for _, h := range hosts {
-		fmt.Fprintf(&s, "    %s = {\n      address       = %q\n      shared_kernel = true\n      ssh           = { user = %q, private_key = file(%q), host_key = %q }\n    }\n",
-			h.Name, h.Address, h.User, h.PrivateKeyPath, h.HostKey)
+		fmt.Fprintf(&s, "    %s = {\n      address       = %q\n      shared_kernel = true\n      ssh           = %s\n    }\n",
+			h.Name, h.Address, h.SSHObject(h.User))
 	}
 	s.WriteString(`  }
   host_tuning = {

@@ -17,14 +17,11 @@ func stackConfig(t *testing.T, user, hosts, args string) string {
 	if len(sandbox) < 2 {
 		t.Fatal("the stack tests need sandbox hosts h1 and h2; run scripts/sandbox.sh up 2")
 	}
-	ssh := func(h acctest.Host) string {
-		return fmt.Sprintf("{ user = %q, private_key = file(%q), host_key = %q }", user, h.PrivateKeyPath, h.HostKey)
-	}
 	if hosts == "" {
 		hosts = fmt.Sprintf(`{
     app  = { address = %q, roles = ["api", "gpu"], ssh = %s }
     data = { address = %q, roles = ["db", "cache"], ssh = %s, shared_kernel = true }
-  }`, sandbox[1].Address, ssh(sandbox[1]), sandbox[0].Address, ssh(sandbox[0]))
+  }`, sandbox[1].Address, sandbox[1].SSHObject(user), sandbox[0].Address, sandbox[0].SSHObject(user))
 	}
 	return fmt.Sprintf(`terraform {
   required_providers {

@@ -15,20 +15,16 @@ import (
 )
 
 // stackHosts are the two sandbox hosts examples/stack uses.
-func stackHosts(t *testing.T) []stackprobe.Host {
+func stackHosts(t *testing.T) []acctest.Host {
 	t.Helper()
-	acctest.Hosts(t) // skips, or fails under TF_ACC, without a sandbox
-	hosts, err := stackprobe.ReadHosts(acctest.HostsFile())
-	if err != nil {
-		t.Fatal(err)
-	}
+	hosts := acctest.Hosts(t)
 	if len(hosts) < 2 || hosts[0].Name != "h1" || hosts[1].Name != "h2" {
 		t.Fatalf("examples/stack needs sandbox hosts h1 and h2; run scripts/sandbox.sh up 2")
 	}
 	return hosts[:2]
 }
 
-func probe(t *testing.T, hosts []stackprobe.Host) stackprobe.Snapshot {
+func probe(t *testing.T, hosts []acctest.Host) stackprobe.Snapshot {
 	t.Helper()
 	s, err := stackprobe.Take(context.Background(), hosts)
 	if err != nil {
@@ -46,8 +42,7 @@ func TestAccStackExample(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	hosts := stackHosts(t)
-	sandbox := acctest.Hosts(t)
-	db, app := sandbox[0], sandbox[1]
+	db, app := hosts[0], hosts[1]
 	removeContainers(t, app, "mcpai-model-runner", "mcpai-api-1", "mcpai-api-2", "mcpai-api-traefik")
 	before := probe(t, hosts)
 

@@ -10,40 +10,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
-
-// Host is how to reach one host: the fields of the sandbox's hosts.json
-// the probe needs.
-type Host struct {
-	Name           string `json:"name"`
-	Address        string `json:"address"`
-	Port           int    `json:"port"`
-	User           string `json:"user"`
-	PrivateKeyPath string `json:"private_key_path"`
-	KnownHostsPath string `json:"known_hosts_path"`
-}
-
-// ReadHosts reads the hosts of a sandbox hosts.json.
-func ReadHosts(path string) ([]Host, error) {
-	data, err := os.ReadFile(filepath.Clean(path))
-	if err != nil {
-		return nil, err
-	}
-	var f struct {
-		Hosts []Host `json:"hosts"`
-	}
-	if err := json.Unmarshal(data, &f); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Hosts, nil
-}
 
 // Reading is one host's values: layer, then key, then value.
 type Reading map[string]map[string]string
@@ -54,12 +26,10 @@ type Snapshot map[string]Reading
 // Take reads every host. It uses the machine's ssh client, not the
 // provider's transport, so that what the provider did is checked by
 // another path.
-func Take(ctx context.Context, hosts []Host) (Snapshot, error) {
+func Take(ctx context.Context, hosts []acctest.Host) (Snapshot, error) {
 	s := Snapshot{}
 	for _, h := range hosts {
-		args := []string{"-i", h.PrivateKeyPath, "-o", "BatchMode=yes", "-o", "UserKnownHostsFile=" + h.KnownHostsPath,
-			"-o", "StrictHostKeyChecking=yes", "-p", strconv.Itoa(h.Port), h.User + "@" + h.Address, "--", probeScript}
-		out, err := exec.CommandContext(ctx, "ssh", args...).Output()
+		out, err := h.Command(ctx, probeScript).Output()
 		if err != nil {
 			return nil, fmt.Errorf("reading %s (%s): %w", h.Name, h.Address, err)
 		}

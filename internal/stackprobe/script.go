@@ -27,17 +27,17 @@ if [ -S /var/run/docker.sock ] && docker info >/dev/null 2>&1; then
   done
 fi
 if command -v psql >/dev/null && [ -d /var/run/postgresql ] && runuser -u postgres -- psql -AtXq -c 'SELECT 1' >/dev/null 2>&1; then
-  for s in shared_buffers effective_cache_size work_mem maintenance_work_mem max_connections random_page_cost \
-    effective_io_concurrency wal_buffers max_wal_size shared_preload_libraries log_min_duration_statement; do
-    echo "postgres|$s|$(runuser -u postgres -- psql -AtXq -c "SHOW $s")"
-  done
+  # One query: current_setting() prints each value as SHOW does.
+  runuser -u postgres -- psql -AtXq -F '|' -c "SELECT 'postgres', s, current_setting(s) FROM unnest(ARRAY[
+    'shared_buffers', 'effective_cache_size', 'work_mem', 'maintenance_work_mem', 'max_connections', 'random_page_cost',
+    'effective_io_concurrency', 'wal_buffers', 'max_wal_size', 'shared_preload_libraries', 'log_min_duration_statement']) s"
 fi
 if command -v redis-cli >/dev/null && [ -r /etc/redis/redis.conf ]; then
   export REDISCLI_AUTH="$(awk '$1=="requirepass" {print $2}' /etc/redis/redis.conf | tr -d '"')"
   if [ "$(redis-cli --no-auth-warning ping 2>/dev/null)" = PONG ]; then
-    for p in maxmemory maxmemory-policy appendonly save tcp-keepalive timeout lazyfree-lazy-eviction; do
-      echo "redis|$p|$(redis-cli --no-auth-warning config get $p | sed -n 2p)"
-    done
+    # One CONFIG GET (Redis 7 takes several names): name and value lines.
+    redis-cli --no-auth-warning config get maxmemory maxmemory-policy appendonly save tcp-keepalive timeout \
+      lazyfree-lazy-eviction | awk 'NR % 2 == 1 { name = $0; next } { print "redis|" name "|" $0 }'
   fi
 fi
 `

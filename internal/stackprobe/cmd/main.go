@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 	"github.com/mcpai/terraform-provider-mcpai/internal/stackprobe"
 )
 
@@ -32,13 +33,13 @@ func main() {
 }
 
 func run(hostsFile, names, save, compare string) error {
-	hosts, err := stackprobe.ReadHosts(hostsFile)
+	hosts, err := acctest.ReadHostsFile(hostsFile)
 	if err != nil {
 		return err
 	}
 	if names != "" {
 		want := strings.Split(names, ",")
-		hosts = slices.DeleteFunc(hosts, func(h stackprobe.Host) bool { return !slices.Contains(want, h.Name) })
+		hosts = slices.DeleteFunc(hosts, func(h acctest.Host) bool { return !slices.Contains(want, h.Name) })
 		if len(hosts) != len(want) {
 			return fmt.Errorf("%s lists %d of the hosts %s", hostsFile, len(hosts), names)
 		}
