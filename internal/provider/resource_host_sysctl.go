@@ -388,7 +388,7 @@ type sysctlResult struct {
 func applySysctl(ctx context.Context, client *remote.Client, file string, old, next, previous map[string]string, fileTarget *remote.FileState) (sysctlResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	const summary = "Unable to Apply Sysctl Settings"
-	unlock, err := client.Lock(ctx)
+	unlock, err := client.Lock(ctx, remote.LockOptions{Holder: "mcpai_host_sysctl " + file})
 	if err != nil {
 		diags.Append(hostError(summary, "Taking the host lock", client, err))
 		return sysctlResult{}, diags

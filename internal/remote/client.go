@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -38,6 +37,7 @@ type Client struct {
 
 	sessions chan struct{}
 	hostLock chan struct{}
+	lockedBy atomic.Value // string: what holds hostLock in this process
 
 	// Reads waiting to share the next round trip; see ReadFiles.
 	readMu    sync.Mutex
@@ -364,126 +364,4 @@ func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 		}
 		c.forget(conn)
 	}
-}
-
-// Lock takes the host-wide lock: an in-process one for resources sharing
-// this provider, and a flock(1) on the host, held by a session, for other
-// Terraform runs. The lock dies with the connection, so a killed run never
-// leaves it behind.
-func (c *Client) Lock(ctx context.Context) (unlock func(), err error) {
-	select {
-	case c.hostLock <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	releaseHost := func() { <-c.hostLock }
-	sess, conn, release, err := c.sessionOn(ctx)
-	if err != nil {
-		releaseHost()
-		return nil, err
-	}
-	stdin, err1 := sess.StdinPipe()
-	stdout, err2 := sess.StdoutPipe()
-	// The session's copier may still write stderr while we read it on a
-	// failure, so the buffer is locked.
-	stderr := &lockedBuffer{}
-	sess.Stderr = stderr
-	if err := errors.Join(err1, err2); err != nil {
-		_ = sess.Close()
-		release()
-		releaseHost()
-		return nil, err
-	}
-	argv := []string{"flock"}
-	if deadline, ok := ctx.Deadline(); ok {
-		// A waiter we gave up on then also gives up on the host.
-		argv = append(argv, "-w", strconv.Itoa(int(time.Until(deadline).Seconds())+1))
-	}
-	argv = append(argv, LockPath, "sh", "-c", "echo locked; exec cat >/dev/null")
-	if err := sess.Start(c.command(argv)); err != nil {
-		_ = sess.Close()
-		release()
-		releaseHost()
-		return nil, fmt.Errorf("taking the host lock on %s: %w", c.cfg, err)
-	}
-	var once sync.Once
-	finish := func(wait bool) {
-		once.Do(func() {
-			// Closing stdin ends cat, and with it flock's hold.
-			_ = stdin.Close()
-			if wait {
-				waited := make(chan struct{})
-				go func() { _ = sess.Wait(); close(waited) }()
-				select {
-				case <-waited:
-				case <-time.After(5 * time.Second):
-				}
-			}
-			_ = sess.Close()
-			c.connMu <- struct{}{}
-			if c.lockConn == conn {
-				c.lockConn = nil
-			}
-			<-c.connMu
-			release()
-			releaseHost()
-		})
-	}
-	got := make(chan error, 1)
-	go func() {
-		line := make([]byte, len("locked\n"))
-		_, err := io.ReadFull(stdout, line)
-		if err == nil && string(line) != "locked\n" {
-			err = fmt.Errorf("unexpected answer %q", line)
-		}
-		got <- err
-	}()
-	select {
-	case err = <-got:
-		// The command ended without the lock (sudo refused, no flock):
-		// let its stderr arrive before reading it.
-		if err != nil {
-			finish(true)
-		}
-	case <-ctx.Done():
-		err = ctx.Err()
-		_ = sess.Signal(ssh.SIGTERM)
-	}
-	if err != nil {
-		finish(false)
-		if msg := strings.TrimSpace(stderr.String()); msg != "" {
-			if c.cfg.Sudo && sudoWantsPassword([]byte(msg)) {
-				return nil, ErrSudoPassword
-			}
-			return nil, fmt.Errorf("taking the host lock %s on %s: %w (host said: %s)", LockPath, c.cfg, err, msg)
-		}
-		// flock said nothing: it gave up waiting, or we did.
-		return nil, fmt.Errorf("taking the host lock %s on %s: %w: another Terraform run is changing this host; wait for it, or raise the timeout", LockPath, c.cfg, err)
-	}
-	c.connMu <- struct{}{}
-	c.lockConn = conn
-	<-c.connMu
-	return func() { finish(true) }, nil
-}
-
-// LockPath is the file flock(1) locks on the host: in /run, which only root
-// may write, so no other user can create it first or hold it to stall us.
-const LockPath = "/run/mcpai.lock"
-
-// lockedBuffer is a bytes.Buffer safe for one writer and one reader.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -230,17 +230,17 @@ func TestLockExcludesOtherRuns(t *testing.T) {
 	// Two pools stand for two Terraform runs.
 	_, a := newClient(t, h.Config(t))
 	_, b := newClient(t, h.Config(t))
-	unlock, err := a.Lock(ctxT(t))
+	unlock, err := a.Lock(ctxT(t), remote.LockOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	short, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
-	if _, err := b.Lock(short); err == nil {
+	if _, err := b.Lock(short, remote.LockOptions{}); err == nil {
 		t.Fatal("a second run took the lock while the first held it")
 	}
 	unlock()
-	unlockB, err := b.Lock(ctxT(t))
+	unlockB, err := b.Lock(ctxT(t), remote.LockOptions{})
 	if err != nil {
 		t.Fatalf("lock not released: %v", err)
 	}
@@ -504,7 +504,7 @@ func TestReadFilesIsExact(t *testing.T) {
 func TestLockLostStopsChanges(t *testing.T) {
 	h := acctest.FirstHost(t)
 	pool, c := newClient(t, h.Config(t))
-	unlock, err := c.Lock(ctxT(t))
+	unlock, err := c.Lock(ctxT(t), remote.LockOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
