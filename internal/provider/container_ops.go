@@ -341,6 +341,9 @@ func (r *containerResource[M, P]) Create(ctx context.Context, req resource.Creat
 	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
 		return
 	}
+	secrets := P(&plan).common().secrets(ctx)
+	ctx = maskLogs(ctx, secrets)
+	defer redactDiagnostics(&resp.Diagnostics, secrets)
 	ctx, op, done, diags := r.begin(ctx, P(&plan), P(&plan).common().Timeouts.Create)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -675,6 +678,10 @@ func (r *containerResource[M, P]) Update(ctx context.Context, req resource.Updat
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	// The old container's logs show the old values.
+	secrets := append(P(&plan).common().secrets(ctx), P(&state).common().secrets(ctx)...)
+	ctx = maskLogs(ctx, secrets)
+	defer redactDiagnostics(&resp.Diagnostics, secrets)
 	ctx, op, done, diags := r.begin(ctx, P(&plan), P(&plan).common().Timeouts.Update)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return

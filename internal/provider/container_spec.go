@@ -280,3 +280,24 @@ func (m *containerModel) nullRest() {
 		"create": types.StringType, "read": types.StringType, "update": types.StringType, "delete": types.StringType,
 	})}
 }
+
+// secrets are the values no diagnostic or log line about the container may
+// show: sensitive_env's values and the registry password. A failed start
+// reports the container's logs, which may print its environment.
+func (m *containerModel) secrets(ctx context.Context) []string {
+	var out []string
+	if !m.SensitiveEnv.IsNull() && !m.SensitiveEnv.IsUnknown() {
+		for _, v := range m.SensitiveEnv.Elements() {
+			if s, ok := v.(types.String); ok && !s.IsNull() && !s.IsUnknown() {
+				out = append(out, s.ValueString())
+			}
+		}
+	}
+	if !m.RegistryAuth.IsNull() && !m.RegistryAuth.IsUnknown() {
+		var a registryAuthModel
+		if d := m.RegistryAuth.As(ctx, &a, asObject); !d.HasError() {
+			out = append(out, a.Password.ValueString())
+		}
+	}
+	return out
+}

@@ -516,3 +516,31 @@ resource "mcpai_container" "test" {
 		},
 	})
 }
+
+// TestAccContainer_secretsRedacted: a container that prints a sensitive_env
+// value and fails to start is reported with its log, the value replaced.
+func TestAccContainer_secretsRedacted(t *testing.T) {
+	const name, secret = "acc-container-secret", "acc-hunter2-in-the-log"
+	h := clearContainers(t, dockerHosts(t)[0], name)
+	// The imitation server refuses an unknown MODELSERVER_MODE, quoting it.
+	config := containerConfig(t, h, fmt.Sprintf(`  name  = %q
+  image = %q
+  sensitive_env = { MODELSERVER_MODE = %q }`, name, acctest.ModelImageReady, secret))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             noContainer(t, h, name),
+		// ErrorCheck sees the whole error, to prove what it lacks.
+		ErrorCheck: func(err error) error {
+			msg := err.Error()
+			want := errorParts("Container Failed To Start", `MODELSERVER_MODE "(sensitive value)": want ready, never or exit`, "the new container was removed")
+			if !want.MatchString(msg) || strings.Contains(msg, "hunter2") {
+				return fmt.Errorf("want the failed start with %s redacted, got: %w", secret, err)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check:  func(*terraform.State) error { return fmt.Errorf("%s started; want it to fail on its MODELSERVER_MODE", name) },
+		}},
+	})
+}
