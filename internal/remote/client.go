@@ -39,6 +39,9 @@ type Client struct {
 	hostLock chan struct{}
 	lockedBy atomic.Value // string: what holds hostLock in this process
 
+	// Unix socket paths that only the sudo relay could open; see relay.go.
+	relayed sync.Map
+
 	// Reads waiting to share the next round trip; see ReadFiles.
 	readMu    sync.Mutex
 	readQueue []*readRequest
@@ -346,8 +349,14 @@ func (c *Client) command(argv []string) string {
 
 // Dial opens a TCP connection or unix socket on the host, tunnelled through
 // the SSH connection (network "tcp" or "unix"). Its deadlines work (see
-// tunnelConn).
+// tunnelConn). With sudo, a unix socket the login user may not open is
+// reached through a relay run under sudo (see relay.go); the direct channel
+// is tried first, as it costs no process on the host.
 func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	relay := network == "unix" && c.cfg.Sudo
+	if relay && c.viaRelay(addr) {
+		return c.dialTunnelledRelay(ctx, addr)
+	}
 	for attempt := 0; ; attempt++ {
 		conn, err := c.connect(ctx)
 		if err != nil {
@@ -358,6 +367,15 @@ func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 			return &tunnelConn{Conn: nc}, nil
 		}
 		var open *ssh.OpenChannelError
+		if relay && errors.As(err, &open) {
+			// sshd opened the socket as the login user and was refused.
+			rc, rerr := c.dialTunnelledRelay(ctx, addr)
+			if rerr != nil {
+				return nil, fmt.Errorf("opening unix %s through %s: directly: %v; through sudo: %w", addr, c.cfg, err, rerr)
+			}
+			c.relayed.Store(addr, true)
+			return rc, nil
+		}
 		if attempt > 0 || errors.As(err, &open) || ctx.Err() != nil {
 			// The server refused the channel: the target is down, not the link.
 			return nil, fmt.Errorf("opening %s %s through %s: %w", network, addr, c.cfg, err)
