@@ -411,7 +411,18 @@ func (r *containerResource[M, P]) begin(ctx context.Context, m P,
 		done()
 		return ctx, nil, nil, diags
 	}
-	return ctx, op, done, diags
+	// Locked after the image pull, which changes nothing that runs.
+	unlock, d := lockHost(ctx, op.client, "Unable to Change Container", op.lockHolder())
+	if diags.Append(d...); diags.HasError() {
+		done()
+		return ctx, nil, nil, diags
+	}
+	return ctx, op, func() { unlock(); done() }, diags
+}
+
+// lockHolder names the operation in the host lock's holder file.
+func (op *operation) lockHolder() string {
+	return op.kind.typeName + " " + op.model.Name.ValueString()
 }
 
 // preflight checks the spec against the engine and gets the image.
@@ -871,6 +882,11 @@ func (r *containerResource[M, P]) Delete(ctx context.Context, req resource.Delet
 		return
 	}
 	defer done()
+	unlock, diags := lockHost(ctx, op.client, "Container Removal Failed", op.lockHolder())
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer unlock()
 	eng := op.eng
 	id := m.ID.ValueString()
 	// Stop first, so the server gets its grace period to finish requests.

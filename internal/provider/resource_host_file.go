@@ -360,6 +360,11 @@ func (r *hostFileResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
+	unlock, diags := lockHost(ctx, client, "File Not Written", "mcpai_host_file "+m.Path.ValueString())
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer unlock()
 	prev, ok := r.write(ctx, client, &m, nil, &resp.Diagnostics)
 	if !ok {
 		return
@@ -424,6 +429,11 @@ func (r *hostFileResource) Update(ctx context.Context, req resource.UpdateReques
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
+	unlock, diags := lockHost(ctx, client, "File Not Written", "mcpai_host_file "+m.Path.ValueString())
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer unlock()
 	var prior []string
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("created_directories"), &prior)...)
 	if _, ok := r.write(ctx, client, &m, prior, &resp.Diagnostics); ok {
@@ -455,6 +465,11 @@ func (r *hostFileResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
+	unlock, diags := lockHost(ctx, client, "File Not Restored", "mcpai_host_file "+m.Path.ValueString())
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer unlock()
 	if err := client.RestoreFile(ctx, m.Path.ValueString(), prev); err != nil {
 		resp.Diagnostics.Append(hostError("File Not Restored", "Putting back the file found at create at "+m.Path.ValueString(), client, err))
 		return

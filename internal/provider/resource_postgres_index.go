@@ -304,6 +304,11 @@ func (r *postgresIndexResource) Create(ctx context.Context, req resource.CreateR
 		return
 	}
 	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // best effort
+	unlock, diags := lockHost(ctx, tunnel, "Unable to Create PostgreSQL Index", "mcpai_postgres_index "+pm.target()+" "+plan.Name.ValueString())
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer unlock()
 	live, diags := createIndex(ctx, conn, pgServer{pm, tunnel}, ix)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -400,11 +405,16 @@ func (r *postgresIndexResource) Delete(ctx context.Context, req resource.DeleteR
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	conn, _, pm, diags := r.data.connectPostgres(ctx, state.Postgres, state.SSH)
+	conn, tunnel, pm, diags := r.data.connectPostgres(ctx, state.Postgres, state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
 	defer conn.Close(context.WithoutCancel(ctx)) //nolint:errcheck // best effort
+	unlock, diags := lockHost(ctx, tunnel, "Unable to Drop PostgreSQL Index", "mcpai_postgres_index "+pm.target()+" "+state.Name.ValueString())
+	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+		return
+	}
+	defer unlock()
 	stmt := postgres.DropIndexSQL(state.Schema.ValueString(), state.Name.ValueString())
 	if err := execStatement(ctx, conn, stmt); err != nil {
 		resp.Diagnostics.AddAttributeError(path.Root("name"), "Unable to Drop PostgreSQL Index", fmt.Sprintf(

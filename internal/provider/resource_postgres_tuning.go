@@ -382,6 +382,11 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 		return
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	unlock, d := lockHost(ctx, tunnel, summary, "mcpai_postgres_tuning "+pm.target())
+	if diags.Append(d...); diags.HasError() {
+		return
+	}
+	defer unlock()
 	var restartCmd []string
 	if !m.RestartCommand.IsNull() {
 		diags.Append(m.RestartCommand.ElementsAs(ctx, &restartCmd, false)...)
@@ -562,7 +567,11 @@ func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duratio
 			// The server's complaint first: the rollback's restart adds
 			// lines of its own.
 			lines := postgresLogLines(ctx, tunnel, dataDir)
-			msg := rollbackPostgresRestart(ctx, tunnel, pm, restartArgs, dataDir, autoConf)
+			changed := slices.Clone(deferred)
+			for _, s := range done {
+				changed = append(changed, s.name)
+			}
+			msg := rollbackPostgresRestart(ctx, tunnel, pm, restartArgs, dataDir, autoConf, changed)
 			detail := fmt.Sprintf("Restarting PostgreSQL on %s for %s failed: %v.", tunnel.Config(), strings.Join(pending, ", "), err)
 			if len(lines) > 0 {
 				detail += "\n\nThe server said:\n  " + strings.Join(lines, "\n  ")
@@ -741,24 +750,32 @@ func waitAccepting(ctx context.Context, pm postgresModel, tunnel *remote.Client)
 	}
 }
 
-// rollbackPostgresRestart puts postgresql.auto.conf back as it was before
-// the apply and starts the server on it.
-func rollbackPostgresRestart(ctx context.Context, tunnel *remote.Client, pm postgresModel, argv []string, dataDir string, autoConf remote.FileState) string {
+// rollbackPostgresRestart puts the settings this apply changed back in
+// postgresql.auto.conf as they were before it (autoConf), keeping every
+// other line as it is now: another run's ALTER SYSTEM since then stays. It
+// then starts the server on it. The caller holds the host lock.
+func rollbackPostgresRestart(ctx context.Context, tunnel *remote.Client, pm postgresModel, argv []string, dataDir string, autoConf remote.FileState, changed []string) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout+pgRestartWait)
 	defer cancel()
 	file := dataDir + "/postgresql.auto.conf"
-	if err := tunnel.SetFile(ctx, file, autoConf, 0o600); err != nil {
+	files, err := tunnel.ReadFiles(ctx, file)
+	if err == nil {
+		restored := postgres.RestoreAutoConf(files[0].Data, autoConf.Data, changed)
+		err = tunnel.SetFile(ctx, file, remote.FileState{Exists: files[0].Exists || autoConf.Exists, Data: restored}, 0o600)
+	}
+	if err != nil {
 		return fmt.Sprintf("Putting back %s also failed, so the server may not start: %v.", file, err)
 	}
+	what := fmt.Sprintf("What %s held before for %s (other lines as they are now)", file, strings.Join(changed, ", "))
 	if res, err := tunnel.Run(ctx, argv, nil); err != nil || res.ExitCode != 0 {
-		return fmt.Sprintf("%s was put back, but %q did not start the server: %v", file, strings.Join(argv, " "), errors.Join(err, exitErr(res)))
+		return fmt.Sprintf("%s was put back, but %q did not start the server: %v", what, strings.Join(argv, " "), errors.Join(err, exitErr(res)))
 	}
 	conn, err := waitAccepting(ctx, pm, tunnel)
 	if err != nil {
-		return fmt.Sprintf("%s was put back, but the server did not come back: %v.", file, err)
+		return fmt.Sprintf("%s was put back, but the server did not come back: %v.", what, err)
 	}
 	conn.Close(ctx) //nolint:errcheck,gosec // only a check
-	return file + " was put back and the server runs on it again."
+	return what + " was put back and the server runs on it again."
 }
 
 func exitErr(res *remote.Result) error {

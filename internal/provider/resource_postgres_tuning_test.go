@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -427,4 +428,60 @@ resource "mcpai_postgres_tuning" "test" {
 			},
 		}},
 	})
+}
+
+// A restart that fails is rolled back for our settings only: what another
+// run set with ALTER SYSTEM meanwhile (here, just before the restart, by
+// the restart command itself) stays in postgresql.auto.conf.
+func TestAccPostgresTuning_rollbackKeepsOthers(t *testing.T) {
+	h := pgHost(t)
+	resetPostgres(t, h)
+	t.Cleanup(func() { resetPostgres(t, h) })
+	// "Another run" connects over TCP, as one without ssh would, then the
+	// cluster is restarted. In the rollback the server is down: psql fails
+	// and the restart starts it.
+	otherRun := fmt.Sprintf(`["env", "PGHOST=127.0.0.1", "PGPORT=%d", "PGUSER=%s", "PGPASSWORD=%s", "PGDATABASE=%s", "sh", "-c", "psql -qc 'ALTER SYSTEM SET log_min_duration_statement = 1234'; exec pg_ctlcluster 15 main restart"]`,
+		h.PostgresPort, h.PostgresUser, h.PostgresPassword, h.PostgresDatabase)
+	config := func(sharedBuffers, restartCommand string) string {
+		return acctest.ProviderBlock(t) + fmt.Sprintf(`
+resource "mcpai_postgres_tuning" "test" {
+  ssh      = { host = %q }
+  postgres = %s
+  restart  = "allowed"
+  %s
+  settings = { shared_buffers = %q, work_mem = "32MB" }
+}
+`, h.Address, pgBlock(h, "127.0.0.1"), restartCommand, sharedBuffers)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config("192MB", "")},
+			{
+				Config:      config("4TB", "restart_command = "+otherRun),
+				ExpectError: regexp.MustCompile(`Restarting\s+PostgreSQL[\s\S]*shared_buffers[\s\S]*was\s+put\s+back\s+and\s+the\s+server\s+runs\s+on\s+it\s+again`),
+			},
+			{
+				PreConfig: func() {
+					want := "shared_buffers=192MB\nwork_mem=32MB\nlog_min_duration_statement=1234"
+					got := strings.Split(pgAutoConf(t, h), "\n")
+					slices.Sort(got)
+					wantLines := strings.Split(want, "\n")
+					slices.Sort(wantLines)
+					if !slices.Equal(got, wantLines) {
+						t.Fatalf("postgresql.auto.conf after the rollback:\n%s\nwant:\n%s", strings.Join(got, "\n"), want)
+					}
+					if got := pgShow(t, h, "shared_buffers"); got != "192MB" {
+						t.Fatalf("after the rollback shared_buffers = %s, want 192MB", got)
+					}
+				},
+				Config:           config("192MB", ""),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
+			},
+		},
+	})
+	if _, err := pgConn(t, h).Exec(context.Background(), "ALTER SYSTEM RESET ALL"); err != nil {
+		t.Fatal(err)
+	}
+	h.InHost(t, "pg_ctlcluster 15 main restart")
 }

@@ -332,6 +332,11 @@ func (r *redisConfigResource) apply(ctx context.Context, timeout time.Duration, 
 		return
 	}
 	defer func() { _ = rdb.Close() }()
+	unlock, d := lockHost(ctx, tunnel, summary, "mcpai_redis_config "+rm.Address.ValueString())
+	if diags.Append(d...); diags.HasError() {
+		return
+	}
+	defer unlock()
 	allowRestart := m.Restart.ValueString() == restartAllowed && tunnel != nil
 	persist := m.Persist.ValueBool()
 
