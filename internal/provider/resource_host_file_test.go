@@ -150,6 +150,13 @@ func TestAccHostFile_badInputs(t *testing.T) {
   content = "x"`, "must not contain '..'"),
 		step(`  path = "/proc/sys/vm/swappiness"
   content = "1"`, "managed by mcpai_host_sysctl"),
+		// Unclean spellings would slip past the /proc, /sys and /dev guard.
+		step(`  path = "//proc/sys/vm/swappiness"
+  content = "1"`, "Invalid File Path", "path", `write "/proc/sys/vm/swappiness"`),
+		step(`  path = "/./dev/null"
+  content = "1"`, "Invalid File Path", "path", `write "/dev/null"`),
+		step(`  path = "/sys//kernel/mm/x"
+  content = "1"`, "Invalid File Path", "path", `write "/sys/kernel/mm/x"`),
 		step(`  path = "`+p+`"`, "Missing Attribute Configuration", "content,sensitive_content"),
 		step(`  path = "`+p+`"
   content = "x"

@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"errors"
+	"fmt"
+	"path"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
@@ -35,10 +37,15 @@ var (
 	sysctlValueValidator = func() validator.String {
 		return stringCheck{"Invalid Sysctl Value", "must be one line of text without control characters", sysctl.ValidateValue}
 	}
+	// noDotDotValidator also wants the clean form: "//dev/sda" or
+	// "/./proc/x" would slip past a check of the path's prefix.
 	noDotDotValidator = func() validator.String {
-		return stringCheck{"Invalid File Path", "must not contain '..'", func(s string) error {
+		return stringCheck{"Invalid File Path", "must not contain '..' and must be in clean form", func(s string) error {
 			if strings.Contains(s, "..") {
 				return errDotDot
+			}
+			if clean := path.Clean(s); clean != s {
+				return fmt.Errorf("%q is not in clean form (no \"//\", \"/./\" or trailing \"/\"): write %q", s, clean)
 			}
 			return nil
 		}}
