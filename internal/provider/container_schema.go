@@ -176,8 +176,11 @@ func containerAttributes(ctx context.Context, docs map[string]string) map[string
 				"server_address": schema.StringAttribute{MarkdownDescription: "Registry address; default: the image's registry.", Optional: true},
 			},
 		},
-		"entrypoint": strList("entrypoint", "Overrides the image's entrypoint, as arguments."),
-		"command":    strList("command", "Arguments after the entrypoint (e.g. `[\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]`). Unset: the image's CMD."),
+		"entrypoint": schema.ListAttribute{
+			MarkdownDescription: doc("entrypoint", "Overrides the image's entrypoint, as arguments: the first is the program."), Optional: true, ElementType: types.StringType,
+			Validators: []validator.List{listvalidator.SizeAtLeast(1), programValidator{}},
+		},
+		"command": strList("command", "Arguments after the entrypoint (e.g. `[\"uvicorn\", \"app.main:app\", \"--host\", \"0.0.0.0\"]`). Unset: the image's CMD."),
 		"env": schema.MapAttribute{
 			MarkdownDescription: doc("env", "Environment variables."),
 			Optional:            true,
@@ -204,8 +207,8 @@ func containerAttributes(ctx context.Context, docs map[string]string) map[string
 			MarkdownDescription: doc("volumes", "Mounts: a host path (absolute `source`) or a named volume. Named volumes are kept when the container is replaced or destroyed."),
 			Optional:            true,
 			NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-				"source":    schema.StringAttribute{MarkdownDescription: "Host path or volume name.", Required: true, Validators: []validator.String{stringvalidator.RegexMatches(volumeSourceRE, "must be an absolute path or a volume name")}},
-				"target":    schema.StringAttribute{MarkdownDescription: "Path in the container.", Required: true, Validators: []validator.String{stringvalidator.RegexMatches(absPathRE, "must be an absolute path")}},
+				"source":    schema.StringAttribute{MarkdownDescription: "Host path or volume name.", Required: true, Validators: []validator.String{stringvalidator.RegexMatches(volumeSourceRE, "must be an absolute path without ':' or a volume name")}},
+				"target":    schema.StringAttribute{MarkdownDescription: "Path in the container.", Required: true, Validators: []validator.String{stringvalidator.RegexMatches(volumeTargetRE, "must be an absolute path without ':' (Docker would read what follows as mount options)")}},
 				"read_only": schema.BoolAttribute{MarkdownDescription: "Mount read-only. Default `false`.", Optional: true, Computed: true, Default: booldefault.StaticBool(false)},
 			}},
 		},

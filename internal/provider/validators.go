@@ -3,9 +3,11 @@ package provider
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
 )
@@ -42,4 +44,26 @@ func (hostKeyValidator) ValidateString(_ context.Context, req validator.StringRe
 	if _, err := remote.ParseHostKey(req.ConfigValue.ValueString()); err != nil {
 		resp.Diagnostics.AddAttributeError(req.Path, "Invalid Host Key", err.Error())
 	}
+}
+
+// programValidator refuses a command whose first word, the program to run,
+// holds '=': a shell reads `FOO=bar prog` as a variable assignment, so such
+// a command would run something else than it says, or nothing at all.
+type programValidator struct{}
+
+func (programValidator) Description(context.Context) string {
+	return "the first word must be a program, not a variable assignment (NAME=value)"
+}
+func (v programValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (programValidator) ValidateList(_ context.Context, req validator.ListRequest, resp *validator.ListResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() || len(req.ConfigValue.Elements()) == 0 {
+		return
+	}
+	first, ok := req.ConfigValue.Elements()[0].(types.String)
+	if !ok || first.IsNull() || first.IsUnknown() || !strings.Contains(first.ValueString(), "=") {
+		return
+	}
+	resp.Diagnostics.AddAttributeError(req.Path.AtListIndex(0), "Variable Assignment As Program",
+		fmt.Sprintf("The first word is the program to run, but %q holds '=', which a shell reads as a variable assignment: the command would not run what it says. "+
+			"Set the variable through env instead, e.g. [\"env\", %q, ...].", first.ValueString(), first.ValueString()))
 }

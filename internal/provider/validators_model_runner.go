@@ -18,7 +18,10 @@ var (
 	absPathRE       = regexp.MustCompile(`^/[^\x00]*$`)
 	containerNameRE = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}$`)
 	volumeSourceRE  = regexp.MustCompile(`^(/[^\x00:]*|[a-zA-Z0-9][a-zA-Z0-9_.-]*)$`)
-	httpPathRE      = regexp.MustCompile(`^/[\x21-\x7e]*$`)
+	// A bind is "source:target[:ro]": a ':' in the target would be read as
+	// the start of the mount's options.
+	volumeTargetRE = regexp.MustCompile(`^/[^\x00:]*$`)
+	httpPathRE     = regexp.MustCompile(`^/[\x21-\x7e]*$`)
 )
 
 // sizeValidator checks sizes such as 64g.

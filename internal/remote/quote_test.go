@@ -159,3 +159,14 @@ func FuzzParseKernelOutput(f *testing.F) {
 		}
 	})
 }
+
+// TestQuoteArgsFirstWordIsTheProgram: a first word holding '=' is the
+// program a shell looks for, never a variable assignment that would run the
+// next word (or nothing) and succeed.
+func TestQuoteArgsFirstWordIsTheProgram(t *testing.T) {
+	line := QuoteArgs([]string{"MCPAI_X=1", "echo", "ran the second word"})
+	out, err := exec.Command("/bin/sh", "-c", line).CombinedOutput()
+	if err == nil || strings.Contains(string(out), "ran the second word") {
+		t.Fatalf("sh -c %q succeeded (%q): the first word was taken for an assignment", line, out)
+	}
+}
