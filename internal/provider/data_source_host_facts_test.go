@@ -66,6 +66,23 @@ data "mcpai_host_facts" "this" {
 	})
 }
 
+// A key known_hosts marks @revoked is a host key error that says so, not a
+// host that cannot be reached.
+func TestAccHostFacts_revokedHostKey(t *testing.T) {
+	h := acctest.FirstHost(t)
+	knownHosts := fmt.Sprintf("%s %s\n@revoked * %s", h.Address, h.HostKey, h.HostKey)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: acctest.ProviderBlock(t) + fmt.Sprintf(`
+data "mcpai_host_facts" "this" {
+  ssh = { host = %q, known_hosts = %q }
+}`, h.Address, knownHosts),
+			ExpectError: errorParts("Host Key Verification Failed", "which known_hosts marks @revoked", "Ask the host's owner for its current key"),
+		}},
+	})
+}
+
 func TestSetFactsNeverLeavesNullLists(t *testing.T) {
 	var m hostFactsModel
 	setFacts(&m, hostfacts.Facts{CPUCount: 2})

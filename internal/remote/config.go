@@ -228,9 +228,14 @@ type HostKeyMismatchError struct {
 	Address string
 	Got     string // fingerprint
 	Unknown bool   // the known_hosts content has no entry for this host
+	Revoked bool   // the known_hosts content marks the key @revoked
 }
 
 func (e *HostKeyMismatchError) Error() string {
+	if e.Revoked {
+		return fmt.Sprintf("host %s offered key %s, which known_hosts marks @revoked: that key was retired or compromised and must not be trusted. "+
+			"Ask the host's owner for its current key and put that in known_hosts or host_key; do not remove the @revoked line to get past this", e.Address, e.Got)
+	}
 	if e.Unknown {
 		return fmt.Sprintf("host %s is not in known_hosts (it offered key %s): add its key to known_hosts or set host_key", e.Address, e.Got)
 	}
@@ -289,8 +294,12 @@ func knownHostsCallback(content string) (ssh.HostKeyCallback, func(address strin
 	return func(hostname string, remote net.Addr, key ssh.PublicKey) error {
 		err := cb(hostname, remote, key)
 		var keyErr *knownhosts.KeyError
-		if errors.As(err, &keyErr) {
+		var revoked *knownhosts.RevokedError
+		switch {
+		case errors.As(err, &keyErr):
 			return &HostKeyMismatchError{Address: hostname, Got: ssh.FingerprintSHA256(key), Unknown: len(keyErr.Want) == 0}
+		case errors.As(err, &revoked):
+			return &HostKeyMismatchError{Address: hostname, Got: ssh.FingerprintSHA256(key), Revoked: true}
 		}
 		return err
 	}, algorithms, nil

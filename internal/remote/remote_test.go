@@ -282,6 +282,19 @@ func TestHostKeyVerification(t *testing.T) {
 	}
 }
 
+func TestHostKeyRevoked(t *testing.T) {
+	h := acctest.FirstHost(t)
+	cfg := h.Config(t)
+	// The host's own entry is still there; the @revoked line wins.
+	cfg.HostKey, cfg.KnownHosts = "", h.Address+" "+h.HostKey+"\n@revoked * "+h.HostKey
+	_, c := newClient(t, cfg)
+	_, err := c.Output(ctxT(t), []string{"true"}, nil)
+	var mismatch *remote.HostKeyMismatchError
+	if !errors.As(err, &mismatch) || !mismatch.Revoked || !strings.Contains(err.Error(), "@revoked") {
+		t.Fatalf("revoked key: %v", err)
+	}
+}
+
 func TestCredentials(t *testing.T) {
 	h := acctest.FirstHost(t)
 	read := func(p string) string { b, _ := os.ReadFile(p); return string(b) }
