@@ -74,7 +74,7 @@ func hostAttr() sshAttr {
 func optionAttrs() []sshAttr {
 	bastion := append([]sshAttr{hostAttr()}, endpointAttrs()...)
 	return append(endpointAttrs(),
-		sshAttr{name: "bastion", kind: kindObject, attributes: bastion, desc: "A jump host to connect through. Unset credentials (`user`, `private_key`, `private_key_passphrase`, `password`, `agent`, `known_hosts`) fall back to the target's; `host_key`, `port` and `insecure_ignore_host_key` do not."},
+		sshAttr{name: "bastion", kind: kindObject, attributes: bastion, desc: "A jump host to connect through. Unset `user`, `private_key`, `private_key_passphrase`, `agent` and `known_hosts` fall back to the target's; `password`, `host_key`, `port` and `insecure_ignore_host_key` do not: the target's password is never sent to the bastion (set `bastion.password` to use one)."},
 		sshAttr{name: "sudo", kind: kindBool, desc: "Run privileged steps with `sudo -n`. The user needs passwordless sudo; a sudo that asks for a password is reported as an error."},
 		sshAttr{name: "timeout", kind: kindString, desc: "How long to wait for the connection, as a Go duration (`30s`, `2m`). Defaults to `30s`.", strings: []validator.String{durationValidator{}}},
 	)
@@ -336,14 +336,20 @@ func remoteConfig(obj types.Object, defaults sshOptionsModel) (remote.Config, di
 	}
 	if !bastionObj.IsNull() && !bastionObj.IsUnknown() {
 		b := bastionModel{Host: stringAttr(bastionObj.Attributes(), "host"), endpointModel: endpointModelFrom(bastionObj.Attributes())}
-		// A bastion's pinned key is its own; everything else may come from
-		// the target's settings.
-		// A bastion's pinned key, port and host key opt-out are its own.
+		// A bastion's pinned key, port and host key opt-out are its own, and
+		// so is its password: a password, unlike a key, is handed to the
+		// server that asks, so the target's would be given to the bastion.
 		fallback := m.endpointModel
-		fallback.HostKey, fallback.Port, fallback.InsecureIgnoreHostKey = types.StringNull(), types.Int64Null(), types.BoolNull()
+		fallback.HostKey, fallback.Port, fallback.InsecureIgnoreHostKey, fallback.Password = types.StringNull(), types.Int64Null(), types.BoolNull(), types.StringNull()
 		def := defaults.endpointModel
-		def.HostKey, def.Port, def.InsecureIgnoreHostKey = types.StringNull(), types.Int64Null(), types.BoolNull()
+		def.HostKey, def.Port, def.InsecureIgnoreHostKey, def.Password = types.StringNull(), types.Int64Null(), types.BoolNull(), types.StringNull()
 		be := endpoint(b.Host.ValueString(), b.endpointModel, fallback, def)
+		if be.PrivateKey == "" && be.Password == "" && !be.Agent {
+			diags.AddAttributeError(path.Root("ssh").AtName("bastion"), "No Bastion Credentials",
+				fmt.Sprintf("The bastion %s has no private_key, password or agent of its own, and it never uses the target's password. "+
+					"Give the bastion its own credentials (bastion.password may be the same variable as the target's, if that is intended).", b.Host.ValueString()))
+			return cfg, diags
+		}
 		cfg.Bastion = &be
 	}
 	return cfg, diags

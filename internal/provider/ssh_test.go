@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,6 +97,55 @@ func TestBastionFallsBackToTarget(t *testing.T) {
 	b := cfg.Bastion
 	if b == nil || b.Host != "jump.example.com" || b.User != "deploy" || b.PrivateKey != "key" || b.HostKey != "" || b.Port != 0 {
 		t.Errorf("bastion resolved to %+v", b)
+	}
+}
+
+// The target's password, from the resource or the provider block, never
+// reaches the bastion: a bastion with no credentials of its own is an error,
+// and one with a key of its own or the target's uses that alone.
+func TestBastionNeverInheritsPassword(t *testing.T) {
+	bastionWith := func(own map[string]attr.Value) types.Object {
+		b := map[string]attr.Value{}
+		for name, typ := range bastionAttrTypes() {
+			b[name] = nullOf(typ)
+		}
+		b["host"] = types.StringValue("jump.example.com")
+		maps.Copy(b, own)
+		return types.ObjectValueMust(bastionAttrTypes(), b)
+	}
+	defaults := sshOptionsModel{Bastion: types.ObjectNull(bastionAttrTypes())}
+	defaults.endpointModel = endpointModelFrom(map[string]attr.Value{})
+	defaults.Password = types.StringValue("provider-password")
+	for _, tt := range []struct {
+		name         string
+		target       map[string]attr.Value
+		bastion      map[string]attr.Value
+		wantPassword string
+		wantKey      string
+	}{
+		{name: "password only", target: map[string]attr.Value{"password": types.StringValue("target-password")}},
+		{name: "provider password only", target: map[string]attr.Value{}},
+		{name: "target key and password", target: map[string]attr.Value{"password": types.StringValue("target-password"), "private_key": types.StringValue("key")}, wantKey: "key"},
+		{name: "bastion's own password", target: map[string]attr.Value{"password": types.StringValue("target-password")},
+			bastion: map[string]attr.Value{"password": types.StringValue("jump-password")}, wantPassword: "jump-password"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			target := map[string]attr.Value{"host": types.StringValue("10.0.0.5"), "bastion": bastionWith(tt.bastion)}
+			maps.Copy(target, tt.target)
+			cfg, diags := remoteConfig(sshObject(t, target), defaults)
+			if tt.wantKey == "" && tt.wantPassword == "" {
+				if !diags.HasError() || !strings.Contains(diags[0].Detail(), "never uses the target's password") || cfg.Bastion != nil {
+					t.Fatalf("a bastion without credentials of its own was accepted: %v", diags)
+				}
+				return
+			}
+			if diags.HasError() {
+				t.Fatal(diags)
+			}
+			if b := cfg.Bastion; b == nil || b.Password != tt.wantPassword || b.PrivateKey != tt.wantKey {
+				t.Errorf("bastion password %q, key %q; want %q, %q", b.Password, b.PrivateKey, tt.wantPassword, tt.wantKey)
+			}
+		})
 	}
 }
 
