@@ -80,7 +80,7 @@ func postgresAttribute() schema.SingleNestedAttribute {
 func optionalSSHAttribute(desc string) schema.SingleNestedAttribute {
 	a := resourceSSHAttribute()
 	a.Required, a.Optional = false, true
-	a.MarkdownDescription = desc + " " + a.MarkdownDescription
+	a.MarkdownDescription = desc + " Changes then take the host's lock, waiting for other runs changing that host; without `ssh` there is no host to lock. " + a.MarkdownDescription
 	return a
 }
 
