@@ -83,6 +83,16 @@ func (c Config) poolKey() string {
 // String names the target for messages; it never holds secrets.
 func (c Config) String() string { return c.poolKey() }
 
+// GoString keeps %#v from printing the credentials.
+func (c Config) GoString() string { return "remote.Config(" + c.String() + ")" }
+
+// String names the endpoint as user@host:port: %v or %+v of an Endpoint (or
+// of a Config's Bastion) would otherwise print its key and password.
+func (e Endpoint) String() string { return e.userOrDefault() + "@" + e.Address() }
+
+// GoString keeps %#v from printing the credentials.
+func (e Endpoint) GoString() string { return "remote.Endpoint(" + e.String() + ")" }
+
 func (c Config) timeout() time.Duration {
 	if c.Timeout <= 0 {
 		return DefaultTimeout
