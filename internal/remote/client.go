@@ -371,7 +371,7 @@ func (c *Client) Dial(ctx context.Context, network, addr string) (net.Conn, erro
 			// sshd opened the socket as the login user and was refused.
 			rc, rerr := c.dialTunnelledRelay(ctx, addr)
 			if rerr != nil {
-				return nil, fmt.Errorf("opening unix %s through %s: directly: %v; through sudo: %w", addr, c.cfg, err, rerr)
+				return nil, fmt.Errorf("opening unix %s through %s: directly: %w; through sudo: %w", addr, c.cfg, err, rerr)
 			}
 			c.relayed.Store(addr, true)
 			return rc, nil

@@ -240,20 +240,23 @@ func (r *relayConn) Close() error {
 	r.once.Do(func() {
 		_ = r.stdin.Close()
 		_ = r.out.Close()
-		go r.finish()
+		go r.finish(r.pid)
 	})
 	return nil
 }
 
-// abort ends a relay that never started properly.
+// abort ends a relay that never started properly; its pid may be unknown
+// (and still being read).
 func (r *relayConn) abort() {
 	r.once.Do(func() {
 		_ = r.stdin.Close()
-		go r.finish()
+		go r.finish(0)
 	})
 }
 
-func (r *relayConn) finish() {
+// finish waits for the relay to exit, kills it by pid if it does not, and
+// gives back its session.
+func (r *relayConn) finish(pid int) {
 	defer r.release()
 	defer func() { _ = r.sess.Close() }()
 	select {
@@ -261,9 +264,11 @@ func (r *relayConn) finish() {
 		return
 	case <-time.After(relayGrace):
 	}
-	if r.pid > 0 {
+	if pid > 0 {
+		// Under sudo, as the relay runs as root. The session has not ended,
+		// so the pid is still the relay's.
 		ctx, cancel := context.WithTimeout(context.Background(), r.client.cfg.timeout())
-		_, _ = r.client.Run(ctx, []string{"kill", "-KILL", strconv.Itoa(r.pid)}, nil)
+		_, _ = r.client.Run(ctx, []string{"kill", "-KILL", strconv.Itoa(pid)}, nil)
 		cancel()
 	}
 	_ = r.sess.Signal(ssh.SIGKILL)

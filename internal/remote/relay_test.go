@@ -123,7 +123,9 @@ func TestRelayStreams(t *testing.T) {
 		t.Fatal(err)
 	}
 	name := "mcpai-relay-test-" + strconv.Itoa(os.Getpid())
-	remove := func() { _, _ = api.ContainerRemove(context.Background(), name, client.ContainerRemoveOptions{Force: true}) }
+	remove := func() {
+		_, _ = api.ContainerRemove(context.Background(), name, client.ContainerRemoveOptions{Force: true})
+	}
 	remove()
 	t.Cleanup(remove)
 	created, err := api.ContainerCreate(ctx, client.ContainerCreateOptions{Name: name,
@@ -292,6 +294,30 @@ func TestRelayEnds(t *testing.T) {
 		}
 		_ = conn.Close()
 		waitGone(t, h, pid)
+	})
+	t.Run("closed mid-attach", func(t *testing.T) {
+		// A hijacked attach to a container that runs on and prints nothing:
+		// the daemon does not hang up when the relay's input ends.
+		c := sudoClient(t, h)
+		name := "mcpai-relay-attach-" + strconv.Itoa(os.Getpid())
+		t.Cleanup(func() { h.InHost(t, "docker rm -f "+name+" >/dev/null 2>&1 || true") })
+		h.InHost(t, "docker run -d --name "+name+" "+h.DockerImage+" >/dev/null")
+		conn, err := c.Dial(ctxT(t), "unix", dockerSock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tool, pid := remote.RelayOf(conn)
+		if _, err := io.WriteString(conn, "POST /containers/"+name+"/attach?stream=1&stdout=1&stderr=1 HTTP/1.1\r\nHost: docker\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+			t.Fatalf("attach: %v %v", res, err)
+		}
+		start := time.Now()
+		_ = conn.Close()
+		waitGone(t, h, pid)
+		t.Logf("the %s relay ended %v after Close", tool, time.Since(start).Round(100*time.Millisecond))
 	})
 	t.Run("connection cut", func(t *testing.T) {
 		c := sudoClient(t, h)
