@@ -75,7 +75,7 @@ func optionAttrs() []sshAttr {
 	bastion := append([]sshAttr{hostAttr()}, endpointAttrs()...)
 	return append(endpointAttrs(),
 		sshAttr{name: "bastion", kind: kindObject, attributes: bastion, desc: "A jump host to connect through. Unset `user`, `private_key`, `private_key_passphrase`, `agent` and `known_hosts` fall back to the target's; `password`, `host_key`, `port` and `insecure_ignore_host_key` do not: the target's password is never sent to the bastion (set `bastion.password` to use one)."},
-		sshAttr{name: "sudo", kind: kindBool, desc: "Run privileged steps with `sudo -n`. The user needs passwordless sudo; a sudo that asks for a password is reported as an error."},
+		sshAttr{name: "sudo", kind: kindBool, desc: "Run privileged steps with `sudo -n`. The user needs passwordless sudo; a sudo that asks for a password is reported as an error. A unix socket the user may not open itself, such as a root-owned `/var/run/docker.sock` for a user outside the docker group, is reached through a relay run under sudo: `docker system dial-stdio`, else `socat`, netcat-openbsd's `nc` or `python3`, whichever the host has."},
 		sshAttr{name: "timeout", kind: kindString, desc: "How long to wait for the connection, as a Go duration (`30s`, `2m`). Defaults to `30s`.", strings: []validator.String{durationValidator{}}},
 	)
 }
