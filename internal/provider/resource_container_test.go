@@ -322,11 +322,11 @@ func TestAccContainer_badInputs(t *testing.T) {
 			step(true, ready, `  ports = [{ container_port = 80, protocol = "sctp" }]`, "ports[0].protocol", `value must be one of`),
 			step(true, ready, `  memory = "lots"`, "Invalid Size", "memory", `"lots" is not a size such as 64g`),
 			step(true, ready, `  shm_size = "1.5q"`, "Invalid Size", "shm_size"),
-			step(true, ready, `  volumes = [{ source = "data:/etc", target = "/data" }]`, "volumes[0].source", "must be an absolute path or a volume name"),
+			step(true, ready, `  volumes = [{ source = "data:/etc", target = "/data" }]`, "volumes[0].source", "must be an absolute path without ':' or a volume name"),
 			step(true, ready, `  volumes = [{ source = "/srv/data", target = "data" }]`, "volumes[0].target", "must be an absolute path"),
 			step(true, ready, `  volumes = [{ source = "/srv/data", target = "/data:ro" }]`, "volumes[0].target", "without ':'", "mount options"),
 			step(true, ready, `  volumes = [{ source = "/srv/a:b", target = "/data" }]`, "volumes[0].source", "without ':'"),
-			step(true, ready, `  entrypoint = ["MODELSERVER_MODE=never", "/modelserver"]`, "entrypoint[0]", "Variable Assignment As Program", `["env", "MODELSERVER_MODE=never", ...]`),
+			step(true, ready, `  entrypoint = ["MODELSERVER_MODE=never", "/modelserver"]`, "Variable Assignment As Program", "entrypoint[0] is the program", `["env", "MODELSERVER_MODE=never", ...]`),
 			step(true, ready, `  cpus = "0"`, "Invalid CPUs", "cpus", "0.01 or more"),
 			step(true, ready, `  max_retry_count = 3`, "Retry Count Without on-failure", "max_retry_count", `restart_policy = "on-failure"`),
 			step(true, ready, `  env = { TOKEN = "a" }

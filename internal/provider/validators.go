@@ -63,7 +63,8 @@ func (programValidator) ValidateList(_ context.Context, req validator.ListReques
 	if !ok || first.IsNull() || first.IsUnknown() || !strings.Contains(first.ValueString(), "=") {
 		return
 	}
-	resp.Diagnostics.AddAttributeError(req.Path.AtListIndex(0), "Variable Assignment As Program",
-		fmt.Sprintf("The first word is the program to run, but %q holds '=', which a shell reads as a variable assignment: the command would not run what it says. "+
-			"Set the variable through env instead, e.g. [\"env\", %q, ...].", first.ValueString(), first.ValueString()))
+	at := req.Path.AtListIndex(0)
+	resp.Diagnostics.AddAttributeError(at, "Variable Assignment As Program",
+		fmt.Sprintf("%s is the program to run, but %q holds '=', which a shell reads as a variable assignment: the command would not run what it says. "+
+			"Set the variable through env instead, e.g. [\"env\", %q, ...].", at, first.ValueString(), first.ValueString()))
 }
