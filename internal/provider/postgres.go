@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
@@ -64,9 +65,12 @@ func postgresAttribute() schema.SingleNestedAttribute {
 			"password": schema.StringAttribute{MarkdownDescription: "Password of `user`.", Optional: true, Sensitive: true},
 			"database": str("Database to connect to. Defaults to `postgres`."),
 			"sslmode": schema.StringAttribute{
-				MarkdownDescription: "libpq `sslmode`: `disable`, `allow`, `prefer` (default), `require`, `verify-ca` or `verify-full`.",
-				Optional:            true,
-				Validators:          []validator.String{stringvalidator.OneOf("disable", "allow", "prefer", "require", "verify-ca", "verify-full")},
+				MarkdownDescription: "libpq `sslmode`: `disable`, `allow`, `prefer`, `require`, `verify-ca` or `verify-full`. " +
+					"Unset: `require` for a direct connection, so the password never crosses the network in clear and a server without TLS is refused " +
+					"(`require` does not check the server's certificate: `verify-full` with `sslrootcert` does); `prefer` through `ssh`, whose tunnel encrypts. " +
+					"`disable`, `allow` and `prefer` may connect in plaintext: set them only on a network you trust.",
+				Optional:   true,
+				Validators: []validator.String{stringvalidator.OneOf("disable", "allow", "prefer", "require", "verify-ca", "verify-full")},
 			},
 			"sslrootcert": str("Path of the CA certificate file that verifies the server (`verify-ca`, `verify-full`)."),
 			"sslcert":     str("Path of the client certificate file."),
@@ -114,11 +118,7 @@ func (m postgresModel) database() string {
 func (m postgresModel) pgConfig(tunnel *remote.Client, timeout time.Duration) (*pgx.ConnConfig, error) {
 	host, port := m.hostPort()
 	q := url.Values{}
-	sslmode := m.SSLMode.ValueString()
-	if sslmode == "" {
-		sslmode = "prefer"
-	}
-	q.Set("sslmode", sslmode)
+	q.Set("sslmode", m.sslmode(tunnel))
 	for k, v := range map[string]types.String{"sslrootcert": m.SSLRootCert, "sslcert": m.SSLCert, "sslkey": m.SSLKey} {
 		if v.ValueString() != "" {
 			q.Set(k, v.ValueString())
@@ -138,6 +138,19 @@ func (m postgresModel) pgConfig(tunnel *remote.Client, timeout time.Duration) (*
 		cfg.DialFunc = func(ctx context.Context, _, addr string) (net.Conn, error) { return tunnel.Dial(ctx, "tcp", addr) }
 	}
 	return cfg, nil
+}
+
+// sslmode is the user's, else one that never sends the password in
+// plaintext: require for a direct connection, prefer through an SSH tunnel,
+// which encrypts already.
+func (m postgresModel) sslmode(tunnel *remote.Client) string {
+	switch {
+	case m.SSLMode.ValueString() != "":
+		return m.SSLMode.ValueString()
+	case tunnel != nil:
+		return "prefer"
+	}
+	return "require"
 }
 
 // postgresTarget is "host:port/database", for IDs and messages.
@@ -180,8 +193,14 @@ func postgresError(summary string, m postgresModel, tunnel *remote.Client, err e
 	}
 	var pgErr *pgconn.PgError
 	hint := "Check host, port, user and password, and that the server accepts this client (pg_hba.conf)."
-	if errors.As(err, &pgErr) && pgErr.Code == "28P01" {
+	switch {
+	case errors.As(err, &pgErr) && pgErr.Code == "28P01":
 		hint = "The server refused the password of " + strconv.Quote(m.User.ValueString()) + "."
+	case tunnel == nil && strings.Contains(err.Error(), "server refused TLS connection"):
+		return diag.NewAttributeErrorDiagnostic(path.Root("postgres").AtName("sslmode"), summary,
+			fmt.Sprintf("PostgreSQL at %s offers no TLS, and a direct connection does not send the password and data in plaintext "+
+				"(sslmode is %q). Turn on ssl in the server's postgresql.conf, reach it through ssh (the tunnel encrypts), "+
+				"or, on a network you trust, set sslmode = \"disable\" to accept a plaintext connection. Nothing was changed.", m.target(), m.sslmode(tunnel)))
 	}
 	via := ""
 	if tunnel != nil {

@@ -85,13 +85,12 @@ variable "database" {
 }
 
 variable "sslmode" {
-  description = "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full."
+  description = "libpq sslmode: disable, allow, prefer, require, verify-ca or verify-full. Null: the provider's default, require without ssh_tunnel (no plaintext password on the network) and prefer through it."
   type        = string
-  nullable    = false
-  default     = "prefer"
+  default     = null
 
   validation {
-    condition     = contains(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"], var.sslmode)
+    condition     = var.sslmode == null || contains(["disable", "allow", "prefer", "require", "verify-ca", "verify-full"], coalesce(var.sslmode, "-"))
     error_message = "sslmode must be one of disable, allow, prefer, require, verify-ca or verify-full."
   }
 }
