@@ -7,25 +7,37 @@ import (
 
 // RestoreAutoConf puts the settings in names back in postgresql.auto.conf
 // as before had them, and keeps every other line of current: what another
-// run set meanwhile survives. Lines of current that set one of names are
-// dropped; before's lines for them are appended (a later line wins, so
-// their place in the file does not matter). A name before did not set is
-// left unset.
+// run set meanwhile survives. Each name takes before's line in the place
+// of its line in current (appended when current has none); a name before
+// did not set is left unset.
 func RestoreAutoConf(current, before []byte, names []string) []byte {
 	ours := map[string]bool{}
 	for _, n := range names {
 		ours[strings.ToLower(n)] = true
 	}
-	var out bytes.Buffer
-	for _, line := range splitLines(current) {
-		if !ours[autoConfName(line)] {
-			out.WriteString(line + "\n")
+	old := map[string]string{}
+	for _, line := range splitLines(before) {
+		if name := autoConfName(line); ours[name] {
+			old[name] = line // ALTER SYSTEM writes a name once; the last line wins
 		}
 	}
-	for _, line := range splitLines(before) {
-		if ours[autoConfName(line)] {
+	var out bytes.Buffer
+	put := func(name string) {
+		if line, ok := old[name]; ok {
 			out.WriteString(line + "\n")
+			delete(old, name)
 		}
+	}
+	for _, line := range splitLines(current) {
+		name := autoConfName(line)
+		if !ours[name] {
+			out.WriteString(line + "\n")
+			continue
+		}
+		put(name)
+	}
+	for _, line := range splitLines(before) {
+		put(autoConfName(line))
 	}
 	return out.Bytes()
 }

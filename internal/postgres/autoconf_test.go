@@ -18,7 +18,7 @@ func TestRestoreAutoConf(t *testing.T) {
 			before:  autoConfHeader + "shared_buffers = '192MB'\nwork_mem = '32MB'\n",
 			current: autoConfHeader + "shared_buffers = '4TB'\nwork_mem = '32MB'\nlog_min_duration_statement = '1234'\n",
 			names:   []string{"shared_buffers"},
-			want:    autoConfHeader + "work_mem = '32MB'\nlog_min_duration_statement = '1234'\nshared_buffers = '192MB'\n",
+			want:    autoConfHeader + "shared_buffers = '192MB'\nwork_mem = '32MB'\nlog_min_duration_statement = '1234'\n",
 		},
 		{
 			name:    "a name not set before is removed",
@@ -37,7 +37,14 @@ func TestRestoreAutoConf(t *testing.T) {
 			before:  "pg_stat_statements.max='5000'\n",
 			current: "  pg_stat_statements.max = '10000'\npg_stat_statements.track = 'all'\n",
 			names:   []string{"pg_stat_statements.max"},
-			want:    "pg_stat_statements.track = 'all'\npg_stat_statements.max='5000'\n",
+			want:    "pg_stat_statements.max='5000'\npg_stat_statements.track = 'all'\n",
+		},
+		{
+			name:    "a name current lacks is appended",
+			before:  "work_mem = '4MB'\n",
+			current: "max_connections = '50'\n",
+			names:   []string{"work_mem"},
+			want:    "max_connections = '50'\nwork_mem = '4MB'\n",
 		},
 		{
 			name:    "a name that prefixes another is not it",
