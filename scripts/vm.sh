@@ -105,7 +105,8 @@ alive() { [[ -r "$1/qemu.pid" ]] && local s && s=$(awk '{print $3}' "/proc/$(cat
 # accepts TCP before the guest listens).
 ssh_ok() {
 	local dir=$1
-	timeout 15 ssh -i "$IMAGE/id_ed25519" -o BatchMode=yes -o ConnectTimeout=10 \
+	shift
+	timeout "${SSH_TIMEOUT:-15}" ssh -i "$IMAGE/id_ed25519" -o BatchMode=yes -o ConnectTimeout=10 \
 		-o UserKnownHostsFile="$dir/known_hosts" -o StrictHostKeyChecking=yes \
 		-p "$(cat "$dir/port")" root@127.0.0.1 "$@"
 }
@@ -151,23 +152,28 @@ cmd_build() {
 	flock 9 # one build at a time
 	[[ -f "$IMAGE/ready" ]] && return
 	local t0=$SECONDS tmp="$IMAGE.tmp"
-	rm -rf "$tmp" && mkdir -p "$tmp"
-	log "building $IMAGE (Debian $SUITE with mmdebstrap)"
-	build_image "$tmp"
-	log "image built in $((SECONDS - t0)) s; first boot"
+	if [[ ! -f "$tmp/image.done" ]]; then # else an interrupted build resumes at the first boot
+		rm -rf "$tmp" && mkdir -p "$tmp"
+		log "building $IMAGE (Debian $SUITE with mmdebstrap)"
+		build_image "$tmp"
+		touch "$tmp/image.done"
+		log "image built in $((SECONDS - t0)) s; first boot"
+	fi
 	# First boot on the overlay that every VM copies, then save it paused.
 	local saved=$IMAGE
 	IMAGE=$tmp
 	local dir="$tmp/first"
+	rm -rf "$dir"
 	vm_dir "$dir" "$SSH_PORT_BASE"
 	qemu-img create -q -f qcow2 -F raw -b "$IMAGE/base.raw" "$dir/disk.qcow2"
 	start "$dir"
+	trap 'alive "$dir" && kill "$(cat "$dir/qemu.pid")"' EXIT # no qemu left behind a failure
 	wait_ssh "$dir" 300
 	log "sshd up after $((SECONDS - t0)) s; waiting for systemd and the services"
 	local state
-	state=$(ssh_ok "$dir" 'systemctl is-system-running --wait; systemctl is-active ssh docker postgresql@15-main redis-server | sort -u | tr "\n" " "' || true)
+	state=$(SSH_TIMEOUT=600 ssh_ok "$dir" 'echo $(systemctl is-system-running --wait) $(systemctl is-active ssh docker postgresql@15-main redis-server | sort -u)' || true)
 	case $state in
-	running*active | degraded*active) ;;
+	"running active" | "degraded active") ;;
 	*) ssh_ok "$dir" 'systemctl --failed --no-legend' >&2 || true
 	   die "first boot: systemd and services answered: $state" ;;
 	esac
@@ -183,8 +189,9 @@ cmd_build() {
 	done
 	qmp "$sock" '{"execute":"quit"}' >/dev/null || true
 	while alive "$dir"; do sleep 0.2; done
+	trap - EXIT
 	mv "$dir/disk.qcow2" "$tmp/disk.qcow2"
-	rm -rf "$dir"
+	rm -rf "$dir" "$tmp/image.done"
 	IMAGE=$saved
 	# The overlay names its backing file by path: point it at the final place.
 	qemu-img rebase -u -f qcow2 -F raw -b "$IMAGE/base.raw" "$tmp/disk.qcow2"
