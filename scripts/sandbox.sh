@@ -12,7 +12,8 @@
 # that mount namespace, host-private copies are bind-mounted over /etc/passwd,
 # /etc/shadow, /etc/group, /etc/sudoers.d, /etc/sysctl.d, /etc/sysctl.conf,
 # /etc/tmpfiles.d, /etc/security/limits.d, /etc/systemd/system.conf.d,
-# /etc/mcpai, /etc/prometheus (empty at start), /root,
+# /etc/mcpai, /etc/prometheus, /var/lib/mcpai (the provider's ledger; all
+# three empty at start), /root,
 # /home, /run and /var/log, so tests can add users' files, write sysctl,
 # tmpfiles, limits and systemd drop-in files and change net.* sysctls without
 # touching the machine. The sysctl.d, tmpfiles.d, limits.d and system.conf.d
@@ -202,7 +203,7 @@ PASSWORD="mcpai-test-password"
 PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
-LAYOUT=9
+LAYOUT=10
 # The image every host's dockerd has (see build_image).
 IMAGE="mcpai-sleeper:test"
 # The model-server images every host's dockerd has, mcpai-model:<tag>, one
@@ -417,11 +418,12 @@ ensure_machine_prereqs() {
   # (h2's mock CDI spec; nothing on the machine reads it, as no dockerd runs
   # here), and /etc/mcpai and /etc/prometheus (Traefik's configuration and
   # Prometheus's rules and targets, which the api-service and monitoring
-  # modules write, each host its own). The ones made here are listed in $SB/mountpoints; `down` removes
-  # them.
+  # modules write, each host its own), and /var/lib/mcpai (the provider's
+  # ledger of what it wrote, each host its own). The ones made here are listed
+  # in $SB/mountpoints; `down` removes them.
   local dir mode
   for dir in /var/lib/docker /var/lib/containerd /etc/postgresql /var/lib/postgresql /etc/redis /var/lib/redis \
-    /etc/cdi /etc/mcpai /etc/prometheus; do
+    /etc/cdi /etc/mcpai /etc/prometheus /var/lib/mcpai; do
     if [[ ! -e $dir ]]; then
       mode=755
       if [[ $dir == */docker || $dir == */containerd ]]; then mode=710; fi
@@ -615,6 +617,9 @@ write_host_files() {
   # Private, empty /etc/mcpai and /etc/prometheus: the folders below them
   # (traefik/, rules/, file_sd/) are the modules' to create and remove.
   install -d -m 755 "$dir/etc/mcpai" "$dir/etc/prometheus"
+  # Private, empty /var/lib/mcpai: the provider's ledger (records of the files
+  # it wrote) is per host.
+  install -d -m 755 "$dir/lib/mcpai"
   chmod 755 "$dir/etc/docker" "$dir/lib"
   chmod 710 "$dir/lib/docker" "$dir/lib/containerd"
   install -m 640 -g docker /dev/null "$dir/log/docker.log"
@@ -907,6 +912,8 @@ if [ -d "$d/etc/cdi" ]; then mount -n --bind "$d/etc/cdi" /etc/cdi; fi
 # Files the api-service and monitoring modules write (Traefik, Prometheus).
 mount -n --bind "$d/etc/mcpai"      /etc/mcpai
 mount -n --bind "$d/etc/prometheus" /etc/prometheus
+# The ledger of the files the provider wrote.
+mount -n --bind "$d/lib/mcpai"      /var/lib/mcpai
 # The current engine (h2): its dockerd, docker-proxy and runc in place of
 # those of the distribution (/usr/bin/runc is a link to /usr/sbin/runc),
 # through a read-only overlay on /usr/sbin rather than bind mounts on files:

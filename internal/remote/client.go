@@ -42,6 +42,10 @@ type Client struct {
 	// Unix socket paths that only the sudo relay could open; see relay.go.
 	relayed sync.Map
 
+	// The folder of the host's ledger records, asked once; see ledgerPath.
+	ledgerMu  sync.Mutex
+	ledgerDir string
+
 	// Reads waiting to share the next round trip; see ReadFiles.
 	readMu    sync.Mutex
 	readQueue []*readRequest

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -162,34 +163,105 @@ const maxBatchBytes = 32 << 10
 // readTimeout bounds a batch of reads once connected.
 const readTimeout = 2 * time.Minute
 
-// writeAtomicScript writes stdin to $1 through a temp file in the same
-// directory: fsync, keep the old file's mode and owner (or use $2 for a new
-// file), rename over. It first prints the previous content ("old <b64>" or
-// "new") so the caller can roll back.
-const writeAtomicScript = `set -eu
-p=$1; mode=$2
-if [ -L "$p" ] || [ -d "$p" ]; then
-  echo "$p is a symbolic link or a directory: point the resource at a regular file" >&2
-  exit 3
+// putFileScript writes stdin to $1 through a temp file in the same folder
+// and renames it over, so readers see the old or the new file, never a mix.
+// Arguments: path, mode, owner, group, keep (yes: an existing file keeps its
+// mode and owner), mkdir (yes: create missing folders; no: print
+// "nofolder"), the content's length and SHA-256, "--", then an optional
+// validate command whose "{}" arguments name the temp file.
+//
+// Before anything is created, the path's folders must pass chain_ok (see
+// safeChainFuncs), so no other user can redirect the write, the chmod or the
+// chown; the file itself must not be a link. The temp file is checked
+// against the length and SHA-256 before it may replace anything: a
+// transfer cut short leaves the old file, and the temp file is removed on
+// every way out but SIGKILL. It prints the previous file ("meta <mode>
+// <owner> <group>" and "old <b64>", or "new"), or "refused <b64>",
+// "nofolder", "invalid <b64>" (the validate command's output) or "short
+// <bytes received>".
+const putFileScript = safeChainFuncs + `set -eu
+p=$1; mode=$2; owner=$3; group=$4; keep=$5; mk=$6; size=$7; sum=$8; shift 9
+d=${p%/*}; [ -n "$d" ] || d=/
+# The user whose folders may hold the file: its owner to be (an unknown
+# one fails at chown below, with chown's own message), else the current one.
+if [ -n "$owner" ] && tu=$(id -u -- "$owner" 2>/dev/null); then :
+elif [ -e "$p" ] && [ ! -L "$p" ]; then tu=$(stat -c %u -- "$p")
+else tu=$(id -u); fi
+chain_ok "$d" "$tu" || refuse "$why"
+if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
+  refuse "$p is a symbolic link, a folder or a special file: point the resource at a regular file"
 fi
-d=$(dirname -- "$p")
-mkdir -p -- "$d"
-existed=no
-if [ -e "$p" ]; then old=$(base64 -w0 <"$p"); existed=yes; fi
+if [ ! -d "$d" ]; then
+  if [ "$mk" != yes ]; then echo nofolder; exit 0; fi
+  mkdir -p -- "$d"
+  chain_ok "$d" "$tu" || refuse "$why"
+fi
 t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
 trap 'rm -f -- "$t"' EXIT
+trap 'exit 1' HUP INT TERM PIPE
 cat >"$t"
-if [ $existed = yes ]; then
+n=$(wc -c <"$t")
+h=$(sha256sum <"$t"); h=${h%% *}
+if [ "$n" != "$size" ] || [ "$h" != "$sum" ]; then echo "short $n"; exit 0; fi
+if [ "$keep" = yes ] && [ -e "$p" ]; then
   chmod --reference="$p" -- "$t"
   chown --reference="$p" -- "$t"
 else
   chmod -- "$mode" "$t"
+  if [ -n "$owner" ] && [ -n "$group" ]; then chown -- "$owner:$group" "$t"
+  elif [ -n "$owner" ]; then chown -- "$owner" "$t"
+  elif [ -n "$group" ]; then chgrp -- "$group" "$t"; fi
+fi
+if [ $# -gt 0 ]; then
+  n=$#
+  for a do
+    if [ "$a" = "{}" ]; then set -- "$@" "$t"; else set -- "$@" "$a"; fi
+  done
+  shift "$n"
+  if ! out=$("$@" 2>&1); then echo "invalid $(printf '%s' "$out" | base64 -w0)"; exit 0; fi
+fi
+prev=new
+if [ -e "$p" ]; then
+  m=$(stat -c '%a %U %G' -- "$p"); o=$(base64 -w0 <"$p"); prev=old
 fi
 sync -- "$t"
 mv -fT -- "$t" "$p"
 trap - EXIT
 sync -- "$d" || true
-if [ $existed = yes ]; then echo "old $old"; else echo new; fi`
+if [ $prev = old ]; then echo "meta $m"; echo "old $o"; else echo new; fi`
+
+// putFile runs putFileScript and returns its status lines, or an error for
+// a refused path or a transfer that did not arrive whole.
+func (c *Client) putFile(ctx context.Context, p string, data []byte, own Ownership, keep, mkdir bool, validate []string) ([]statusLine, error) {
+	if err := CleanAbsPath(p); err != nil {
+		return nil, &UnsafePathError{Path: p, Reason: err.Error()}
+	}
+	yes := func(b bool) string {
+		if b {
+			return "yes"
+		}
+		return "no"
+	}
+	argv := append([]string{"sh", "-c", putFileScript, "sh", p, fmt.Sprintf("%04o", own.Mode&07777), own.Owner, own.Group,
+		yes(keep), yes(mkdir), strconv.Itoa(len(data)), sha256Hex(data), "--"}, validate...)
+	out, err := c.Output(ctx, argv, data)
+	if err != nil {
+		return nil, fmt.Errorf("writing %s on %s: %w", p, c.cfg, err)
+	}
+	lines, err := parseStatusLines(out, -1)
+	if err != nil {
+		return nil, err
+	}
+	if len(lines) == 1 {
+		switch lines[0].status {
+		case "refused":
+			return nil, unsafePath(p, lines[0])
+		case "short":
+			return nil, fmt.Errorf("writing %s on %s: the host received %s of %d bytes, or other bytes than were sent (the connection broke?); the file was left as it was", p, c.cfg, lines[0].text, len(data))
+		}
+	}
+	return lines, nil
+}
 
 // FileState is what a path holds: nothing, or some content.
 type FileState struct {
@@ -199,22 +271,43 @@ type FileState struct {
 
 // WriteFileAtomic replaces path with data so that readers see the old or the
 // new file, never a mix, and returns what was there before.
+// A new file gets mode and the login user's ownership (root's with sudo);
+// an existing one keeps its mode and owner. Missing folders are created.
 func (c *Client) WriteFileAtomic(ctx context.Context, path string, data []byte, mode os.FileMode) (FileState, error) {
-	out, err := c.Output(ctx, []string{"sh", "-c", writeAtomicScript, "sh", path, fmt.Sprintf("%04o", mode.Perm())}, data)
-	if err != nil {
-		return FileState{}, fmt.Errorf("writing %s on %s: %w", path, c.cfg, err)
-	}
-	lines, err := parseStatusLines(out, 1)
+	lines, err := c.putFile(ctx, path, data, Ownership{Mode: mode}, true, true, nil)
 	if err != nil {
 		return FileState{}, err
 	}
-	return FileState{Exists: lines[0].status == "old", Data: lines[0].data}, nil
+	prev, err := fileMetaFrom(path, lines)
+	return FileState{Exists: prev.Exists, Data: prev.Data}, err
 }
 
-// RemoveFile deletes path; a missing file is fine.
+// removeFileScript removes $1 when its folders pass chain_ok: a link in the
+// chain could make root remove another file of the same name. It prints
+// "removed" or "refused <b64>".
+const removeFileScript = safeChainFuncs + `set -eu
+p=$1; d=${p%/*}; [ -n "$d" ] || d=/
+if [ -e "$p" ] && [ ! -L "$p" ]; then tu=$(stat -c %u -- "$p"); else tu=$(id -u); fi
+chain_ok "$d" "$tu" || refuse "$why"
+rm -f -- "$p"
+echo removed`
+
+// RemoveFile deletes path (a link itself, never what it points to); a
+// missing file is fine.
 func (c *Client) RemoveFile(ctx context.Context, path string) error {
-	if _, err := c.Output(ctx, []string{"rm", "-f", "--", path}, nil); err != nil {
+	if err := CleanAbsPath(path); err != nil {
+		return &UnsafePathError{Path: path, Reason: err.Error()}
+	}
+	out, err := c.Output(ctx, []string{"sh", "-c", removeFileScript, "sh", path}, nil)
+	if err != nil {
 		return fmt.Errorf("removing %s on %s: %w", path, c.cfg, err)
+	}
+	lines, err := parseStatusLines(out, 1)
+	if err != nil {
+		return err
+	}
+	if lines[0].status == "refused" {
+		return unsafePath(path, lines[0])
 	}
 	return nil
 }

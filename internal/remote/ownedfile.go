@@ -45,9 +45,12 @@ func (e *MissingFolderError) Error() string {
 	return "the folder " + e.Folder + " does not exist"
 }
 
-// statScript prints "missing", "notfile", or "meta <octal mode> <owner>
-// <group>" and "ok <base64>".
-const statScript = `p=$1
+// statScript prints "missing", "notfile", "refused <b64>" (see
+// safeChainFuncs: the folders could redirect a read as root), or "meta
+// <octal mode> <owner> <group>" and "ok <base64>".
+const statScript = safeChainFuncs + `p=$1; d=${p%/*}; [ -n "$d" ] || d=/
+if [ -e "$p" ] && [ ! -L "$p" ]; then tu=$(stat -c %u -- "$p"); else tu=$(id -u); fi
+chain_ok "$d" "$tu" || refuse "$why"
 if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then echo notfile; exit 0; fi
 if [ ! -e "$p" ]; then echo missing; exit 0; fi
 s=$(stat -c '%a %U %G' -- "$p") || exit 1
@@ -55,48 +58,12 @@ b=$(base64 -w0 <"$p") || exit 1
 echo "meta $s"
 echo "ok $b"`
 
-// writeOwnedScript writes stdin to $1 with mode $2 and owner $3, group $4
-// through a temp file in the same (existing) folder; after "--", an
-// optional validate command whose "{}" arguments name the temp file. The
-// file is renamed over only if the command succeeds. It prints the
-// previous file ("meta ..." and "old <b64>", or "new"), "invalid <b64>"
-// with the command's output, or "nofolder" when the folder is missing.
-const writeOwnedScript = `set -eu
-p=$1; mode=$2; owner=$3; group=$4; shift 5
-if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
-  echo "$p is a symbolic link, a directory or a special file: point the resource at a regular file" >&2
-  exit 3
-fi
-d=$(dirname -- "$p")
-if [ ! -d "$d" ]; then echo nofolder; exit 0; fi
-t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
-trap 'rm -f -- "$t"' EXIT
-cat >"$t"
-chmod -- "$mode" "$t"
-if [ -n "$owner" ] && [ -n "$group" ]; then chown -- "$owner:$group" "$t"
-elif [ -n "$owner" ]; then chown -- "$owner" "$t"
-elif [ -n "$group" ]; then chgrp -- "$group" "$t"; fi
-if [ $# -gt 0 ]; then
-  n=$#
-  for a do
-    if [ "$a" = "{}" ]; then set -- "$@" "$t"; else set -- "$@" "$a"; fi
-  done
-  shift "$n"
-  if ! out=$("$@" 2>&1); then echo "invalid $(printf '%s' "$out" | base64 -w0)"; exit 0; fi
-fi
-prev=new
-if [ -e "$p" ]; then
-  m=$(stat -c '%a %U %G' -- "$p"); o=$(base64 -w0 <"$p"); prev=old
-fi
-sync -- "$t"
-mv -fT -- "$t" "$p"
-trap - EXIT
-sync -- "$d" || true
-if [ $prev = old ]; then echo "meta $m"; echo "old $o"; else echo new; fi`
-
 // ReadFileMeta reads a file with its mode and owner. A missing file is not
 // an error; a path that is not a regular file is.
 func (c *Client) ReadFileMeta(ctx context.Context, path string) (FileMeta, error) {
+	if err := CleanAbsPath(path); err != nil {
+		return FileMeta{}, &UnsafePathError{Path: path, Reason: err.Error()}
+	}
 	out, err := c.Output(ctx, []string{"sh", "-c", statScript, "sh", path}, nil)
 	if err != nil {
 		return FileMeta{}, fmt.Errorf("reading %s on %s: %w", path, c.cfg, err)
@@ -104,6 +71,9 @@ func (c *Client) ReadFileMeta(ctx context.Context, path string) (FileMeta, error
 	lines, err := parseStatusLines(out, -1)
 	if err != nil {
 		return FileMeta{}, err
+	}
+	if len(lines) == 1 && lines[0].status == "refused" {
+		return FileMeta{}, unsafePath(path, lines[0])
 	}
 	return fileMetaFrom(path, lines)
 }
@@ -113,7 +83,7 @@ func fileMetaFrom(path string, lines []statusLine) (FileMeta, error) {
 	case len(lines) == 1 && (lines[0].status == "missing" || lines[0].status == "new"):
 		return FileMeta{}, nil
 	case len(lines) == 1 && lines[0].status == "notfile":
-		return FileMeta{}, fmt.Errorf("%s is a symbolic link, a directory or a special file, not a regular file", path)
+		return FileMeta{}, fmt.Errorf("%s is a symbolic link, a directory or a special file, not a regular file: point the resource at a regular file", path)
 	case len(lines) == 2 && lines[0].status == "meta":
 		f := strings.Fields(lines[0].text)
 		if len(f) != 3 {
@@ -134,12 +104,7 @@ func fileMetaFrom(path string, lines []statusLine) (FileMeta, error) {
 // content's temp file), the file is replaced only if the command succeeds;
 // otherwise a *ValidationError. It returns what was there before.
 func (c *Client) WriteFileOwned(ctx context.Context, p string, data []byte, own Ownership, validate []string) (FileMeta, error) {
-	argv := append([]string{"sh", "-c", writeOwnedScript, "sh", p, fmt.Sprintf("%04o", own.Mode&07777), own.Owner, own.Group, "--"}, validate...)
-	out, err := c.Output(ctx, argv, data)
-	if err != nil {
-		return FileMeta{}, fmt.Errorf("writing %s on %s: %w", p, c.cfg, err)
-	}
-	lines, err := parseStatusLines(out, -1)
+	lines, err := c.putFile(ctx, p, data, own, false, false, validate)
 	if err != nil {
 		return FileMeta{}, err
 	}

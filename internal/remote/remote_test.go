@@ -158,7 +158,7 @@ func TestFiles(t *testing.T) {
 	// A directory or a symbolic link at the path is refused, untouched.
 	h.InHost(t, "mkdir -p "+dir+"/adir && ln -sf /etc/hostname "+dir+"/alink")
 	for _, bad := range []string{dir + "/adir", dir + "/alink"} {
-		if _, err := c.WriteFileAtomic(ctx, bad, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), "symbolic link or a directory") {
+		if _, err := c.WriteFileAtomic(ctx, bad, []byte("x"), 0o644); err == nil || !strings.Contains(err.Error(), "is a symbolic link, a folder or a special file") {
 			t.Errorf("writing over %s: %v", bad, err)
 		}
 	}
