@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -29,6 +28,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/mcpai/terraform-provider-mcpai/internal/redact"
 	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
 )
 
@@ -38,10 +38,6 @@ var (
 	_ resource.ResourceWithConfigValidators = (*hostFileResource)(nil)
 	_ resource.ResourceWithImportState      = (*hostFileResource)(nil)
 )
-
-// previousFileKey is the private-state key of the file found at create,
-// which destroy puts back.
-const previousFileKey = "previous_file"
 
 var (
 	hostFilePathRE = regexp.MustCompile(`^/[^\x00]*[^/]$`)
@@ -164,8 +160,9 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				PlanModifiers:       []planmodifier.List{createdDirectoriesPlan{}},
 			},
 			"sha256": schema.StringAttribute{
-				MarkdownDescription: "SHA-256 of the content on the host.",
+				MarkdownDescription: "SHA-256 of the content on the host. Sensitive: for a short or guessable `sensitive_content` the hash would give it away.",
 				Computed:            true,
+				Sensitive:           true,
 			},
 			"timeouts": timeouts.Attributes(ctx, timeouts.Opts{Create: true, Read: true, Update: true, Delete: true}),
 		},
@@ -286,7 +283,40 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 		diags.Append(m.ValidateCommand.ElementsAs(ctx, &validate, false)...)
 	}
 	p := m.Path.ValueString()
-	prev, err := client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
+	// What was there before this resource: the ledger's record when the
+	// host has one (a lost state, a create cut short), else the file now.
+	// The record is written first, so a run cut short after the write
+	// still leaves it.
+	rec, err := client.ReadLedger(ctx, p)
+	var cur remote.FileMeta
+	if err == nil {
+		cur, err = client.ReadFileMeta(ctx, p)
+	}
+	var unsafe *remote.UnsafePathError
+	if errors.As(err, &unsafe) {
+		diags.AddAttributeError(path.Root("path"), "File Not Written", fmt.Sprintf(
+			"%s on %s: %s. Point path at a file in a folder that only root (or the file's owner) can change.", p, client.Config(), err))
+		return remote.FileMeta{}, nil, false
+	}
+	if err != nil {
+		diags.Append(hostError("File Not Written", "Reading "+p+" and what the provider recorded of it (nothing was changed)", client, err))
+		return remote.FileMeta{}, nil, false
+	}
+	nextRec := remote.NewLedgerRecord(hostFileResourceType, p, rec, cur, []byte(m.content()))
+	prev := nextRec.Previous
+	if err := client.WriteLedger(ctx, p, nextRec); err != nil {
+		diags.Append(hostError("File Not Written", "Recording what was there before (nothing was changed)", client, err))
+		return prev, nil, false
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			if err := client.WriteLedger(context.WithoutCancel(ctx), p, rec); err != nil {
+				diags.Append(hostError("Record Not Restored", "Putting back the provider's record of "+p, client, err))
+			}
+		}
+	}()
+	_, err = client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
 	var made []string
 	var missing *remote.MissingFolderError
 	if errors.As(err, &missing) && m.CreateDirectories.ValueBool() {
@@ -296,13 +326,17 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 					"Remove what is in the way, create the folders yourself, or log in as a user who may create them (root, or set ssh.sudo).", p, client.Config(), err))
 			return prev, nil, false
 		}
-		prev, err = client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
+		_, err = client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
 	}
 	var ve *remote.ValidationError
 	switch {
 	case errors.As(err, &ve):
 		diags.AddAttributeError(path.Root("validate_command"), "Content Refused By validate_command",
-			fmt.Sprintf("%s on %s was left as it was: %s. Fix the content, or the command.", p, client.Config(), ve.Output))
+			fmt.Sprintf("%s on %s was left as it was: %s. Fix the content, or the command.", p, client.Config(), m.redact(ve.Output)))
+		return prev, made, false
+	case errors.As(err, &unsafe):
+		diags.AddAttributeError(path.Root("path"), "File Not Written", fmt.Sprintf(
+			"%s on %s: %s. Point path at a file in a folder that only root (or the file's owner) can change.", p, client.Config(), err))
 		return prev, made, false
 	case errors.As(err, &missing):
 		diags.AddAttributeError(path.Root("create_directories"), "File Not Written", fmt.Sprintf(
@@ -324,14 +358,28 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 	}
 	if err != nil {
 		undo := "the previous file was put back"
-		if rerr := client.RestoreFile(context.WithoutCancel(ctx), p, prev); rerr != nil {
+		if rerr := client.RestoreFile(context.WithoutCancel(ctx), p, cur); rerr != nil {
 			undo = "putting the previous file back failed too: " + rerr.Error()
 		}
 		diags.AddError("File Not As Written", fmt.Sprintf("%s on %s was written, but %v; %s.", p, client.Config(), err, undo))
 		return prev, made, false
 	}
 	m.setFrom(got)
+	ok = true
 	return prev, made, true
+}
+
+// hostFileResourceType names the resource in the host's ledger.
+const hostFileResourceType = "mcpai_host_file"
+
+// redact hides sensitive_content, whole and line by line, in text from the
+// host (a validate command may print the file, or a part of it).
+func (m hostFileModel) redact(text string) string {
+	if m.SensitiveContent.IsNull() {
+		return text
+	}
+	secret := m.SensitiveContent.ValueString()
+	return redact.Values(text, append(strings.Split(secret, "\n"), secret)...)
 }
 
 // removeCreatedDirs removes the folders a resource created (outermost
@@ -365,16 +413,9 @@ func (r *hostFileResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	defer unlock()
-	prev, ok := r.write(ctx, client, &m, nil, &resp.Diagnostics)
-	if !ok {
+	if _, ok := r.write(ctx, client, &m, nil, &resp.Diagnostics); !ok {
 		return
 	}
-	saved, err := json.Marshal(prev)
-	if err != nil {
-		resp.Diagnostics.AddError("Internal Error", err.Error())
-		return
-	}
-	resp.Diagnostics.Append(resp.Private.SetKey(ctx, previousFileKey, saved)...)
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 }
 
@@ -446,33 +487,50 @@ func (r *hostFileResource) Delete(ctx context.Context, req resource.DeleteReques
 	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
 		return
 	}
-	saved, d := req.Private.GetKey(ctx, previousFileKey)
-	if resp.Diagnostics.Append(d...); resp.Diagnostics.HasError() {
-		return
-	}
-	if len(saved) == 0 {
-		// Imported: the file was there before Terraform; it stays.
-		return
-	}
-	var prev remote.FileMeta
-	if err := json.Unmarshal(saved, &prev); err != nil {
-		resp.Diagnostics.AddError("Previous File Unreadable", "The file recorded at create could not be read from the state: "+err.Error()+". The file was left as it is.")
-		return
-	}
 	timeout, d := m.Timeouts.Delete(ctx, defaultApplyTimeout)
 	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
 	defer cancel()
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
-	unlock, diags := lockHost(ctx, client, "File Not Restored", "mcpai_host_file "+m.Path.ValueString())
+	p := m.Path.ValueString()
+	unlock, diags := lockHost(ctx, client, "File Not Restored", hostFileResourceType+" "+p)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
 	defer unlock()
-	if err := client.RestoreFile(ctx, m.Path.ValueString(), prev); err != nil {
-		resp.Diagnostics.Append(hostError("File Not Restored", "Putting back the file found at create at "+m.Path.ValueString(), client, err))
+	// Only a file that is still the one written here is replaced or removed.
+	rec, err := client.ReadLedger(ctx, p)
+	var cur remote.FileMeta
+	if err == nil {
+		cur, err = client.ReadFileMeta(ctx, p)
+	}
+	if err != nil {
+		resp.Diagnostics.Append(hostError("File Not Restored", "Reading "+p+" and what the provider recorded of it (nothing was changed)", client, err))
 		return
+	}
+	switch {
+	case rec == nil:
+		if cur.Exists {
+			resp.Diagnostics.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
+				"%s on %s was not written by this provider (it was imported, or written by an older release), so destroy left it as it is. Remove it yourself if it should go.", p, client.Config()))
+		}
+	case cur.Exists && !rec.Wrote(cur.Data):
+		resp.Diagnostics.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
+			"%s on %s changed since this provider wrote it, so destroy left it as it is rather than lose those changes (the file found before the first apply was not put back). Edit or remove it yourself.", p, client.Config()))
+		if err := client.WriteLedger(ctx, p, nil); err != nil {
+			resp.Diagnostics.Append(hostError("File Not Restored", "Removing the provider's record of "+p, client, err))
+			return
+		}
+	default:
+		if err := client.RestoreFile(ctx, p, rec.Previous); err != nil {
+			resp.Diagnostics.Append(hostError("File Not Restored", "Putting back the file found before the first apply at "+p, client, err))
+			return
+		}
+		if err := client.WriteLedger(ctx, p, nil); err != nil {
+			resp.Diagnostics.Append(hostError("File Not Restored", "Removing the provider's record of "+p+" (the file was restored)", client, err))
+			return
+		}
 	}
 	var created []string
 	if resp.Diagnostics.Append(m.CreatedDirectories.ElementsAs(ctx, &created, false)...); resp.Diagnostics.HasError() {

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
 	"strconv"
@@ -171,7 +172,7 @@ func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
 	file := plan.File.ValueString()
-	res, diags := applySysctl(ctx, client, file, nil, next, nil, nil)
+	res, diags := applySysctl(ctx, client, file, nil, next, nil)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -268,7 +269,7 @@ func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequ
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	res, diags := applySysctl(ctx, client, plan.File.ValueString(), old, next, previous, nil)
+	res, diags := applySysctl(ctx, client, plan.File.ValueString(), old, next, previous)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -292,11 +293,7 @@ func (r *hostSysctlResource) Delete(ctx context.Context, req resource.DeleteRequ
 	}
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	restore := remote.FileState{}
-	if !state.PreviousFileContent.IsNull() {
-		restore = remote.FileState{Exists: true, Data: []byte(state.PreviousFileContent.ValueString())}
-	}
-	_, diags = applySysctl(ctx, client, state.File.ValueString(), old, nil, previous, &restore)
+	_, diags = applySysctl(ctx, client, state.File.ValueString(), old, nil, previous)
 	resp.Diagnostics.Append(diags...)
 }
 
@@ -380,21 +377,45 @@ type sysctlResult struct {
 	fileBefore remote.FileState
 }
 
-// applySysctl moves a host from the old settings to next under the host
-// lock: check every key of next exists and is writable, write the file (or,
-// when fileTarget is given, put that file state back), write the live
-// values and read each back. Any failure restores the values already
-// written and the file, then reports the key and what the kernel said.
-func applySysctl(ctx context.Context, client *remote.Client, file string, old, next, previous map[string]string, fileTarget *remote.FileState) (sysctlResult, diag.Diagnostics) {
+// sysctlResourceType names the resource in the host's ledger.
+const sysctlResourceType = "mcpai_host_sysctl"
+
+// applySysctl moves a host from the old settings to next (nil: destroy)
+// under the host lock: check every key of next exists and is writable,
+// record in the host's ledger what was there before, write the file (on
+// destroy: put back the file found before, but only if the file is still
+// the one written here), write the live values and read each back. Any
+// failure restores the values already written, the file and the ledger,
+// then reports the key and what the kernel said.
+func applySysctl(ctx context.Context, client *remote.Client, file string, old, next, previous map[string]string) (sysctlResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	const summary = "Unable to Apply Sysctl Settings"
-	unlock, err := client.Lock(ctx, remote.LockOptions{Holder: "mcpai_host_sysctl " + file})
+	destroy := next == nil
+	unlock, err := client.Lock(ctx, remote.LockOptions{Holder: sysctlResourceType + " " + file})
 	if err != nil {
 		diags.Append(hostError(summary, "Taking the host lock", client, err))
 		return sysctlResult{}, diags
 	}
 	defer unlock()
 
+	rec, err := client.ReadLedger(ctx, file)
+	if err != nil {
+		diags.Append(hostError(summary, "Reading what the provider recorded of "+file, client, err))
+		return sysctlResult{}, diags
+	}
+	// What was there before this resource: the state's, else the ledger's
+	// (a state lost, or a create that never saved one), else the host's now.
+	previous = maps.Clone(previous)
+	if previous == nil {
+		previous = map[string]string{}
+	}
+	if rec != nil {
+		for k, v := range rec.PreviousValues {
+			if _, ok := previous[k]; !ok {
+				previous[k] = v
+			}
+		}
+	}
 	changes := sysctl.Plan(old, next, previous)
 	keys := make([]string, 0, len(changes))
 	for _, c := range changes {
@@ -404,6 +425,25 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 	if err != nil {
 		diags.Append(hostError(summary, "Reading the current values", client, err))
 		return sysctlResult{}, diags
+	}
+	if destroy {
+		// A key that vanished (its module unloaded, its interface removed)
+		// has nothing left to restore: say so and restore the rest.
+		var vanished []string
+		kept := changes[:0]
+		for _, c := range changes {
+			if _, ok := before.live[c.Key]; ok {
+				kept = append(kept, c)
+			} else {
+				vanished = append(vanished, c.Key)
+			}
+		}
+		changes = kept
+		if len(vanished) > 0 {
+			diags.AddWarning("Kernel Parameters No Longer Exist", fmt.Sprintf(
+				"%s no longer exist on %s (a module unloaded or an interface removed?), so their earlier values were not restored; the others were.",
+				strings.Join(vanished, ", "), client.Config()))
+		}
 	}
 
 	// Validate everything before writing anything.
@@ -444,16 +484,42 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 		return sysctlResult{}, diags
 	}
 
-	target := remote.FileState{Exists: true, Data: sysctl.Render(next)}
-	if fileTarget != nil {
-		target = *fileTarget
+	prev := map[string]string{}
+	for k := range next {
+		if v, ok := previous[k]; ok {
+			prev[k] = v
+		} else {
+			prev[k] = sysctl.Normalize(before.live[k])
+		}
 	}
-	if err := client.SetFile(ctx, file, target, sysctlFileMode); err != nil {
-		// The write may have landed before it failed (a dropped connection
-		// after the rename): put the file back as it was either way.
-		rollback := rollbackSysctl(ctx, client, file, before, nil)
-		diags.Append(hostError(summary, "Writing "+file, client, fmt.Errorf("%w. %s", err, rollback)))
-		return sysctlResult{}, diags
+	fileBefore := before.file
+	var target *remote.FileState // nil: leave the file as it is
+	var nextRec *remote.LedgerRecord
+	if destroy {
+		target, diags = sysctlFileOnDestroy(client, file, rec, before.file, diags)
+	} else {
+		content := sysctl.Render(next)
+		target = &remote.FileState{Exists: true, Data: content}
+		nextRec = remote.NewLedgerRecord(sysctlResourceType, file, rec, remote.FileMeta{Exists: before.file.Exists, Data: before.file.Data, Mode: sysctlFileMode}, content)
+		nextRec.PreviousValues = prev
+		fileBefore = remote.FileState{Exists: nextRec.Previous.Exists, Data: nextRec.Previous.Data}
+	}
+	// The ledger first: a run cut short after the file is written still
+	// leaves a record of what was there before.
+	if !destroy {
+		if err := client.WriteLedger(ctx, file, nextRec); err != nil {
+			diags.Append(hostError(summary, "Recording what was there before (nothing was changed)", client, err))
+			return sysctlResult{}, diags
+		}
+	}
+	if target != nil {
+		if err := client.SetFile(ctx, file, *target, sysctlFileMode); err != nil {
+			// The write may have landed before it failed (a dropped connection
+			// after the rename): put the file back as it was either way.
+			rollback := rollbackSysctl(ctx, client, file, before, rec, !destroy, nil)
+			diags.Append(hostError(summary, "Writing "+file, client, fmt.Errorf("%w. %s", err, rollback)))
+			return sysctlResult{}, diags
+		}
 	}
 
 	writes := make([]remote.PathValue, len(changes))
@@ -484,28 +550,52 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 		if err == nil {
 			attempted = changes[:failed+1]
 		}
-		rollback := rollbackSysctl(ctx, client, file, before, attempted)
+		rollback := rollbackSysctl(ctx, client, file, before, rec, target != nil, attempted)
 		diags.AddAttributeError(path.Root("settings").AtMapKey(c.Key), summary, fmt.Sprintf(
 			"Setting %s = %q on %s failed: %s. %s Use a value the kernel accepts for this key.",
 			c.Key, c.Value, client.Config(), reason, rollback))
 		return sysctlResult{}, diags
 	}
-	tflog.Debug(ctx, "applied sysctl settings", map[string]any{"host": client.Config().String(), "file": file, "keys": len(changes)})
-
-	prev := map[string]string{}
-	for k := range next {
-		if v, ok := previous[k]; ok {
-			prev[k] = v
-		} else {
-			prev[k] = sysctl.Normalize(before.live[k])
+	if destroy {
+		// The record goes with the resource, whether the file was ours to
+		// restore or had become someone else's.
+		if err := client.WriteLedger(ctx, file, nil); err != nil {
+			diags.Append(hostError(summary, "Removing the provider's record of "+file+" (the values and the file were restored)", client, err))
+			return sysctlResult{}, diags
 		}
 	}
-	return sysctlResult{previous: prev, fileBefore: before.file}, diags
+	tflog.Debug(ctx, "applied sysctl settings", map[string]any{"host": client.Config().String(), "file": file, "keys": len(changes)})
+	return sysctlResult{previous: prev, fileBefore: fileBefore}, diags
 }
 
-// rollbackSysctl writes back the values the attempted changes replaced and
-// the file as it was, and says how that went.
-func rollbackSysctl(ctx context.Context, client *remote.Client, file string, before sysctlSnapshot, attempted []sysctl.Change) string {
+// sysctlFileOnDestroy decides what destroy does with the file: put back what
+// the ledger says was there, but only while the file is the one written
+// here. After an import (no record) or an edit since, it stays, with a
+// warning that says why.
+func sysctlFileOnDestroy(client *remote.Client, file string, rec *remote.LedgerRecord, cur remote.FileState, diags diag.Diagnostics) (*remote.FileState, diag.Diagnostics) {
+	switch {
+	case rec == nil && !cur.Exists:
+		return nil, diags
+	case rec == nil:
+		diags.AddAttributeWarning(path.Root("file"), "File Left In Place", fmt.Sprintf(
+			"%s on %s was not written by this provider (it was imported, or written by an older release), so destroy left it as it is. "+
+				"The live values recorded as previous were restored. Remove or edit the file yourself if its settings should go.", file, client.Config()))
+		return nil, diags
+	case cur.Exists && !rec.Wrote(cur.Data):
+		diags.AddAttributeWarning(path.Root("file"), "File Left In Place", fmt.Sprintf(
+			"%s on %s changed since this provider wrote it, so destroy left it as it is rather than lose those changes. "+
+				"The live values recorded as previous were restored. Edit or remove the file yourself.", file, client.Config()))
+		return nil, diags
+	case !cur.Exists && !rec.Previous.Exists:
+		return nil, diags
+	}
+	return &remote.FileState{Exists: rec.Previous.Exists, Data: rec.Previous.Data}, diags
+}
+
+// rollbackSysctl writes back the values the attempted changes replaced,
+// the file as it was (when it was written) and the ledger record as it was
+// (when one was written), and says how that went.
+func rollbackSysctl(ctx context.Context, client *remote.Client, file string, before sysctlSnapshot, rec *remote.LedgerRecord, fileWritten bool, attempted []sysctl.Change) string {
 	// A cancelled run must still roll back, but not wait forever on a host
 	// that stopped answering.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
@@ -527,8 +617,13 @@ func rollbackSysctl(ctx context.Context, client *remote.Client, file string, bef
 			problems = append(problems, fmt.Sprintf("%s: %s", attempted[i].Key, res.Error))
 		}
 	}
-	if err := client.SetFile(ctx, file, before.file, sysctlFileMode); err != nil {
-		problems = append(problems, err.Error())
+	if fileWritten {
+		if err := client.SetFile(ctx, file, before.file, sysctlFileMode); err != nil {
+			problems = append(problems, err.Error())
+		}
+		if err := client.WriteLedger(ctx, file, rec); err != nil {
+			problems = append(problems, err.Error())
+		}
 	}
 	if len(problems) > 0 {
 		return "Rolling back also failed, so the host may be half-applied: " + strings.Join(problems, "; ") + "."

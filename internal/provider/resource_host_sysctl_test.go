@@ -26,15 +26,15 @@ const (
 var accKeys = []string{"net.core.somaxconn", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_rmem", "net.ipv4.tcp_keepalive_time"}
 
 // hostSnapshot is everything the tests could change on a host: the live
-// values of accKeys, the sysctl.d folder, and a marker an injection would
-// create.
+// values of accKeys, the sysctl.d folder, the provider's ledger, and a
+// marker an injection would create.
 func hostSnapshot(t *testing.T, h acctest.Host) string {
 	t.Helper()
 	var cmd strings.Builder
 	for _, k := range accKeys {
 		fmt.Fprintf(&cmd, "echo %s=$(cat /proc/sys/%s); ", k, strings.ReplaceAll(k, ".", "/"))
 	}
-	cmd.WriteString("cd /etc/sysctl.d && for f in $(ls -A); do echo $f $(md5sum < $f); done; ls /tmp/mcpai-pwned 2>&1; true")
+	cmd.WriteString("cd /etc/sysctl.d && for f in $(ls -A); do echo $f $(md5sum < $f); done; ls /tmp/mcpai-pwned 2>&1; ls -A /var/lib/mcpai/ledger 2>/dev/null; true")
 	return h.InHost(t, cmd.String())
 }
 
