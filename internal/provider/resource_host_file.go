@@ -134,7 +134,7 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			},
 			"validate_command": schema.ListAttribute{
 				MarkdownDescription: "A command run on the host, as arguments without a shell, before the new content replaces the old; `{}` stands for a temporary file holding the new content, in the target's folder. " +
-					"A non-zero exit refuses the change and leaves the file as it was; the error carries the command's output. " +
+					"A non-zero exit refuses the change and leaves the file as it was; the error carries the command's output, with `sensitive_content` (whole and line by line) hidden. " +
 					"E.g. `[\"promtool\", \"check\", \"rules\", \"{}\"]`.",
 				Optional:    true,
 				ElementType: types.StringType,
@@ -142,6 +142,7 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					listvalidator.SizeAtLeast(1),
 					listvalidator.ValueStringsAre(stringvalidator.LengthAtLeast(1)),
 					listvalidator.ValueStringsAre(stringvalidator.RegexMatches(regexp.MustCompile(`^[^\x00]*$`), "must not hold NUL")),
+					programValidator{},
 				},
 			},
 			"create_directories": schema.BoolAttribute{

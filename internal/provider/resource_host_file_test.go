@@ -177,6 +177,10 @@ func TestAccHostFile_badInputs(t *testing.T) {
   content = "x"`, "File Not Written", "the folder "+dir+"/missing does not exist", "Set create_directories = true"),
 		step(`  path = "`+dir+`"
   content = "x"`, "File Not Written", "point the resource at a regular file"),
+		// A shell would take it for an assignment and run nothing.
+		step(`  path = "`+p+`"
+  content = "x"
+  validate_command = ["CHECK=1", "true"]`, "validate_command", "="),
 	)
 }
 

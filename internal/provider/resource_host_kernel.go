@@ -617,46 +617,121 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 		return kernelResult{}, diags
 	}
 
+	// What the host's ledger remembers of each file: after a state was
+	// lost, what was there before comes from it, never from our own files
+	// or values.
+	recs := map[string]*remote.LedgerRecord{}
+	for _, p := range kernel.Files {
+		if recs[p], err = client.ReadLedger(ctx, p); err != nil {
+			diags.Append(hostError(summary, "Reading what the provider recorded of "+p, client, err))
+			return kernelResult{}, diags
+		}
+	}
+	previous := maps.Clone(c.previous)
+	if previous == nil {
+		previous = map[string]string{}
+	}
+	if rec := recs[kernel.TmpfilesFile]; rec != nil {
+		for k, v := range rec.PreviousValues {
+			if _, ok := previous[k]; !ok {
+				previous[k] = v
+			}
+		}
+	}
+
 	// Live writes: the next values, and previous values for settings
 	// dropped; a value already in place is not written.
 	cpus := before.cpufreqCPUs()
 	var writes []remote.PathValue
-	for _, ch := range sysctl.Plan(c.old.Targets(cpus), c.next.Targets(cpus), c.previous) {
+	for _, ch := range sysctl.Plan(c.old.Targets(cpus), c.next.Targets(cpus), previous) {
 		if before.live[ch.Key] != ch.Value {
 			writes = append(writes, remote.PathValue{Path: ch.Key, Value: ch.Value})
 		}
 	}
+	prev := map[string]string{}
+	for p := range c.next.Targets(cpus) {
+		if v, ok := previous[p]; ok {
+			prev[p] = v
+		} else if v, ok := before.live[p]; ok {
+			prev[p] = v
+		}
+	}
 
 	// Files: ours as rendered. Ours means carrying our header: a file
-	// without it is someone else's, recorded in previous_files before it is
-	// replaced and otherwise never touched. A file of ours no longer
-	// rendered goes back to what was there before the resource, or away.
+	// without it is someone else's, recorded in previous_files (and the
+	// ledger) before it is replaced and otherwise never touched. A file of
+	// ours no longer rendered goes back to what was there before the
+	// resource, or away, but only while it is the one written here (the
+	// ledger's hash): after an import or an edit since, it stays.
 	rendered, wasRendered := c.next.Render(), c.old.Render()
 	prevFiles := maps.Clone(c.previousFiles)
 	if prevFiles == nil {
 		prevFiles = map[string]string{}
 	}
-	var written []string
+	var written, recorded []string
 	for _, p := range kernel.Files {
 		cur := before.files[p]
 		ours := cur.Exists && isOurs(cur.Data)
+		rec := recs[p]
 		var target remote.FileState
+		var nextRec *remote.LedgerRecord
 		if content, ok := rendered[p]; ok {
 			target = remote.FileState{Exists: true, Data: []byte(content)}
 			// A file of ours edited to lose the header is drift, not a
 			// site's file: only record one the resource never rendered.
 			_, rendering := wasRendered[p]
-			if _, recorded := prevFiles[p]; cur.Exists && !ours && !rendering && !recorded {
+			if _, known := prevFiles[p]; !known && rec != nil && rec.Previous.Exists {
+				prevFiles[p] = string(rec.Previous.Data)
+			} else if cur.Exists && !ours && !rendering && !known && rec == nil {
 				prevFiles[p] = string(cur.Data)
+			}
+			was := remote.FileMeta{Mode: kernelFileMode}
+			if content, ok := prevFiles[p]; ok {
+				was = remote.FileMeta{Exists: true, Data: []byte(content), Mode: kernelFileMode}
+			}
+			nextRec = remote.NewLedgerRecord(kernelResourceType, p, rec, was, target.Data)
+			nextRec.PreviousValues = nil
+			if p == kernel.TmpfilesFile {
+				nextRec.PreviousValues = prev
 			}
 		} else {
 			if !ours {
 				continue
 			}
+			if rec == nil || !rec.Wrote(cur.Data) {
+				why := "it changed since this provider wrote it"
+				if rec == nil {
+					why = "this provider has no record of writing it (it was imported, copied from another host, or written by an older release)"
+				}
+				diags.AddWarning("File Left In Place", fmt.Sprintf(
+					"%s on %s carries mcpai_host_kernel's header, but %s, so it was left as it is. Edit or remove it yourself.", p, client.Config(), why))
+				delete(prevFiles, p)
+				if rec != nil {
+					recorded = append(recorded, p)
+					if err := client.WriteLedger(ctx, p, nil); err != nil {
+						msg := rollbackKernel(ctx, client, before, written, recorded, recs, nil)
+						diags.Append(hostError(summary, "Removing the provider's record of "+p, client, fmt.Errorf("%w. %s", err, msg)))
+						return kernelResult{}, diags
+					}
+				}
+				continue
+			}
 			if content, ok := prevFiles[p]; ok {
 				target = remote.FileState{Exists: true, Data: []byte(content)}
+			} else if rec.Previous.Exists {
+				target = remote.FileState{Exists: true, Data: rec.Previous.Data}
 			}
 			delete(prevFiles, p)
+		}
+		if !sameRecord(rec, nextRec) {
+			// The record first: a run cut short after the file is written
+			// still leaves what was there before.
+			recorded = append(recorded, p)
+			if err := client.WriteLedger(ctx, p, nextRec); err != nil {
+				msg := rollbackKernel(ctx, client, before, written, recorded, recs, nil)
+				diags.Append(hostError(summary, "Recording what was there before "+p, client, fmt.Errorf("%w. %s", err, msg)))
+				return kernelResult{}, diags
+			}
 		}
 		if cur.Exists == target.Exists && string(cur.Data) == string(target.Data) {
 			continue
@@ -664,7 +739,7 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 		written = append(written, p)
 		if err := client.SetFile(ctx, p, target, kernelFileMode); err != nil {
 			// It may have landed before the answer was lost: restore it too.
-			msg := rollbackKernel(ctx, client, before, written, nil)
+			msg := rollbackKernel(ctx, client, before, written, recorded, recs, nil)
 			diags.Append(hostError(summary, "Writing "+p, client, fmt.Errorf("%w. %s", err, msg)))
 			return kernelResult{}, diags
 		}
@@ -675,7 +750,7 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 		if failure.index >= 0 {
 			attempted = writes[:failure.changed]
 		}
-		msg := rollbackKernel(ctx, client, before, written, attempted)
+		msg := rollbackKernel(ctx, client, before, written, recorded, recs, attempted)
 		detail := fmt.Sprintf("%s on %s. %s", failure.reason, client.Config(), msg)
 		if failure.index < 0 {
 			diags.AddError(summary, detail)
@@ -687,22 +762,25 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 
 	if slices.Contains(written, kernel.SystemdFile) {
 		if err := reloadSystemd(ctx, client); err != nil {
-			msg := rollbackKernel(ctx, client, before, written, writes)
+			msg := rollbackKernel(ctx, client, before, written, recorded, recs, writes)
 			diags.Append(hostError(summary, "Reloading systemd for "+kernel.SystemdFile, client, fmt.Errorf("%w. %s", err, msg)))
 			return kernelResult{}, diags
 		}
 	}
 	tflog.Debug(ctx, "applied kernel settings", map[string]any{"host": client.Config().String(), "live_writes": len(writes), "files": written})
-
-	prev := map[string]string{}
-	for p := range c.next.Targets(cpus) {
-		if v, ok := c.previous[p]; ok {
-			prev[p] = v
-		} else if v, ok := before.live[p]; ok {
-			prev[p] = v
-		}
-	}
 	return kernelResult{previous: prev, previousFiles: prevFiles}, diags
+}
+
+// kernelResourceType names the resource in the host's ledger.
+const kernelResourceType = "mcpai_host_kernel"
+
+// sameRecord says whether writing b over a would change nothing.
+func sameRecord(a, b *remote.LedgerRecord) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Written == b.Written && a.Previous.Exists == b.Previous.Exists && string(a.Previous.Data) == string(b.Previous.Data) &&
+		maps.Equal(a.PreviousValues, b.PreviousValues)
 }
 
 // checkKernel validates c.next against the host before anything is written.
@@ -806,9 +884,10 @@ func writeLive(ctx context.Context, client *remote.Client, writes []remote.PathV
 	return nil
 }
 
-// rollbackKernel puts back the live values the attempted writes replaced
-// and the files written, and says how that went.
-func rollbackKernel(ctx context.Context, client *remote.Client, before kernelSnapshot, files []string, attempted []remote.PathValue) string {
+// rollbackKernel puts back the live values the attempted writes replaced,
+// the files written and the ledger records rewritten, and says how that
+// went.
+func rollbackKernel(ctx context.Context, client *remote.Client, before kernelSnapshot, files, recorded []string, recs map[string]*remote.LedgerRecord, attempted []remote.PathValue) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	var problems []string
@@ -829,6 +908,11 @@ func rollbackKernel(ctx context.Context, client *remote.Client, before kernelSna
 	}
 	for _, p := range files {
 		if err := client.SetFile(ctx, p, before.files[p], kernelFileMode); err != nil {
+			problems = append(problems, err.Error())
+		}
+	}
+	for _, p := range recorded {
+		if err := client.WriteLedger(ctx, p, recs[p]); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}

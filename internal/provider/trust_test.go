@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+	"github.com/mcpai/terraform-provider-mcpai/internal/kernel"
 )
 
 // The sequences a new user hits that once lost files or kept our tuning:
@@ -239,4 +240,38 @@ resource "mcpai_host_file" "keys" {
 			}
 		})
 	}
+}
+
+// The same for mcpai_host_kernel: after a lost state, destroy puts back the
+// governor and the machine's THP mode found before the first apply, and
+// removes its files.
+func TestAccTrust_lostStateRestoresKernelValues(t *testing.T) {
+	h := cpufreqHost(t)
+	guardTHP(t)
+	before := kernelSnapshotOf(t, h)
+	gov := governorOf(t, h, 0)
+	body := `
+  cpu_governor                 = "performance"
+  transparent_hugepage_enabled = "never"`
+	if gov == "performance" || machineTHP(t, kernel.THPEnabledPath) == "never" {
+		t.Fatalf("the host already has the values this test sets")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
+		Steps: []resource.TestStep{
+			{Config: kernelConfig(t, h, body)},
+			{Config: acctest.ProviderBlock(t) + `
+removed {
+  from = mcpai_host_kernel.test
+  lifecycle { destroy = false }
+}`},
+			{
+				Config: kernelConfig(t, h, body),
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(accKernelAddr, tfjsonpath.New("previous_values").AtMapKey(kernel.GovernorPath(0)), knownvalue.StringExact(gov)),
+				},
+			},
+		},
+	})
 }
