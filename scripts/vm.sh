@@ -99,7 +99,11 @@ qmp() {
 }
 qmp_status() { qmp "$1" '{"execute":"query-status"}' | sed -n 's/.*"status": *"\([a-z-]*\)".*/\1/p'; }
 
-alive() { [[ -r "$1/qemu.pid" ]] && local s && s=$(awk '{print $3}' "/proc/$(cat "$1/qemu.pid")/stat" 2>/dev/null) && [[ -n $s && $s != Z ]]; }
+# alive DIR: qemu runs (a killed one may linger as a zombie of the machine's init).
+alive() {
+	local pid s
+	pid=$(cat "$1/qemu.pid" 2>/dev/null) && s=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) && [[ -n $s && $s != Z ]]
+}
 
 # ssh_ok DIR: a full SSH handshake and a command as root (user-mode networking
 # accepts TCP before the guest listens).

@@ -175,7 +175,7 @@ func (v VM) Boot(t testing.TB) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, v.BootCommand[0], v.BootCommand[1:]...).CombinedOutput() //nolint:gosec // from vms.json
+	out, err := exec.CommandContext(ctx, v.BootCommand[0], v.BootCommand[1:]...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s: boot: %v: %s", v.Name, err, out)
 	}
@@ -228,7 +228,7 @@ func (v VM) QMP(command string, args map[string]any) (json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 	if err := conn.SetDeadline(time.Now().Add(30 * time.Second)); err != nil {
 		return nil, err
 	}
