@@ -569,6 +569,37 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		return dockerResult{}, diags
 	}
 	before := remote.FileState{Exists: files[0].Exists, Data: files[0].Data}
+	// The host's ledger says what was there before this provider first
+	// wrote the file, and whether the file is still what it wrote.
+	rec, err := client.ReadLedger(ctx, op.path)
+	if err != nil {
+		diags.Append(hostError(summary, "Reading what the provider recorded of "+op.path, client, err))
+		return dockerResult{}, diags
+	}
+	if op.restoring {
+		switch {
+		case rec == nil:
+			if !bytesEqual(before, op.target) {
+				diags.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
+					"%s on %s was not written by this provider (it was imported, or written by an older release), so destroy left it as it is. Edit or remove it yourself, and restart dockerd.", op.path, host))
+			}
+			return dockerResult{before: before}, diags
+		case before.Exists && !rec.Wrote(before.Data):
+			diags.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
+				"%s on %s changed since this provider wrote it, so destroy left it as it is rather than lose those changes (the file found before the first apply was not put back). Edit or remove it yourself.", op.path, host))
+			if err := client.WriteLedger(ctx, op.path, nil); err != nil {
+				diags.Append(hostError(summary, "Removing the provider's record of "+op.path, client, err))
+			}
+			return dockerResult{before: before}, diags
+		}
+		op.target = remote.FileState{Exists: rec.Previous.Exists, Data: rec.Previous.Data}
+	}
+	var nextRec *remote.LedgerRecord // nil on destroy: the record goes
+	firstBefore := before
+	if !op.restoring {
+		nextRec = remote.NewLedgerRecord(dockerResourceType, op.path, rec, remote.FileMeta{Exists: before.Exists, Data: before.Data, Mode: dockerFileMode}, op.target.Data)
+		firstBefore = remote.FileState{Exists: nextRec.Previous.Exists, Data: nextRec.Previous.Data}
+	}
 	current, curErr := dockerd.Parse(before.Data)
 	if curErr != nil {
 		current = dockerd.Document{} // a broken file: every key is a change
@@ -588,7 +619,7 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		diags.Append(hostError(summary, "Finding how dockerd runs", client, err))
 		return dockerResult{}, diags
 	}
-	res := dockerResult{before: before}
+	res := dockerResult{before: firstBefore}
 
 	// Validate everything before writing anything.
 	if !op.restoring {
@@ -660,10 +691,25 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		res.pending, res.effective = dockerd.Pending(next, eff), eff
 		return res, diags
 	}
+	// The record first, so a run cut short after the write still leaves
+	// what was there before.
+	if nextRec != nil {
+		if err := client.WriteLedger(ctx, op.path, nextRec); err != nil {
+			diags.Append(hostError(summary, "Recording what was there before "+op.path+" (nothing was changed)", client, err))
+			return res, diags
+		}
+	}
 	if err := client.SetFile(ctx, op.path, op.target, dockerFileMode); err != nil {
-		msg := rollbackDockerFile(ctx, client, op.path, before)
+		msg := rollbackDockerFile(ctx, client, op.path, before, rec)
 		diags.Append(hostError(summary, "Writing "+op.path, client, fmt.Errorf("%w. %s", err, msg)))
 		return res, diags
+	}
+	if nextRec == nil {
+		if err := client.WriteLedger(ctx, op.path, nil); err != nil {
+			msg := rollbackDockerFile(ctx, client, op.path, before, rec)
+			diags.Append(hostError(summary, "Removing the provider's record of "+op.path, client, fmt.Errorf("%w. %s", err, msg)))
+			return res, diags
+		}
 	}
 	tflog.Info(ctx, "docker configuration written", map[string]any{"host": host, "path": op.path, "changed": changed, "action": action})
 
@@ -685,7 +731,7 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), max(rollbackTimeout, op.healthTimeout+time.Minute))
 	defer cancel()
 	lines := daemonErrorLines(rctx, client, started)
-	rollback := rollbackDockerFile(rctx, client, op.path, before)
+	rollback := rollbackDockerFile(rctx, client, op.path, before, rec)
 	if !strings.HasPrefix(rollback, "Rolling back also failed") {
 		if _, err := applyDockerAction(rctx, client, dh, op, action, current); err != nil {
 			rollback += fmt.Sprintf(" The daemon did not come back on the old file either: %v.", err)
@@ -836,14 +882,20 @@ func daemonPid(ctx context.Context, client *remote.Client, pidFile string) (stri
 	return pid, err == nil && proc[0].Exists && strings.TrimSpace(string(proc[0].Data)) == "dockerd"
 }
 
-func rollbackDockerFile(ctx context.Context, client *remote.Client, file string, before remote.FileState) string {
+func rollbackDockerFile(ctx context.Context, client *remote.Client, file string, before remote.FileState, rec *remote.LedgerRecord) string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
 	defer cancel()
 	if err := client.SetFile(ctx, file, before, dockerFileMode); err != nil {
 		return fmt.Sprintf("Rolling back also failed, so %s may hold the new configuration: %v.", file, err)
 	}
+	if err := client.WriteLedger(ctx, file, rec); err != nil {
+		return fmt.Sprintf("%s was put back as it was, but the provider's record of it was not: %v.", file, err)
+	}
 	return file + " was put back as it was."
 }
+
+// dockerResourceType names the resource in the host's ledger.
+const dockerResourceType = "mcpai_docker_daemon_config"
 
 func bytesEqual(a, b remote.FileState) bool {
 	return a.Exists == b.Exists && string(a.Data) == string(b.Data)

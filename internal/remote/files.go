@@ -180,7 +180,7 @@ const readTimeout = 2 * time.Minute
 // "nofolder", "invalid <b64>" (the validate command's output) or "short
 // <bytes received>".
 const putFileScript = safeChainFuncs + `set -eu
-p=$1; mode=$2; owner=$3; group=$4; keep=$5; mk=$6; size=$7; sum=$8; shift 9
+p=$1; owner=$3
 d=${p%/*}; [ -n "$d" ] || d=/
 # The user whose folders may hold the file: its owner to be (an unknown
 # one fails at chown below, with chown's own message), else the current one.
@@ -188,6 +188,8 @@ if [ -n "$owner" ] && tu=$(id -u -- "$owner" 2>/dev/null); then :
 elif [ -e "$p" ] && [ ! -L "$p" ]; then tu=$(stat -c %u -- "$p")
 else tu=$(id -u); fi
 chain_ok "$d" "$tu" || refuse "$why"
+as_owner "$@"
+mode=$2; group=$4; keep=$5; mk=$6; size=$7; sum=$8; shift 9
 if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then
   refuse "$p is a symbolic link, a folder or a special file: point the resource at a regular file"
 fi
@@ -242,8 +244,8 @@ func (c *Client) putFile(ctx context.Context, p string, data []byte, own Ownersh
 		}
 		return "no"
 	}
-	argv := append([]string{"sh", "-c", putFileScript, "sh", p, fmt.Sprintf("%04o", own.Mode&07777), own.Owner, own.Group,
-		yes(keep), yes(mkdir), strconv.Itoa(len(data)), sha256Hex(data), "--"}, validate...)
+	argv := selfArgv(putFileScript, append([]string{p, fmt.Sprintf("%04o", own.Mode&07777), own.Owner, own.Group,
+		yes(keep), yes(mkdir), strconv.Itoa(len(data)), sha256Hex(data), "--"}, validate...)...)
 	out, err := c.Output(ctx, argv, data)
 	if err != nil {
 		return nil, fmt.Errorf("writing %s on %s: %w", p, c.cfg, err)
@@ -289,6 +291,7 @@ const removeFileScript = safeChainFuncs + `set -eu
 p=$1; d=${p%/*}; [ -n "$d" ] || d=/
 if [ -e "$p" ] && [ ! -L "$p" ]; then tu=$(stat -c %u -- "$p"); else tu=$(id -u); fi
 chain_ok "$d" "$tu" || refuse "$why"
+as_owner "$@"
 rm -f -- "$p"
 echo removed`
 
@@ -298,7 +301,7 @@ func (c *Client) RemoveFile(ctx context.Context, path string) error {
 	if err := CleanAbsPath(path); err != nil {
 		return &UnsafePathError{Path: path, Reason: err.Error()}
 	}
-	out, err := c.Output(ctx, []string{"sh", "-c", removeFileScript, "sh", path}, nil)
+	out, err := c.Output(ctx, selfArgv(removeFileScript, path), nil)
 	if err != nil {
 		return fmt.Errorf("removing %s on %s: %w", path, c.cfg, err)
 	}

@@ -51,6 +51,7 @@ func (e *MissingFolderError) Error() string {
 const statScript = safeChainFuncs + `p=$1; d=${p%/*}; [ -n "$d" ] || d=/
 if [ -e "$p" ] && [ ! -L "$p" ]; then tu=$(stat -c %u -- "$p"); else tu=$(id -u); fi
 chain_ok "$d" "$tu" || refuse "$why"
+as_owner "$@"
 if [ -L "$p" ] || { [ -e "$p" ] && [ ! -f "$p" ]; }; then echo notfile; exit 0; fi
 if [ ! -e "$p" ]; then echo missing; exit 0; fi
 s=$(stat -c '%a %U %G' -- "$p") || exit 1
@@ -64,7 +65,7 @@ func (c *Client) ReadFileMeta(ctx context.Context, path string) (FileMeta, error
 	if err := CleanAbsPath(path); err != nil {
 		return FileMeta{}, &UnsafePathError{Path: path, Reason: err.Error()}
 	}
-	out, err := c.Output(ctx, []string{"sh", "-c", statScript, "sh", path}, nil)
+	out, err := c.Output(ctx, selfArgv(statScript, path), nil)
 	if err != nil {
 		return FileMeta{}, fmt.Errorf("reading %s on %s: %w", path, c.cfg, err)
 	}

@@ -145,6 +145,29 @@ ln -s %[1]s/target %[1]s/userlink && chown -h %[2]s %[1]s/userlink && ln -s %[1]
 	if got := h.InHost(t, "cat "+dir+"/target/x; ls -A "+dir+"/owned "+dir+"/ww"); got != "secret\n"+dir+"/owned:\n\n"+dir+"/ww:" {
 		t.Errorf("the folders changed: %q", got)
 	}
+	// The same with the user's folder as the file's own: the file itself a
+	// link they planted is still refused.
+	h.InHost(t, fmt.Sprintf("ln -s %[1]s/target/x %[1]s/owned/planted && chown -h %[2]s %[1]s/owned/planted", dir, u))
+	if _, err := c.WriteFileOwned(ctxT(t), dir+"/owned/planted", []byte("x"), remote.Ownership{Mode: 0o600, Owner: u}, nil); err == nil {
+		t.Errorf("a planted link was written through")
+	}
+	if got := h.InHost(t, "cat "+dir+"/target/x"); got != "secret" {
+		t.Errorf("through a planted link: %q", got)
+	}
+	// A folder of the file's own owner is worked in as that owner: the
+	// write lands, owned by them, and cannot reach beyond their rights.
+	if _, err := c.WriteFileOwned(ctxT(t), dir+"/owned/x", []byte("mine\n"), remote.Ownership{Mode: 0o600, Owner: u}, nil); err != nil {
+		t.Errorf("write in the owner's folder: %v", err)
+	}
+	if got := h.InHost(t, "stat -c '%U %a' "+dir+"/owned/x; cat "+dir+"/owned/x"); got != u+" 600\nmine" {
+		t.Errorf("in the owner's folder: %q", got)
+	}
+	if f, err := c.ReadFileMeta(ctxT(t), dir+"/owned/x"); err != nil || string(f.Data) != "mine\n" {
+		t.Errorf("read in the owner's folder: %+v %v", f, err)
+	}
+	if err := c.RemoveFile(ctxT(t), dir+"/owned/x"); err != nil {
+		t.Errorf("remove in the owner's folder: %v", err)
+	}
 	// A link root owns (as Debian's /lib -> usr/lib) is followed.
 	if _, err := c.WriteFileAtomic(ctxT(t), dir+"/rootlink/y", []byte("y"), 0o644); err != nil {
 		t.Errorf("write through root's link: %v", err)

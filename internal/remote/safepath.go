@@ -22,6 +22,13 @@ import (
 // is then checked again as it resolves. On refusal it sets "why" and returns
 // 1; it sets "userdir" to a folder owned by UID when UID is not root.
 //
+// When the chain holds a folder of UID's (not root's) and the script runs as
+// root, chain_ok sets "dropto", and as_owner "$@" runs the script again as
+// that user (setpriv; the script's text comes in $MCPAI_SELF, see
+// selfArgv): whatever link that user plants then leads only where they could
+// write themselves. PostgreSQL's data folder and postgresql.auto.conf, both
+// the postgres user's, are written this way.
+//
 // refuse MESSAGE ends the script with a "refused <base64>" line, which the
 // client turns into a *UnsafePathError.
 const safeChainFuncs = `refuse() { echo "refused $(printf '%s' "$1" | base64 -w0)"; exit 0; }
@@ -64,9 +71,12 @@ chain_ok() {
     links=no
     chain_walk "$co_r" "$2" || return 1
   fi
-  if [ -n "$userdir" ] && [ "$(id -u)" = 0 ]; then
-    why="$userdir belongs to $(uname_of "$2"), not root, and root does not work in a folder another user controls (they could point the path elsewhere): log in as that user without sudo, or use a folder that root owns"
-    return 1
+  dropto=
+  if [ -n "$userdir" ] && [ "$(id -u)" = 0 ]; then dropto=$2; fi
+}
+as_owner() {
+  if [ -n "$dropto" ]; then
+    exec setpriv --reuid="$dropto" --regid="$(id -g -- "$dropto")" --init-groups -- sh -c "$MCPAI_SELF" sh "$@"
   fi
 }
 `
@@ -100,6 +110,12 @@ func CleanAbsPath(p string) error {
 		return fmt.Errorf("%q is not in its clean form; write %q", p, path.Clean(p))
 	}
 	return nil
+}
+
+// selfArgv runs script with args such that as_owner can run it again: its
+// text also travels in $MCPAI_SELF.
+func selfArgv(script string, args ...string) []string {
+	return append([]string{"env", "MCPAI_SELF=" + script, "sh", "-c", script, "sh"}, args...)
 }
 
 // sha256Hex is the hex SHA-256 of data, as sha256sum prints it.
