@@ -275,3 +275,52 @@ removed {
 		},
 	})
 }
+
+// mcpai_docker_daemon_config after a lost state: destroy puts back no
+// daemon.json (as before the first apply), not the file written by the
+// first create; and after an import of a site's daemon.json, destroy
+// leaves it byte for byte.
+func TestAccTrust_dockerDaemonConfigLostStateAndImport(t *testing.T) {
+	h := dockerHosts(t)[0]
+	resetDocker(t, h)
+	t.Cleanup(func() { resetDocker(t, h) })
+	before := dockerState(t, h)
+	config := dockerConfig(t, h, "", `{ "live-restore" = true }`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             func(*terraform.State) error { return sameAs(t, h, dockerState, before)(nil) },
+		Steps: []resource.TestStep{
+			{Config: config},
+			{Config: acctest.ProviderBlock(t) + `
+removed {
+  from = mcpai_docker_daemon_config.test
+  lifecycle { destroy = false }
+}`},
+			{
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue("mcpai_docker_daemon_config.test", tfjsonpath.New("previous_content"), knownvalue.Null()),
+				},
+			},
+		},
+	})
+
+	site := "{\n  \"log-level\": \"warn\"\n}\n"
+	h.InHost(t, "printf '%s' '"+site+"' > /etc/docker/daemon.json")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy: func(*terraform.State) error {
+			if got, ok := daemonJSON(t, h); !ok || got != site {
+				return fmt.Errorf("destroy after import changed daemon.json: %v %q", ok, got)
+			}
+			return nil
+		},
+		Steps: []resource.TestStep{{
+			Config:             dockerConfig(t, h, "", `{ "log-level" = "warn" }`),
+			ResourceName:       "mcpai_docker_daemon_config.test",
+			ImportState:        true,
+			ImportStateId:      h.Address + ":/etc/docker/daemon.json",
+			ImportStatePersist: true,
+		}},
+	})
+}
