@@ -23,8 +23,9 @@ SSH_PORT_BASE=${MCPAI_VM_SSH_PORT_BASE:-10020}
 log() { echo "vm: $*" >&2; }
 die() { log "$*"; exit 1; }
 
-# recipe:begin — everything up to recipe:end is hashed into the cache's name:
-# change it and `build` makes a new image.
+# recipe:begin — everything up to recipe:end (the image, its first boot and
+# the qemu command line) is hashed into the cache's name: change it and
+# `build` makes a new image.
 SUITE=bookworm
 MIRROR=http://deb.debian.org/debian
 PACKAGES=systemd,systemd-sysv,dbus,openssh-server,sudo,linux-image-amd64,docker.io,apparmor,postgresql-15,redis-server,iproute2,procps,ca-certificates,kmod,util-linux,coreutils
@@ -86,11 +87,6 @@ build_image() {
 	chmod 444 "$tmp/base.raw"
 	rm -rf "$tmp/root"
 }
-# recipe:end
-
-RECIPE=$(sed -n '/^# recipe:begin/,/^# recipe:end/p' "$SELF" | sha256sum | cut -c1-16)
-IMAGE="$CACHE_ROOT/$RECIPE"
-
 # qmp SOCKET COMMAND-JSON: one QMP command; prints the answer line. (The Go
 # tests speak QMP themselves; here socat is enough.)
 qmp() {
@@ -204,6 +200,10 @@ cmd_build() {
 	mv "$tmp" "$IMAGE"
 	log "built $IMAGE in $((SECONDS - t0)) s"
 }
+# recipe:end
+
+RECIPE=$(sed -n '/^# recipe:begin/,/^# recipe:end/p' "$SELF" | sha256sum | cut -c1-16)
+IMAGE="$CACHE_ROOT/$RECIPE"
 
 cmd_up() {
 	local n=${1:-1} i
