@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,16 +297,27 @@ type Result struct {
 // Run runs argv on the host, quoting every element, with stdin as its
 // standard input. A non-zero exit is not an error here; see Output.
 func (c *Client) Run(ctx context.Context, argv []string, stdin []byte) (*Result, error) {
+	return c.run(ctx, argv, stdin, true)
+}
+
+// run is Run; with endable, a cancelled command's SSH session is ended on
+// the host (see endSession), which does not itself need that.
+func (c *Client) run(ctx context.Context, argv []string, stdin []byte, endable bool) (*Result, error) {
+	program := argv[0]
+	if endable {
+		argv = append([]string{"sh", "-c", announceScript, "sh"}, argv...)
+	}
 	sess, release, err := c.session(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer release()
 	defer func() { _ = sess.Close() }()
-	var stdout, stderr bytes.Buffer
+	var stdout bytes.Buffer
+	stderr := &lockedBuffer{}
 	sess.Stdin = bytes.NewReader(stdin)
 	sess.Stdout = &stdout
-	sess.Stderr = &stderr
+	sess.Stderr = stderr
 	done := make(chan error, 1)
 	go func() { done <- sess.Run(c.command(argv)) }()
 	select {
@@ -313,16 +325,24 @@ func (c *Client) Run(ctx context.Context, argv []string, stdin []byte) (*Result,
 	case <-ctx.Done():
 		_ = sess.Signal(ssh.SIGKILL)
 		_ = sess.Close()
+		// Closing the session does not end the command on the host (sshd
+		// neither signals nor waits for it, and sudo relays no SIGKILL):
+		// end its whole SSH session from another one before saying what
+		// was (not) done.
+		if pid, ok := announcedPid(stderr.String()); ok {
+			c.endSession(pid)
+		}
 		return nil, ctx.Err()
 	}
-	res := &Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	errOut, _ := strings.CutPrefix(stderr.String(), announceLine(stderr.String()))
+	res := &Result{Stdout: stdout.Bytes(), Stderr: []byte(errOut)}
 	var exitErr *ssh.ExitError
 	switch {
 	case err == nil:
 	case errors.As(err, &exitErr):
 		res.ExitCode = exitErr.ExitStatus()
 	default:
-		return nil, fmt.Errorf("running %s on %s: %w", argv[0], c.cfg, err)
+		return nil, fmt.Errorf("running %s on %s: %w", program, c.cfg, err)
 	}
 	if c.cfg.Sudo && res.ExitCode == 1 && sudoWantsPassword(res.Stderr) {
 		return nil, ErrSudoPassword
@@ -342,6 +362,48 @@ func (c *Client) Output(ctx context.Context, argv []string, stdin []byte) ([]byt
 	}
 	return res.Stdout, nil
 }
+
+// announceScript says which process runs the command (on stderr, which Run
+// strips again), then becomes the command.
+const announceScript = `echo "mcpai-pid $$" >&2; exec "$@"`
+
+// announceLine is the announcement at the start of stderr, or "".
+func announceLine(stderr string) string {
+	line, _, found := strings.Cut(stderr, "\n")
+	if !found || !strings.HasPrefix(line, "mcpai-pid ") {
+		return ""
+	}
+	return line + "\n"
+}
+
+// announcedPid is the pid the announcement names.
+func announcedPid(stderr string) (int, bool) {
+	line := strings.TrimSuffix(announceLine(stderr), "\n")
+	pid, err := strconv.Atoi(strings.TrimPrefix(line, "mcpai-pid "))
+	return pid, err == nil && pid > 1
+}
+
+// endSessionScript ends every process of the SSH session that process $1
+// belongs to: TERM, then KILL a moment later. A daemon the command started
+// (dockerd after a restart) has a session of its own and is left alone;
+// so is anything when $1 is gone already.
+const endSessionScript = `sid=$(ps -o sid= -p "$1" 2>/dev/null | tr -d ' ')
+case $sid in '' | 0 | 1 | *[!0-9]*) exit 0 ;; esac
+pkill -TERM -s "$sid" || exit 0
+sleep 1
+pkill -KILL -s "$sid"
+true`
+
+// endSession runs endSessionScript for pid, bounded in time: a host that
+// stopped answering cannot hold a cancelled run for long.
+func (c *Client) endSession(pid int) {
+	ctx, cancel := context.WithTimeout(context.Background(), endSessionTimeout)
+	defer cancel()
+	_, _ = c.run(ctx, []string{"sh", "-c", endSessionScript, "sh", strconv.Itoa(pid)}, nil, false)
+}
+
+// endSessionTimeout bounds ending a cancelled command's session.
+const endSessionTimeout = 15 * time.Second
 
 // command is the one place where an argument vector becomes a shell line.
 func (c *Client) command(argv []string) string {
