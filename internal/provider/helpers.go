@@ -54,3 +54,8 @@ func restrict(m, keys map[string]string) (map[string]string, bool) {
 	}
 	return out, true
 }
+
+// ledgerNote is what every resource that writes files says of destroy.
+const ledgerNote = "The host keeps a record of each file this provider writes (`/var/lib/mcpai/ledger`, root's, or `~/.local/state/mcpai/ledger` for a login user without sudo): " +
+	"after a lost state, what was there before the first apply still comes from it, never this provider's own values; " +
+	"destroy replaces or removes a file only while it is the one written here. A file imported, or changed since, stays as it is, with a warning."

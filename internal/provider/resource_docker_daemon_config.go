@@ -96,7 +96,7 @@ func (r *dockerDaemonConfigResource) Schema(ctx context.Context, _ resource.Sche
 		MarkdownDescription: "Docker's `daemon.json`, applied safely: validated before it is written (`dockerd --validate` where the engine has it, a check of known keys otherwise), " +
 			"refused when a key is also passed as a flag by the service, written atomically, applied by a reload (SIGHUP) when every changed key allows it and a restart otherwise, " +
 			"and verified through the Engine API over an SSH tunnel to the daemon's socket. If the daemon does not come back healthy, the old file is put back and the daemon restarted on it, " +
-			"and the error quotes the daemon's own log lines. `terraform plan` shows an edited file, and a file the running daemon has not applied yet.",
+			"and the error quotes the daemon's own log lines. `terraform plan` shows an edited file, and a file the running daemon has not applied yet. " + ledgerNote,
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "`host:path`; also the import ID.",

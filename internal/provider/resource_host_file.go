@@ -78,8 +78,10 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 	resp.Schema = schema.Schema{
 		MarkdownDescription: "A file on a host (a Traefik dynamic configuration, Prometheus alert rules, ...), written atomically with its mode and owner. " +
 			"An optional `validate_command` checks the new content on the host before it replaces the old. Drift in content, mode or owner shows in the plan. " +
-			"Destroy puts back the file found at create (content, mode and owner), or removes the file when there was none. " +
-			"With `create_directories`, missing folders above the file are created and removed again on destroy when empty.",
+			"Destroy puts back the file found before the first apply (content, mode and owner), or removes the file when there was none. " +
+			"With `create_directories`, missing folders above the file are created and removed again on destroy when empty. " +
+			"A path whose folders another user could redirect (a link that is not root's, a folder another user owns or may write) is refused; " +
+			"a folder of the file's own `owner` is written in as that user. " + ledgerNote,
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "host:path.",

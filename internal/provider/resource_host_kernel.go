@@ -95,7 +95,7 @@ func (r *hostKernelResource) Schema(ctx context.Context, _ resource.SchemaReques
 			"limits go to `" + kernel.LimitsFile + "` (login sessions, pam_limits) and `" + kernel.SystemdFile + "` (services, `DefaultLimitNOFILE`/`DefaultLimitNPROC`). " +
 			"Every value is checked against what the host offers before anything is written; a failed write puts back the values and files already changed. " +
 			"`terraform plan` shows drift of the live values and of the files; `terraform destroy` restores the live values found before and the files as they were. " +
-			"Kernel parameters such as `fs.file-max` belong to `mcpai_host_sysctl`. One `mcpai_host_kernel` per host.",
+			"Kernel parameters such as `fs.file-max` belong to `mcpai_host_sysctl`. One `mcpai_host_kernel` per host. " + ledgerNote,
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "The host, as `host` or `host:port`; also the import ID.",

@@ -73,7 +73,7 @@ func (r *hostSysctlResource) Schema(ctx context.Context, _ resource.SchemaReques
 		MarkdownDescription: "Kernel parameters (sysctls) set live and persisted in one sysctl.d file that this resource owns. " +
 			"Every key is checked to exist and be writable before anything is written; the file is replaced atomically; " +
 			"if any value is refused, the values already applied and the old file are put back. " +
-			"`terraform plan` shows drift of live values and of the file; `terraform destroy` restores the values (and file) that were there before.",
+			"`terraform plan` shows drift of live values and of the file; `terraform destroy` restores the values (and file) that were there before. " + ledgerNote,
 		Attributes: map[string]schema.Attribute{
 			"id": schema.StringAttribute{
 				MarkdownDescription: "`host:file`.",
@@ -111,7 +111,7 @@ func (r *hostSysctlResource) Schema(ctx context.Context, _ resource.SchemaReques
 				ElementType:         types.StringType,
 			},
 			"previous_file_content": schema.StringAttribute{
-				MarkdownDescription: "Content of `file` before this resource created it, restored on destroy; null when there was no file.",
+				MarkdownDescription: "Content of `file` before this resource first wrote it (after a lost state, as the host's ledger recorded it), restored on destroy; null when there was no file.",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
 			},
