@@ -17,18 +17,47 @@ import (
 // positional arguments or on standard input, never spliced into the text.
 
 // readFilesScript prints one status line per path: "ok <base64>",
-// "kernel", "missing" or "unreadable", then, for the "kernel" ones, their
-// lines as "path:line" from a single grep (the loop appends them to the
-// arguments, which it has already expanded). Kernel parameters (/proc/sys) are
-// one line of text each, so one process reads them all instead of a base64
-// per value: a refresh reads many.
-const readFilesScript = kernelPathFunc + `
+// "kernel", "missing", "refused <base64 reason>" or "unreadable", then, for
+// the "kernel" ones, their lines as "path:line" from a single grep (the
+// loop appends them to the arguments, which it has already expanded).
+// Kernel parameters (/proc/sys) are one line of text each, so one process
+// reads them all instead of a base64 per value: a refresh reads many.
+//
+// Other files are read only when their folders pass chain_ok (see
+// safeChainFuncs), checked once per folder: a folder of the file's own user
+// (PostgreSQL's data folder) is read from as that user, and a link that is
+// not root's, at the file or above it, is refused. Root never reads where
+// another user could point it.
+const readFilesScript = kernelPathFunc + "\n" + safeChainFuncs + `
 n=$#
+verdicts=
+verdict() {
+  case "$verdicts" in *"
+$2 $1=>"*) v=${verdicts#*"
+$2 $1=>"}; v=${v%%"
+"*}; return ;; esac
+  if chain_ok "$1" "${2:-0}"; then v=root; [ -z "$dropto" ] || v="as $dropto"
+  else v="no $(printf '%s' "$why" | base64 -w0)"; fi
+  verdicts="$verdicts
+$2 $1=>$v"
+}
 for p do
-  if [ ! -e "$p" ]; then echo missing
+  if [ ! -e "$p" ] && [ ! -L "$p" ]; then echo missing
   elif kernel_path "$p"; then echo kernel; set -- "$@" "$p"
-  elif b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"
-  else echo unreadable; fi
+  else
+    d=${p%/*}; [ -n "$d" ] || d=/
+    u=; if [ -L "$p" ]; then u=$(stat -c %u -- "$p"); fi
+    if [ -n "$u" ] && [ "$u" != 0 ]; then
+      echo "refused $(printf '%s is a symbolic link that %s owns, not root' "$p" "$(uname_of "$u")" | base64 -w0)"; continue
+    fi
+    verdict "$d" ""
+    case $v in no*) verdict "$d" "$(stat -L -c %u -- "$p")" ;; esac
+    case $v in
+      root) if b=$(base64 -w0 2>/dev/null <"$p"); then echo "ok $b"; else echo unreadable; fi ;;
+      as*) if b=$(setpriv --reuid="${v#as }" --regid="$(id -g -- "${v#as }")" --init-groups base64 -w0 -- "$p" 2>/dev/null); then echo "ok $b"; else echo unreadable; fi ;;
+      *) echo "refused ${v#no }" ;;
+    esac
+  fi
 done
 shift "$n"
 if [ $# -gt 0 ]; then grep -aH '' -- "$@" 2>/dev/null; fi
@@ -76,6 +105,8 @@ func (c *Client) ReadFiles(ctx context.Context, paths ...string) ([]FileContent,
 		case "ok":
 			files[i].Exists = true
 			files[i].Data = l.data
+		case "refused":
+			return nil, unsafePath(paths[i], l)
 		default:
 			return nil, fmt.Errorf("%s on %s exists but cannot be read by the login user: connect as root or set sudo = true", paths[i], c.cfg)
 		}

@@ -138,6 +138,11 @@ ln -s %[1]s/target %[1]s/userlink && chown -h %[2]s %[1]s/userlink && ln -s %[1]
 		if _, err := c.ReadFileMeta(ctxT(t), tc.path); !errors.As(err, &unsafe) {
 			t.Errorf("read %s: %v, want an unsafe path error", tc.path, err)
 		}
+		if strings.HasSuffix(tc.path, "userlink/x") {
+			if _, err := c.ReadFiles(ctxT(t), tc.path); !errors.As(err, &unsafe) {
+				t.Errorf("batch read %s: %v, want an unsafe path error", tc.path, err)
+			}
+		}
 		if err := c.RemoveFile(ctxT(t), tc.path); !errors.As(err, &unsafe) {
 			t.Errorf("remove %s: %v, want an unsafe path error", tc.path, err)
 		}
@@ -164,6 +169,9 @@ ln -s %[1]s/target %[1]s/userlink && chown -h %[2]s %[1]s/userlink && ln -s %[1]
 	}
 	if f, err := c.ReadFileMeta(ctxT(t), dir+"/owned/x"); err != nil || string(f.Data) != "mine\n" {
 		t.Errorf("read in the owner's folder: %+v %v", f, err)
+	}
+	if f, err := c.ReadFiles(ctxT(t), dir+"/owned/x"); err != nil || string(f[0].Data) != "mine\n" {
+		t.Errorf("batch read in the owner's folder: %+v %v", f, err)
 	}
 	if err := c.RemoveFile(ctxT(t), dir+"/owned/x"); err != nil {
 		t.Errorf("remove in the owner's folder: %v", err)
