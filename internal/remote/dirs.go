@@ -11,9 +11,12 @@ import (
 // makeDirsScript creates each missing folder of its arguments (outermost
 // first, each inside the one before) with mode 0755, whatever the umask. Per
 // argument it prints "had" or "made"; it stops at "notdir" (something else
-// is there) or "err <base64 message>". A folder that appears between the
+// is there), "err <base64 message>" or "refused <base64>" (a folder on the
+// way another user could redirect, see safeChainFuncs). A folder that appears between the
 // test and mkdir (another writer) counts as "had": it is not ours to remove.
-const makeDirsScript = `for d do
+const makeDirsScript = safeChainFuncs + `for d do
+  chain_ok "$d" "$(id -u)" || refuse "$why"
+  if [ -n "$dropto" ]; then refuse "$userdir belongs to $(uname_of "$dropto"), not root: root makes no folder in a folder another user controls"; fi
   if [ -d "$d" ]; then echo had; continue; fi
   if [ -e "$d" ] || [ -L "$d" ]; then echo notdir; exit 0; fi
   if e=$(mkdir -m 0755 -- "$d" 2>&1); then echo made
@@ -25,7 +28,9 @@ done`
 // an empty folder. Per argument it prints "removed", "gone", "full" (holds
 // something: left), "notdir" (no longer a folder: left) or "err <base64
 // message>".
-const removeDirsScript = `for d do
+const removeDirsScript = safeChainFuncs + `for d do
+  chain_ok "${d%/*}" "$(id -u)" || { echo "err $(printf '%s' "$why" | base64 -w0)"; continue; }
+  if [ -n "$dropto" ]; then echo "err $(printf '%s: root removes no folder in a folder another user controls' "$userdir" | base64 -w0)"; continue; fi
   if [ -L "$d" ] || { [ -e "$d" ] && [ ! -d "$d" ]; }; then echo notdir; continue; fi
   if [ ! -e "$d" ]; then echo gone; continue; fi
   if [ -n "$(ls -A -- "$d" 2>/dev/null)" ]; then echo full; continue; fi
@@ -68,6 +73,8 @@ func (c *Client) MakeParentDirs(ctx context.Context, path string) ([]string, err
 		case "had":
 		case "made":
 			made = append(made, dirs[i])
+		case "refused":
+			err = unsafePath(dirs[i], lines[i])
 		case "notdir":
 			err = fmt.Errorf("%s exists on %s and is not a folder", dirs[i], c.cfg)
 		case "err":

@@ -159,6 +159,18 @@ ln -s %[1]s/target %[1]s/userlink && chown -h %[2]s %[1]s/userlink && ln -s %[1]
 	if got := h.InHost(t, "cat "+dir+"/target/x"); got != "secret" {
 		t.Errorf("through a planted link: %q", got)
 	}
+	// Nor are folders made or removed through them.
+	var unsafe *remote.UnsafePathError
+	if _, err := c.MakeParentDirs(ctxT(t), dir+"/userlink/new/x"); !errors.As(err, &unsafe) {
+		t.Errorf("making folders through a user's link: %v", err)
+	}
+	h.InHost(t, "mkdir "+dir+"/target/empty")
+	if _, err := c.RemoveEmptyDirs(ctxT(t), []string{dir + "/userlink/empty"}); err == nil {
+		t.Errorf("removing a folder through a user's link worked")
+	}
+	if got := h.InHost(t, "ls -A "+dir+"/target"); got != "empty\nx" {
+		t.Errorf("the link's target changed: %q", got)
+	}
 	// A folder of the file's own owner is worked in as that owner: the
 	// write lands, owned by them, and cannot reach beyond their rights.
 	if _, err := c.WriteFileOwned(ctxT(t), dir+"/owned/x", []byte("mine\n"), remote.Ownership{Mode: 0o600, Owner: u}, nil); err != nil {
