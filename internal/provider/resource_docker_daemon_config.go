@@ -577,18 +577,14 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 		return dockerResult{}, diags
 	}
 	if op.restoring {
-		switch {
-		case rec == nil:
-			if !bytesEqual(before, op.target) {
-				diags.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
-					"%s on %s was not written by this provider (it was imported, or written by an older release), so destroy left it as it is. Edit or remove it yourself, and restart dockerd.", op.path, host))
+		if why := notOurs(rec, before.Exists, before.Data); why != "" || rec == nil {
+			if why != "" {
+				fileLeftWarning(&diags, path.Root("path"), client, op.path, why, "Edit or remove it yourself, and restart dockerd.")
 			}
-			return dockerResult{before: before}, diags
-		case before.Exists && !rec.Wrote(before.Data):
-			diags.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
-				"%s on %s changed since this provider wrote it, so destroy left it as it is rather than lose those changes (the file found before the first apply was not put back). Edit or remove it yourself.", op.path, host))
-			if err := client.WriteLedger(ctx, op.path, nil); err != nil {
-				diags.Append(hostError(summary, "Removing the provider's record of "+op.path, client, err))
+			if rec != nil {
+				if err := client.WriteLedger(ctx, op.path, nil); err != nil {
+					diags.Append(hostError(summary, "Removing the provider's record of "+op.path, client, err))
+				}
 			}
 			return dockerResult{before: before}, diags
 		}
@@ -597,7 +593,7 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 	var nextRec *remote.LedgerRecord // nil on destroy: the record goes
 	firstBefore := before
 	if !op.restoring {
-		nextRec = remote.NewLedgerRecord(dockerResourceType, op.path, rec, remote.FileMeta{Exists: before.Exists, Data: before.Data, Mode: dockerFileMode}, op.target.Data)
+		nextRec = remote.NewLedgerRecord(dockerResourceType, op.path, rec, remote.PreviousOf(rec, remote.FileMeta{Exists: before.Exists, Data: before.Data, Mode: dockerFileMode}), op.target.Data)
 		firstBefore = remote.FileState{Exists: nextRec.Previous.Exists, Data: nextRec.Previous.Data}
 	}
 	current, curErr := dockerd.Parse(before.Data)

@@ -136,7 +136,7 @@ func (r *hostFileResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 			},
 			"validate_command": schema.ListAttribute{
 				MarkdownDescription: "A command run on the host, as arguments without a shell, before the new content replaces the old; `{}` stands for a temporary file holding the new content, in the target's folder. " +
-					"A non-zero exit refuses the change and leaves the file as it was; the error carries the command's output, with `sensitive_content` (whole and line by line) hidden. " +
+					"A non-zero exit refuses the change and leaves the file as it was; the error carries the command's output, unless `sensitive_content` is set (a validator may echo any part of it). " +
 					"E.g. `[\"promtool\", \"check\", \"rules\", \"{}\"]`.",
 				Optional:    true,
 				ElementType: types.StringType,
@@ -252,12 +252,11 @@ func (m *hostFileModel) setFrom(f remote.FileMeta) {
 // the missing folders first when create_directories is set. On a failure
 // the file found before is put back and the folders just created are
 // removed. prior are the folders an earlier apply created (the state's).
-// It returns the file found before.
-func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *hostFileModel, prior []string, diags *diag.Diagnostics) (remote.FileMeta, bool) {
-	prev, made, ok := r.writeChecked(ctx, client, m, diags)
+func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *hostFileModel, prior []string, diags *diag.Diagnostics) bool {
+	made, ok := r.writeChecked(ctx, client, m, diags)
 	if !ok {
 		removeCreatedDirs(context.WithoutCancel(ctx), client, made, diags)
-		return prev, false
+		return false
 	}
 	p := m.Path.ValueString()
 	created := []string{} // an empty list, not null
@@ -270,16 +269,16 @@ func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *
 	diags.Append(d...)
 	m.CreatedDirectories = list
 	m.ID = types.StringValue(hostID(client.Config()) + ":" + p)
-	return prev, !diags.HasError()
+	return !diags.HasError()
 }
 
 // writeChecked is write less the clean-up of the folders it made, which it
-// returns with the file found before.
-func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Client, m *hostFileModel, diags *diag.Diagnostics) (remote.FileMeta, []string, bool) {
+// returns.
+func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Client, m *hostFileModel, diags *diag.Diagnostics) ([]string, bool) {
 	own, err := m.ownership()
 	if err != nil {
 		diags.AddAttributeError(path.Root("mode"), "Invalid Mode", err.Error())
-		return remote.FileMeta{}, nil, false
+		return nil, false
 	}
 	var validate []string
 	if !m.ValidateCommand.IsNull() {
@@ -295,25 +294,24 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 	if err == nil {
 		cur, err = client.ReadFileMeta(ctx, p)
 	}
-	var unsafe *remote.UnsafePathError
-	if errors.As(err, &unsafe) {
-		diags.AddAttributeError(path.Root("path"), "File Not Written", fmt.Sprintf(
-			"%s on %s: %s. Point path at a file in a folder that only root (or the file's owner) can change.", p, client.Config(), err))
-		return remote.FileMeta{}, nil, false
+	if unsafePathDiag(client, p, err, diags) {
+		return nil, false
 	}
 	if err != nil {
 		diags.Append(hostError("File Not Written", "Reading "+p+" and what the provider recorded of it (nothing was changed)", client, err))
-		return remote.FileMeta{}, nil, false
+		return nil, false
 	}
-	nextRec := remote.NewLedgerRecord(hostFileResourceType, p, rec, cur, []byte(m.content()))
-	prev := nextRec.Previous
+	nextRec := remote.NewLedgerRecord(hostFileResourceType, p, rec, remote.PreviousOf(rec, cur), []byte(m.content()))
 	if err := client.WriteLedger(ctx, p, nextRec); err != nil {
 		diags.Append(hostError("File Not Written", "Recording what was there before (nothing was changed)", client, err))
-		return prev, nil, false
+		return nil, false
 	}
-	ok := false
+	// The earlier record comes back when the file is known to be as it
+	// was; when that is unknown (a cut connection), the new one stays: it
+	// knows both contents.
+	ok, unknown := false, false
 	defer func() {
-		if !ok {
+		if !ok && !unknown {
 			if err := client.WriteLedger(context.WithoutCancel(ctx), p, rec); err != nil {
 				diags.Append(hostError("Record Not Restored", "Putting back the provider's record of "+p, client, err))
 			}
@@ -327,7 +325,7 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 			diags.AddAttributeError(path.Root("create_directories"), "Folders Not Created", fmt.Sprintf(
 				"%s on %s was not written (nothing was changed): creating its missing folders failed: %v. "+
 					"Remove what is in the way, create the folders yourself, or log in as a user who may create them (root, or set ssh.sudo).", p, client.Config(), err))
-			return prev, nil, false
+			return nil, false
 		}
 		_, err = client.WriteFileOwned(ctx, p, []byte(m.content()), own, validate)
 	}
@@ -335,25 +333,24 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 	switch {
 	case errors.As(err, &ve):
 		diags.AddAttributeError(path.Root("validate_command"), "Content Refused By validate_command",
-			fmt.Sprintf("%s on %s was left as it was: %s. Fix the content, or the command.", p, client.Config(), m.redact(ve.Output)))
-		return prev, made, false
-	case errors.As(err, &unsafe):
-		diags.AddAttributeError(path.Root("path"), "File Not Written", fmt.Sprintf(
-			"%s on %s: %s. Point path at a file in a folder that only root (or the file's owner) can change.", p, client.Config(), err))
-		return prev, made, false
+			fmt.Sprintf("%s on %s was left as it was: %s. Fix the content, or the command.", p, client.Config(), m.validateOutput(ve.Output)))
+		return made, false
+	case unsafePathDiag(client, p, err, diags):
+		return made, false
 	case errors.As(err, &missing):
 		diags.AddAttributeError(path.Root("create_directories"), "File Not Written", fmt.Sprintf(
 			"%s on %s was not written (nothing was changed): %v. Set create_directories = true to have the resource create it "+
 				"(and remove it on destroy when empty), or create it before.", p, client.Config(), err))
-		return prev, made, false
+		return made, false
 	case err != nil && (strings.Contains(err.Error(), "chown:") || strings.Contains(err.Error(), "chgrp:")):
 		diags.AddAttributeError(path.Root("owner"), "File Not Written", fmt.Sprintf(
 			"%s on %s was left as it was: the owner or group could not be set: %v. Name a user and group that exist, "+
 				"and log in as root or set ssh.sudo to give files to another user (owner and group default to root).", p, client.Config(), err))
-		return prev, made, false
+		return made, false
 	case err != nil:
-		diags.Append(hostError("File Not Written", "Writing "+p+" (nothing was changed)", client, err))
-		return prev, made, false
+		unknown = true
+		diags.Append(hostError("File Not Written", "Writing "+p+" (the host checks what arrives before it replaces the file)", client, err))
+		return made, false
 	}
 	got, err := client.ReadFileMeta(ctx, p)
 	if err == nil && (!got.Exists || string(got.Data) != m.content() || got.Mode&07777 != own.Mode&07777 || got.Owner != own.Owner || got.Group != own.Group) {
@@ -363,26 +360,39 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 		undo := "the previous file was put back"
 		if rerr := client.RestoreFile(context.WithoutCancel(ctx), p, cur); rerr != nil {
 			undo = "putting the previous file back failed too: " + rerr.Error()
+			unknown = true
 		}
 		diags.AddError("File Not As Written", fmt.Sprintf("%s on %s was written, but %v; %s.", p, client.Config(), err, undo))
-		return prev, made, false
+		return made, false
 	}
 	m.setFrom(got)
 	ok = true
-	return prev, made, true
+	return made, true
+}
+
+// unsafePathDiag reports err on path when it is a refused path, and says
+// whether it was.
+func unsafePathDiag(client *remote.Client, p string, err error, diags *diag.Diagnostics) bool {
+	var unsafe *remote.UnsafePathError
+	if !errors.As(err, &unsafe) {
+		return false
+	}
+	diags.AddAttributeError(path.Root("path"), "Path Refused", fmt.Sprintf(
+		"%s on %s: %s. Point path at a file in a folder that only root (or the file's owner) can change.", p, client.Config(), err))
+	return true
 }
 
 // hostFileResourceType names the resource in the host's ledger.
 const hostFileResourceType = "mcpai_host_file"
 
-// redact hides sensitive_content, whole and line by line, in text from the
-// host (a validate command may print the file, or a part of it).
-func (m hostFileModel) redact(text string) string {
+// validateOutput is what an error may show of a validate command's output:
+// all of it, or nothing when the file holds secrets (a validator may echo
+// any part of them, a token in a line as well as the line).
+func (m hostFileModel) validateOutput(out string) string {
 	if m.SensitiveContent.IsNull() {
-		return text
+		return out
 	}
-	secret := m.SensitiveContent.ValueString()
-	return redact.Values(text, append(strings.Split(secret, "\n"), secret)...)
+	return redact.Placeholder + " (the output is hidden because sensitive_content is set: run the command on the host to see it)"
 }
 
 // removeCreatedDirs removes the folders a resource created (outermost
@@ -416,7 +426,7 @@ func (r *hostFileResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	defer unlock()
-	if _, ok := r.write(ctx, client, &m, nil, &resp.Diagnostics); !ok {
+	if !r.write(ctx, client, &m, nil, &resp.Diagnostics) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
@@ -480,7 +490,7 @@ func (r *hostFileResource) Update(ctx context.Context, req resource.UpdateReques
 	defer unlock()
 	var prior []string
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("created_directories"), &prior)...)
-	if _, ok := r.write(ctx, client, &m, prior, &resp.Diagnostics); ok {
+	if r.write(ctx, client, &m, prior, &resp.Diagnostics) {
 		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 	}
 }
@@ -508,30 +518,26 @@ func (r *hostFileResource) Delete(ctx context.Context, req resource.DeleteReques
 	if err == nil {
 		cur, err = client.ReadFileMeta(ctx, p)
 	}
+	if unsafePathDiag(client, p, err, &resp.Diagnostics) {
+		return
+	}
 	if err != nil {
 		resp.Diagnostics.Append(hostError("File Not Restored", "Reading "+p+" and what the provider recorded of it (nothing was changed)", client, err))
 		return
 	}
-	switch {
-	case rec == nil:
-		if cur.Exists {
-			resp.Diagnostics.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
-				"%s on %s was not written by this provider (it was imported, or written by an older release), so destroy left it as it is. Remove it yourself if it should go.", p, client.Config()))
-		}
-	case cur.Exists && !rec.Wrote(cur.Data):
-		resp.Diagnostics.AddAttributeWarning(path.Root("path"), "File Left In Place", fmt.Sprintf(
-			"%s on %s changed since this provider wrote it, so destroy left it as it is rather than lose those changes (the file found before the first apply was not put back). Edit or remove it yourself.", p, client.Config()))
-		if err := client.WriteLedger(ctx, p, nil); err != nil {
-			resp.Diagnostics.Append(hostError("File Not Restored", "Removing the provider's record of "+p, client, err))
-			return
-		}
-	default:
+	if why := notOurs(rec, cur.Exists, cur.Data); why != "" {
+		fileLeftWarning(&resp.Diagnostics, path.Root("path"), client, p, why, "Edit or remove it yourself.")
+	} else if rec != nil {
 		if err := client.RestoreFile(ctx, p, rec.Previous); err != nil {
 			resp.Diagnostics.Append(hostError("File Not Restored", "Putting back the file found before the first apply at "+p, client, err))
 			return
 		}
+	}
+	// The record goes with the resource, whether the file was ours to
+	// restore or had become someone else's.
+	if rec != nil {
 		if err := client.WriteLedger(ctx, p, nil); err != nil {
-			resp.Diagnostics.Append(hostError("File Not Restored", "Removing the provider's record of "+p+" (the file was restored)", client, err))
+			resp.Diagnostics.Append(hostError("File Not Restored", "Removing the provider's record of "+p, client, err))
 			return
 		}
 	}

@@ -680,19 +680,33 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 			// A file of ours edited to lose the header is drift, not a
 			// site's file: only record one the resource never rendered.
 			_, rendering := wasRendered[p]
-			if _, known := prevFiles[p]; !known && rec != nil && rec.Previous.Exists {
-				prevFiles[p] = string(rec.Previous.Data)
-			} else if cur.Exists && !ours && !rendering && !known && rec == nil {
+			// A site's file found now (none of ours, nor the one written
+			// here) is what was there; else the ledger's record says.
+			_, known := prevFiles[p]
+			switch {
+			case known:
+			case cur.Exists && !ours && !rendering && !rec.Wrote(cur.Data):
 				prevFiles[p] = string(cur.Data)
+			case rec != nil && rec.Previous.Exists:
+				prevFiles[p] = string(rec.Previous.Data)
 			}
 			was := remote.FileMeta{Mode: kernelFileMode}
 			if content, ok := prevFiles[p]; ok {
 				was = remote.FileMeta{Exists: true, Data: []byte(content), Mode: kernelFileMode}
 			}
 			nextRec = remote.NewLedgerRecord(kernelResourceType, p, rec, was, target.Data)
-			nextRec.PreviousValues = nil
 			if p == kernel.TmpfilesFile {
-				nextRec.PreviousValues = prev
+				// The live values found before: the earlier record's stand.
+				if nextRec.PreviousValues == nil {
+					nextRec.PreviousValues = map[string]string{}
+				}
+				for k, v := range prev {
+					if _, recorded := nextRec.PreviousValues[k]; !recorded {
+						nextRec.PreviousValues[k] = v
+					}
+				}
+			} else {
+				nextRec.PreviousValues = nil
 			}
 		} else {
 			if !ours {
@@ -723,24 +737,34 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 			}
 			delete(prevFiles, p)
 		}
-		if !sameRecord(rec, nextRec) {
-			// The record first: a run cut short after the file is written
-			// still leaves what was there before.
+		// A new record goes first, so a run cut short after the file is
+		// written still leaves what was there before; a record that goes
+		// goes after its file is put back, for the same reason.
+		writeRecord := func() bool {
+			if sameRecord(rec, nextRec) {
+				return true
+			}
 			recorded = append(recorded, p)
 			if err := client.WriteLedger(ctx, p, nextRec); err != nil {
 				msg := rollbackKernel(ctx, client, before, written, recorded, recs, nil)
 				diags.Append(hostError(summary, "Recording what was there before "+p, client, fmt.Errorf("%w. %s", err, msg)))
+				return false
+			}
+			return true
+		}
+		if nextRec != nil && !writeRecord() {
+			return kernelResult{}, diags
+		}
+		if cur.Exists != target.Exists || string(cur.Data) != string(target.Data) {
+			written = append(written, p)
+			if err := client.SetFile(ctx, p, target, kernelFileMode); err != nil {
+				// It may have landed before the answer was lost: restore it too.
+				msg := rollbackKernel(ctx, client, before, written, recorded, recs, nil)
+				diags.Append(hostError(summary, "Writing "+p, client, fmt.Errorf("%w. %s", err, msg)))
 				return kernelResult{}, diags
 			}
 		}
-		if cur.Exists == target.Exists && string(cur.Data) == string(target.Data) {
-			continue
-		}
-		written = append(written, p)
-		if err := client.SetFile(ctx, p, target, kernelFileMode); err != nil {
-			// It may have landed before the answer was lost: restore it too.
-			msg := rollbackKernel(ctx, client, before, written, recorded, recs, nil)
-			diags.Append(hostError(summary, "Writing "+p, client, fmt.Errorf("%w. %s", err, msg)))
+		if nextRec == nil && !writeRecord() {
 			return kernelResult{}, diags
 		}
 	}
@@ -906,12 +930,19 @@ func rollbackKernel(ctx context.Context, client *remote.Client, before kernelSna
 			}
 		}
 	}
+	unknown := map[string]bool{}
 	for _, p := range files {
 		if err := client.SetFile(ctx, p, before.files[p], kernelFileMode); err != nil {
 			problems = append(problems, err.Error())
+			unknown[p] = true
 		}
 	}
+	// A record comes back only with its file: while the file is unknown,
+	// the new record (which knows both contents) stays.
 	for _, p := range recorded {
+		if unknown[p] {
+			continue
+		}
 		if err := client.WriteLedger(ctx, p, recs[p]); err != nil {
 			problems = append(problems, err.Error())
 		}

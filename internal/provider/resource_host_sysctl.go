@@ -172,7 +172,7 @@ func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequ
 	}
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
 	file := plan.File.ValueString()
-	res, diags := applySysctl(ctx, client, file, nil, next, nil)
+	res, diags := applySysctl(ctx, client, file, nil, next, nil, nil)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -269,7 +269,11 @@ func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequ
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	res, diags := applySysctl(ctx, client, plan.File.ValueString(), old, next, previous)
+	statePrevious := &remote.FileState{}
+	if !state.PreviousFileContent.IsNull() {
+		statePrevious = &remote.FileState{Exists: true, Data: []byte(state.PreviousFileContent.ValueString())}
+	}
+	res, diags := applySysctl(ctx, client, plan.File.ValueString(), old, next, previous, statePrevious)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -293,7 +297,7 @@ func (r *hostSysctlResource) Delete(ctx context.Context, req resource.DeleteRequ
 	}
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	_, diags = applySysctl(ctx, client, state.File.ValueString(), old, nil, previous)
+	_, diags = applySysctl(ctx, client, state.File.ValueString(), old, nil, previous, nil)
 	resp.Diagnostics.Append(diags...)
 }
 
@@ -387,7 +391,11 @@ const sysctlResourceType = "mcpai_host_sysctl"
 // the one written here), write the live values and read each back. Any
 // failure restores the values already written, the file and the ledger,
 // then reports the key and what the kernel said.
-func applySysctl(ctx context.Context, client *remote.Client, file string, old, next, previous map[string]string) (sysctlResult, diag.Diagnostics) {
+//
+// statePrevious is the file the state recorded as there before (nil when
+// there is no state: a create), for a file of ours the ledger has no
+// record of.
+func applySysctl(ctx context.Context, client *remote.Client, file string, old, next, previous map[string]string, statePrevious *remote.FileState) (sysctlResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	const summary = "Unable to Apply Sysctl Settings"
 	destroy := next == nil
@@ -500,9 +508,17 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 	} else {
 		content := sysctl.Render(next)
 		target = &remote.FileState{Exists: true, Data: content}
-		nextRec = remote.NewLedgerRecord(sysctlResourceType, file, rec, remote.FileMeta{Exists: before.file.Exists, Data: before.file.Data, Mode: sysctlFileMode}, content)
-		nextRec.PreviousValues = prev
-		fileBefore = remote.FileState{Exists: nextRec.Previous.Exists, Data: nextRec.Previous.Data}
+		was := sysctlFileBefore(client, file, rec, before.file, statePrevious, &diags)
+		nextRec = remote.NewLedgerRecord(sysctlResourceType, file, rec, remote.FileMeta{Exists: was.Exists, Data: was.Data, Mode: sysctlFileMode}, content)
+		if nextRec.PreviousValues == nil {
+			nextRec.PreviousValues = map[string]string{}
+		}
+		for k, v := range prev {
+			if _, known := nextRec.PreviousValues[k]; !known {
+				nextRec.PreviousValues[k] = v
+			}
+		}
+		fileBefore = was
 	}
 	// The ledger first: a run cut short after the file is written still
 	// leaves a record of what was there before.
@@ -568,25 +584,38 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 	return sysctlResult{previous: prev, fileBefore: fileBefore}, diags
 }
 
+// sysctlFileBefore decides what was at file before this resource first
+// wrote it: the ledger's record; but a file that replaced ours since (no
+// header of ours) is what there is to put back, and a file of ours the
+// ledger has no record of (an earlier release's) is never "what was
+// there": the state's record stands, else no file.
+func sysctlFileBefore(client *remote.Client, file string, rec *remote.LedgerRecord, cur remote.FileState, statePrevious *remote.FileState, diags *diag.Diagnostics) remote.FileState {
+	ours := cur.Exists && strings.HasPrefix(string(cur.Data), sysctl.Header)
+	switch {
+	case rec != nil && cur.Exists && !ours && !rec.Wrote(cur.Data):
+		diags.AddAttributeWarning(path.Root("file"), "File Replaced Since It Was Written", fmt.Sprintf(
+			"%s on %s is no longer the file this provider wrote, nor one of its own: it is recorded as the file to put back on destroy, in place of the one found before the first apply.", file, client.Config()))
+		return cur
+	case rec != nil:
+		return remote.FileState{Exists: rec.Previous.Exists, Data: rec.Previous.Data}
+	case ours && statePrevious != nil:
+		return *statePrevious
+	case ours:
+		return remote.FileState{}
+	}
+	return cur
+}
+
 // sysctlFileOnDestroy decides what destroy does with the file: put back what
 // the ledger says was there, but only while the file is the one written
 // here. After an import (no record) or an edit since, it stays, with a
 // warning that says why.
 func sysctlFileOnDestroy(client *remote.Client, file string, rec *remote.LedgerRecord, cur remote.FileState, diags diag.Diagnostics) (*remote.FileState, diag.Diagnostics) {
-	switch {
-	case rec == nil && !cur.Exists:
+	if why := notOurs(rec, cur.Exists, cur.Data); why != "" {
+		fileLeftWarning(&diags, path.Root("file"), client, file, why, "The live values recorded as previous were restored. Edit or remove the file yourself if its settings should go.")
 		return nil, diags
-	case rec == nil:
-		diags.AddAttributeWarning(path.Root("file"), "File Left In Place", fmt.Sprintf(
-			"%s on %s was not written by this provider (it was imported, or written by an older release), so destroy left it as it is. "+
-				"The live values recorded as previous were restored. Remove or edit the file yourself if its settings should go.", file, client.Config()))
-		return nil, diags
-	case cur.Exists && !rec.Wrote(cur.Data):
-		diags.AddAttributeWarning(path.Root("file"), "File Left In Place", fmt.Sprintf(
-			"%s on %s changed since this provider wrote it, so destroy left it as it is rather than lose those changes. "+
-				"The live values recorded as previous were restored. Edit or remove the file yourself.", file, client.Config()))
-		return nil, diags
-	case !cur.Exists && !rec.Previous.Exists:
+	}
+	if rec == nil || (!cur.Exists && !rec.Previous.Exists) {
 		return nil, diags
 	}
 	return &remote.FileState{Exists: rec.Previous.Exists, Data: rec.Previous.Data}, diags
@@ -618,10 +647,11 @@ func rollbackSysctl(ctx context.Context, client *remote.Client, file string, bef
 		}
 	}
 	if fileWritten {
+		// The earlier record comes back only with the file: while the file
+		// is unknown, the new record (which knows both contents) stays.
 		if err := client.SetFile(ctx, file, before.file, sysctlFileMode); err != nil {
 			problems = append(problems, err.Error())
-		}
-		if err := client.WriteLedger(ctx, file, rec); err != nil {
+		} else if err := client.WriteLedger(ctx, file, rec); err != nil {
 			problems = append(problems, err.Error())
 		}
 	}

@@ -311,7 +311,9 @@ func (c *Client) run(ctx context.Context, argv []string, stdin []byte, endable b
 	if err != nil {
 		return nil, err
 	}
-	defer release()
+	var once sync.Once
+	releaseOnce := func() { once.Do(release) }
+	defer releaseOnce()
 	defer func() { _ = sess.Close() }()
 	var stdout bytes.Buffer
 	stderr := &lockedBuffer{}
@@ -323,19 +325,27 @@ func (c *Client) run(ctx context.Context, argv []string, stdin []byte, endable b
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		_ = sess.Signal(ssh.SIGKILL)
-		_ = sess.Close()
-		// Closing the session does not end the command on the host (sshd
-		// neither signals nor waits for it, and sudo relays no SIGKILL):
-		// end its whole SSH session from another one before saying what
-		// was (not) done.
-		if pid, ok := announcedPid(stderr.String()); ok {
-			c.endSession(pid)
+		select {
+		case err = <-done:
+			// It finished as the context ended: its result stands.
+		default:
+			_ = sess.Signal(ssh.SIGKILL)
+			_ = sess.Close()
+			// Its session slot is free before another session is asked
+			// for, so many cancelled commands cannot wait on each other.
+			releaseOnce()
+			// Closing the session does not end the command on the host
+			// (sshd neither signals nor waits for it, and sudo relays no
+			// SIGKILL): end its whole SSH session from another one before
+			// saying what was (not) done.
+			if a, ok := findAnnouncement(stderr.String()); ok {
+				c.endSession(a)
+			}
+			return nil, ctx.Err()
 		}
-		return nil, ctx.Err()
 	}
-	errOut, _ := strings.CutPrefix(stderr.String(), announceLine(stderr.String()))
-	res := &Result{Stdout: stdout.Bytes(), Stderr: []byte(errOut)}
+	a, _ := findAnnouncement(stderr.String())
+	res := &Result{Stdout: stdout.Bytes(), Stderr: []byte(strings.Replace(stderr.String(), a.line, "", 1))}
 	var exitErr *ssh.ExitError
 	switch {
 	case err == nil:
@@ -363,43 +373,57 @@ func (c *Client) Output(ctx context.Context, argv []string, stdin []byte) ([]byt
 	return res.Stdout, nil
 }
 
-// announceScript says which process runs the command (on stderr, which Run
-// strips again), then becomes the command.
-const announceScript = `echo "mcpai-pid $$" >&2; exec "$@"`
+// announceScript says which process runs the command, with its start time
+// (so that a reused pid is never taken for it), on stderr, which Run strips
+// again; then it becomes the command.
+const announceScript = `announce() { shift 19; echo "mcpai-pid $$ $1" >&2; }
+read -r st </proc/$$/stat; announce ${st##*) }; exec "$@"`
 
-// announceLine is the announcement at the start of stderr, or "".
-func announceLine(stderr string) string {
-	line, _, found := strings.Cut(stderr, "\n")
-	if !found || !strings.HasPrefix(line, "mcpai-pid ") {
-		return ""
-	}
-	return line + "\n"
+// announcement is a command's "mcpai-pid <pid> <start time>" line.
+type announcement struct {
+	line  string // as it came, with its newline
+	pid   int
+	start string // field 22 of /proc/<pid>/stat
 }
 
-// announcedPid is the pid the announcement names.
-func announcedPid(stderr string) (int, bool) {
-	line := strings.TrimSuffix(announceLine(stderr), "\n")
-	pid, err := strconv.Atoi(strings.TrimPrefix(line, "mcpai-pid "))
-	return pid, err == nil && pid > 1
+// findAnnouncement finds the announcement among the stderr lines (sudo may
+// have written first).
+func findAnnouncement(stderr string) (announcement, bool) {
+	for _, line := range strings.SplitAfter(stderr, "\n") {
+		f := strings.Fields(line)
+		if len(f) != 3 || f[0] != "mcpai-pid" || !strings.HasSuffix(line, "\n") {
+			continue
+		}
+		pid, err := strconv.Atoi(f[1])
+		if err != nil || pid <= 1 {
+			continue
+		}
+		return announcement{line: line, pid: pid, start: f[2]}, true
+	}
+	return announcement{}, false
 }
 
 // endSessionScript ends every process of the SSH session that process $1
-// belongs to: TERM, then KILL a moment later. A daemon the command started
-// (dockerd after a restart) has a session of its own and is left alone;
-// so is anything when $1 is gone already.
-const endSessionScript = `sid=$(ps -o sid= -p "$1" 2>/dev/null | tr -d ' ')
+// (started at $2, field 22 of its stat) belongs to: TERM, then KILL a
+// moment later. A daemon the command started (dockerd after a restart) has
+// a session of its own and is left alone; so is everything when $1 is gone
+// or is another process now.
+const endSessionScript = `read -r st </proc/"$1"/stat 2>/dev/null || exit 0
+st=${st##*) }; set -- "$1" "$2" $st; [ "${22}" = "$2" ] || exit 0
+sid=$6
 case $sid in '' | 0 | 1 | *[!0-9]*) exit 0 ;; esac
+[ "$sid" != "$(ps -o sid= -p $$ | tr -d ' ')" ] || exit 0
 pkill -TERM -s "$sid" || exit 0
 sleep 1
 pkill -KILL -s "$sid"
 true`
 
-// endSession runs endSessionScript for pid, bounded in time: a host that
+// endSession runs endSessionScript for a, bounded in time: a host that
 // stopped answering cannot hold a cancelled run for long.
-func (c *Client) endSession(pid int) {
+func (c *Client) endSession(a announcement) {
 	ctx, cancel := context.WithTimeout(context.Background(), endSessionTimeout)
 	defer cancel()
-	_, _ = c.run(ctx, []string{"sh", "-c", endSessionScript, "sh", strconv.Itoa(pid)}, nil, false)
+	_, _ = c.run(ctx, []string{"sh", "-c", endSessionScript, "sh", strconv.Itoa(a.pid), a.start}, nil, false)
 }
 
 // endSessionTimeout bounds ending a cancelled command's session.

@@ -50,6 +50,9 @@ for p do
     if [ -n "$u" ] && [ "$u" != 0 ]; then
       echo "refused $(printf '%s is a symbolic link that %s owns, not root' "$p" "$(uname_of "$u")" | base64 -w0)"; continue
     fi
+    # A link of root's (Debian's /etc/sysctl.d/99-sysctl.conf): its
+    # target's folders are the ones that count.
+    if [ -n "$u" ]; then r=$(readlink -f -- "$p") && d=${r%/*} && [ -n "$d" ] || d=/; fi
     verdict "$d" ""
     case $v in no*) verdict "$d" "$(stat -L -c %u -- "$p")" ;; esac
     case $v in
@@ -214,9 +217,15 @@ const putFileScript = safeChainFuncs + `set -eu
 p=$1; owner=$3
 d=${p%/*}; [ -n "$d" ] || d=/
 # The user whose folders may hold the file: its owner to be (an unknown
-# one fails at chown below, with chown's own message), else the current one.
+# one fails at chown below, with chown's own message), else the existing
+# file's, else the current one. In a folder everyone may write (sticky, as
+# /tmp) an existing file of another user's is not ours to take over.
 if [ -n "$owner" ] && tu=$(id -u -- "$owner" 2>/dev/null); then :
-elif [ -e "$p" ] && [ ! -L "$p" ]; then tu=$(stat -c %u -- "$p")
+elif [ -e "$p" ] && [ ! -L "$p" ]; then
+  tu=$(stat -c %u -- "$p")
+  if [ "$tu" != "$(id -u)" ] && [ $(( 0x$(stat -c %f -- "$d") & 2 )) != 0 ]; then
+    refuse "$p belongs to $(uname_of "$tu") in $d, which every user may write: remove it, or choose another path"
+  fi
 else tu=$(id -u); fi
 chain_ok "$d" "$tu" || refuse "$why"
 as_owner "$@"
@@ -229,9 +238,10 @@ if [ ! -d "$d" ]; then
   mkdir -p -- "$d"
   chain_ok "$d" "$tu" || refuse "$why"
 fi
-t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
-trap 'rm -f -- "$t"' EXIT
+t=
+trap '[ -z "$t" ] || rm -f -- "$t"' EXIT
 trap 'exit 1' HUP INT TERM PIPE
+t=$(mktemp -- "$d/.mcpai.XXXXXXXX")
 cat >"$t"
 n=$(wc -c <"$t")
 h=$(sha256sum <"$t"); h=${h%% *}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 )
 
@@ -35,6 +36,10 @@ type LedgerRecord struct {
 	Resource string `json:"resource"`
 	// Written is the SHA-256 of the content last written there.
 	Written string `json:"written_sha256"`
+	// Earlier is the SHA-256 written before that, if any. A record is
+	// written before its file, and not taken back when the write's outcome
+	// is unknown (a cut connection): the file then holds either content.
+	Earlier string `json:"earlier_sha256,omitempty"`
 	// Previous is the file found before the first write.
 	Previous FileMeta `json:"previous"`
 	// PreviousValues are live values (sysctls, sysfs) found before the
@@ -42,9 +47,14 @@ type LedgerRecord struct {
 	PreviousValues map[string]string `json:"previous_values,omitempty"`
 }
 
-// Wrote says whether data is the content the record says we last wrote.
+// Wrote says whether data is content the record says we wrote: the last,
+// or the one before when that write's outcome was never known.
 func (r *LedgerRecord) Wrote(data []byte) bool {
-	return r != nil && r.Written == sha256Hex(data)
+	if r == nil {
+		return false
+	}
+	sum := sha256Hex(data)
+	return r.Written == sum || r.Earlier == sum
 }
 
 // ledgerPath is the record's file for a managed path: named by the path's
@@ -127,15 +137,26 @@ func (c *Client) WriteLedger(ctx context.Context, managed string, r *LedgerRecor
 	return nil
 }
 
-// NewLedgerRecord is the record for a first write of data to managed over
-// what was there (previous): or, when an earlier record exists, that record
-// with the new content, since what was there before us stays what it was.
+// NewLedgerRecord is the record for writing data to managed, where
+// previous is what was there before this provider first wrote it (the
+// caller decides: an earlier record's, or the file found now). The earlier
+// record's content hash stays known, and so do its previous values.
 func NewLedgerRecord(resource, managed string, earlier *LedgerRecord, previous FileMeta, data []byte) *LedgerRecord {
-	r := &LedgerRecord{Path: managed, Resource: resource, Previous: previous}
+	r := &LedgerRecord{Path: managed, Resource: resource, Previous: previous, Written: sha256Hex(data)}
 	if earlier != nil {
-		r.Previous = earlier.Previous
-		r.PreviousValues = earlier.PreviousValues
+		r.PreviousValues = maps.Clone(earlier.PreviousValues)
+		if earlier.Written != r.Written {
+			r.Earlier = earlier.Written
+		}
 	}
-	r.Written = sha256Hex(data)
 	return r
+}
+
+// PreviousOf is what was at a managed path before this provider first
+// wrote it: the record's, else the file found now.
+func PreviousOf(rec *LedgerRecord, cur FileMeta) FileMeta {
+	if rec != nil {
+		return rec.Previous
+	}
+	return cur
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // LockPath is the file flock(1) locks on the host: in /run, which only root
-// may write, so no other user can create it first or hold it to stall us.
+// may write, and 0600, so no other user can create it first, or open it to
+// hold it and stall us (see lockPathFunc for a login user without sudo).
 const LockPath = "/run/mcpai.lock"
 
 // LockHolderPath is where the holder of LockPath says who it is.
@@ -130,8 +131,12 @@ func (e *LockBusyError) Unwrap() error { return e.Err }
 // ends the script, and with it the lock. dash has no `read -t`, hence
 // timeout(1) around head(1); the helpers close fd 9 so that only this shell
 // holds the lock.
-const lockScript = `umask 022
-exec 9>>"$1" || exit 1
+const lockScript = lockPathFunc + `
+umask 077
+l=$(lock_path "$1") || exit 1
+exec 9>>"$l" || exit 1
+chmod 600 -- "$l" || exit 1
+shift; set -- "$l" "$@"
 flock -w "$2" 9; rc=$?
 case $rc in 0) ;; 1) echo busy; exit 0 ;; *) exit "$rc" ;; esac
 echo locked || exit 1
@@ -140,7 +145,20 @@ while b=$(exec 9>&-; timeout "$3" head -c1) && [ -n "$b" ]; do :; done
 rm -f -- "$1.holder"`
 
 // readHolderScript prints the host's time, then the holder file if any.
-const readHolderScript = `date +%s; cat -- "$1" 2>/dev/null; true`
+const readHolderScript = lockPathFunc + `
+date +%s; cat -- "$(lock_path "${1%.holder}").holder" 2>/dev/null; true`
+
+// lockPathFunc gives the lock file for the user the script runs as: $1 for
+// root; a login user without sudo cannot create files in /run, and locks a
+// file of its own instead (it can change only what it owns anyway). The
+// file is root's (or that user's) and 0600: flock works on a file opened
+// for reading, so a lock file others could open would let any local user
+// stall every run.
+const lockPathFunc = `lock_path() {
+  if [ "$(id -u)" = 0 ]; then echo "$1"; return; fi
+  d=${XDG_RUNTIME_DIR:-$HOME/.local/state/mcpai}
+  mkdir -p -- "$d" && echo "$d/mcpai.lock"
+}`
 
 // heartbeat is what the client writes to keep its lease; not a newline,
 // which command substitution would strip.

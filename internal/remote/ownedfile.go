@@ -31,8 +31,10 @@ type ValidationError struct {
 	Output string
 }
 
+// Error leaves the output out: it may quote the content, which may be
+// secret; the caller decides what of Output to show.
 func (e *ValidationError) Error() string {
-	return "the validate command refused the new content: " + strings.TrimSpace(e.Output)
+	return "the validate command refused the new content"
 }
 
 // MissingFolderError is a write refused because the file's folder does not

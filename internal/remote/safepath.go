@@ -24,8 +24,7 @@ import (
 //
 // When the chain holds a folder of UID's (not root's) and the script runs as
 // root, chain_ok sets "dropto", and as_owner "$@" runs the script again as
-// that user (setpriv; the script's text comes in $MCPAI_SELF, see
-// selfArgv): whatever link that user plants then leads only where they could
+// that user (setpriv; the script's text is in $MCPAI_SELF, see selfArgv): whatever link that user plants then leads only where they could
 // write themselves. PostgreSQL's data folder and postgresql.auto.conf, both
 // the postgres user's, are written this way.
 //
@@ -55,9 +54,15 @@ chain_walk() {
       if [ "$cw_u" != "$cw_tu" ]; then why="$cw_n belongs to $(uname_of "$cw_u"), not root, and $(uname_of "$cw_u") could point the path elsewhere: use a folder that only root (or the file's owner) can change"; return 1; fi
       userdir=$cw_n
     fi
+    # Group write counts even for group root: with an ACL, those bits are
+    # the mask of what named users may do.
     if [ $(( cw_m & 512 )) = 0 ]; then
       if [ $(( cw_m & 2 )) != 0 ]; then why="$cw_n may be written by every user"; return 1; fi
-      if [ $(( cw_m & 16 )) != 0 ] && [ "$cw_g" != 0 ]; then why="$cw_n may be written by the members of group $(getent group "$cw_g" | cut -d: -f1)"; return 1; fi
+      # ... except the own group of a folder's non-root owner, whom the
+      # script then acts as (Debian's /etc/redis: redis:redis, 2775).
+      if [ $(( cw_m & 16 )) != 0 ] && { [ "$cw_u" = 0 ] || [ "$cw_g" != "$(id -g -- "$cw_u")" ]; }; then
+        why="$cw_n may be written by the members of group $(getent group "$cw_g" | cut -d: -f1) (or users an ACL names)"; return 1
+      fi
     fi
   done <<EOF
 $cw_s
@@ -66,8 +71,12 @@ EOF
 chain_ok() {
   links=no; userdir=
   chain_walk "$1" "$2" || return 1
-  if [ $links = yes ] && [ -d "$1" ]; then
-    co_r=$(cd -P -- "$1" && pwd -P) || { why="cannot resolve $1"; return 1; }
+  if [ $links = yes ]; then
+    # The deepest folder that exists, resolved, is walked again: a link of
+    # root's may still lead into a folder another user controls.
+    co_e=$1
+    while [ ! -d "$co_e" ]; do co_e=${co_e%/*}; [ -n "$co_e" ] || co_e=/; done
+    co_r=$(cd -P -- "$co_e" && pwd -P) || { why="cannot resolve $co_e"; return 1; }
     links=no
     chain_walk "$co_r" "$2" || return 1
   fi
@@ -76,7 +85,7 @@ chain_ok() {
 }
 as_owner() {
   if [ -n "$dropto" ]; then
-    exec setpriv --reuid="$dropto" --regid="$(id -g -- "$dropto")" --init-groups -- sh -c "$MCPAI_SELF" sh "$@"
+    exec setpriv --reuid="$dropto" --regid="$(id -g -- "$dropto")" --init-groups -- sh -c "$MCPAI_SELF" sh "$MCPAI_SELF" "$@"
   fi
 }
 `
@@ -113,9 +122,10 @@ func CleanAbsPath(p string) error {
 }
 
 // selfArgv runs script with args such that as_owner can run it again: its
-// text also travels in $MCPAI_SELF.
+// text also travels as the first argument, which it keeps in $MCPAI_SELF.
 func selfArgv(script string, args ...string) []string {
-	return append([]string{"env", "MCPAI_SELF=" + script, "sh", "-c", script, "sh"}, args...)
+	script = `MCPAI_SELF=$1; shift` + "\n" + script
+	return append([]string{"sh", "-c", script, "sh", script}, args...)
 }
 
 // sha256Hex is the hex SHA-256 of data, as sha256sum prints it.
