@@ -44,10 +44,13 @@ func sshTarget(v acctest.VM) string {
 // hostID is how import IDs name v: host:port.
 func hostID(v acctest.VM) string { return fmt.Sprintf("%s:%d", v.Address, v.Port) }
 
-// messageRE matches msg with any run of white space where msg has a space:
-// Terraform wraps diagnostics.
-func messageRE(msg string) *regexp.Regexp {
-	return regexp.MustCompile(strings.ReplaceAll(regexp.QuoteMeta(msg), " ", `\s+`))
+// messageRE matches the parts in order, with anything between them and any
+// run of white space where a part has a space: Terraform wraps diagnostics.
+func messageRE(parts ...string) *regexp.Regexp {
+	for i, p := range parts {
+		parts[i] = strings.ReplaceAll(regexp.QuoteMeta(p), " ", `\s+`)
+	}
+	return regexp.MustCompile(strings.Join(parts, `(?s:.*)`))
 }
 
 // fileSum is the SHA-256 of a file on v, or "absent".
@@ -60,4 +63,17 @@ func fileSum(t testing.TB, v acctest.VM, path string) string {
 func tempFiles(t testing.TB, v acctest.VM, dir string) string {
 	t.Helper()
 	return v.InHost(t, "ls -A "+dir+" | grep '^\\.mcpai' || true")
+}
+
+// servicesUp fails the test unless systemd has finished starting and ssh,
+// Docker, PostgreSQL and Redis run.
+func servicesUp(t testing.TB, v acctest.VM, when string) {
+	t.Helper()
+	if got := v.InHost(t, "systemctl is-system-running --wait || true"); got != "running" && got != "degraded" {
+		t.Fatalf("%s: systemd is %q: %s", when, got, v.InHost(t, "systemctl --failed --no-legend"))
+	}
+	got := v.InHost(t, "systemctl is-active ssh docker postgresql@15-main redis-server || true")
+	if strings.Join(strings.Fields(got), " ") != "active active active active" {
+		t.Fatalf("%s: ssh, docker, postgresql, redis: %q", when, got)
+	}
 }

@@ -18,7 +18,9 @@ func TestAccVMPowerCutMidApply(t *testing.T) {
 	v := acctest.VMAt(t, 0)
 	const pgPassword = "mcpai-vm-pg"
 	v.InHost(t, `cd / && su postgres -c "psql -qc \"ALTER ROLE postgres PASSWORD '`+pgPassword+`'\""`)
-	t.Cleanup(func() { _, _ = v.Try(time.Minute, `cd / && su postgres -c "psql -qc \"ALTER ROLE postgres PASSWORD NULL\""`) })
+	t.Cleanup(func() {
+		_, _ = v.Try(time.Minute, `cd / && su postgres -c "psql -qc \"ALTER ROLE postgres PASSWORD NULL\""`)
+	})
 
 	type host struct{ daemonJSON, logDriver, sharedBuffers, autoConf, services string }
 	look := func() host {
@@ -55,6 +57,7 @@ resource "mcpai_docker_daemon_config" "docker" {
   depends_on = [mcpai_postgres_tuning.pg]
 }`, sshTarget(v), pgPassword))
 
+	bootID := v.BootID(t)
 	// The first apply, cut when dockerd's pid changes (the restart).
 	applied := make(chan string, 1)
 	go func() {
@@ -94,7 +97,10 @@ echo "dockerd $p0 -> $(pid), daemon.json $(tr -d ' \n' < /etc/docker/daemon.json
 	}
 
 	v.Boot(t)
-	v.InHost(t, "systemctl is-system-running --wait >/dev/null || true")
+	if v.BootID(t) == bootID {
+		t.Fatal("same boot id after the power cut and a cold boot")
+	}
+	servicesUp(t, v, "after the power cut and a cold boot")
 	if got := look(); got.sharedBuffers != "192MB" || got.services != "active active" {
 		t.Fatalf("after the cold boot: %+v", got)
 	}

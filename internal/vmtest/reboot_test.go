@@ -87,9 +87,12 @@ resource "mcpai_host_kernel" "test" {
 				},
 			},
 			{
-				PreConfig: func() { v.Reboot(t) },
-				Config:    config,
-				Check:     wantTuning("after a reboot"),
+				PreConfig: func() {
+					v.Reboot(t)
+					servicesUp(t, v, "after a reboot")
+				},
+				Config: config,
+				Check:  wantTuning("after a reboot"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},

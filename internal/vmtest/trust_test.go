@@ -117,8 +117,8 @@ removed {
 	})
 }
 
-// A validate command that prints the file and fails: the error shows the
-// placeholder for each line, never the secret, and nothing is left on the
+// A validate command that prints the file and fails: the error shows a
+// placeholder for its output, never the secret, and nothing is left on the
 // host; with a command that passes, the next apply converges.
 func TestAccVMTrust_validateOutputHidesSecret(t *testing.T) {
 	v := acctest.VMAt(t, 0)
@@ -142,9 +142,9 @@ resource "mcpai_host_file" "secret" {
 		},
 		Steps: []resource.TestStep{
 			{
-				// The whole output is placeholders: no line of the file.
+				// The whole output is the placeholder: no line of the file.
 				Config:      config(`["sh", "-c", "cat \"$1\"; exit 1", "sh", "{}"]`),
-				ExpectError: messageRE("was left as it was: (sensitive value) (sensitive value). Fix"),
+				ExpectError: messageRE("was left as it was: (sensitive value) (the output is hidden because sensitive_content is set"),
 			},
 			{
 				PreConfig: func() {

@@ -28,8 +28,8 @@ func TestAccVMHostFile_sshdKilledMidUpload(t *testing.T) {
 	v := acctest.VMAt(t, 0)
 	const dir = "/opt/mcpai-vm-upload"
 	const p = dir + "/model.txt"
-	// The cut leaves the provider's record of p (the error says so); a
-	// record from an earlier run would stand for another old file.
+	// The cut leaves the provider's record of p, on purpose; one left by an
+	// earlier, aborted run would stand for another old file.
 	forget := fmt.Sprintf("rm -rf %s; grep -lF '\"path\":\"%s\"' /var/lib/mcpai/ledger/* 2>/dev/null | xargs -r rm -f", dir, p)
 	v.InHost(t, forget+fmt.Sprintf("; mkdir -p %s && head -c 4096 /dev/urandom | base64 > %s", dir, p))
 	t.Cleanup(func() { v.InHost(t, forget) })
@@ -72,9 +72,9 @@ resource "mcpai_host_file" "big" {
 		},
 		Steps: []resource.TestStep{
 			{
-				PreConfig: func() { go killSSHDMidUpload(t, v, dir) },
-				Config:    config,
-				ExpectError: messageRE("Writing " + p + " (nothing was changed) on " + v.SudoUser + "@" + hostID(v) + " failed"),
+				PreConfig:   func() { go killSSHDMidUpload(t, v, dir) },
+				Config:      config,
+				ExpectError: messageRE("File Not Written", "Writing "+p, "on "+v.SudoUser+"@"+hostID(v)+" failed"),
 			},
 			{
 				PreConfig: func() { unchanged("after the cut") },
