@@ -153,10 +153,15 @@ func NewLedgerRecord(resource, managed string, earlier *LedgerRecord, previous F
 }
 
 // PreviousOf is what was at a managed path before this provider first
-// wrote it: the record's, else the file found now.
+// wrote it: the record's, else the file found now. A file found now that is
+// neither ours nor the one the record has as previous replaced ours since
+// (a lost state, then a site's edit): that is what there is to put back.
 func PreviousOf(rec *LedgerRecord, cur FileMeta) FileMeta {
-	if rec != nil {
-		return rec.Previous
+	if rec == nil {
+		return cur
 	}
-	return cur
+	if cur.Exists && !rec.Wrote(cur.Data) && !(rec.Previous.Exists && string(rec.Previous.Data) == string(cur.Data)) {
+		return cur
+	}
+	return rec.Previous
 }
