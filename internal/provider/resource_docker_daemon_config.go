@@ -213,6 +213,7 @@ func (r *dockerDaemonConfigResource) Create(ctx context.Context, req resource.Cr
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
+	op.creating = true
 	res, diags := applyDockerConfig(ctx, client, op)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -365,6 +366,7 @@ type dockerOperation struct {
 	restartCommand []string
 	healthTimeout  time.Duration
 	restoring      bool // destroy: no validation of the old content, never refused
+	creating       bool // create: no state, so what was there comes from the host
 }
 
 func dockerOperationFrom(ctx context.Context, m dockerDaemonConfigModel) (dockerOperation, diag.Diagnostics) {
@@ -593,7 +595,7 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 	var nextRec *remote.LedgerRecord // nil on destroy: the record goes
 	firstBefore := before
 	if !op.restoring {
-		nextRec = remote.NewLedgerRecord(dockerResourceType, op.path, rec, remote.PreviousOf(rec, remote.FileMeta{Exists: before.Exists, Data: before.Data, Mode: dockerFileMode}), op.target.Data)
+		nextRec = remote.NewLedgerRecord(dockerResourceType, op.path, rec, remote.PreviousOf(rec, remote.FileMeta{Exists: before.Exists, Data: before.Data, Mode: dockerFileMode}, op.creating), op.target.Data)
 		firstBefore = remote.FileState{Exists: nextRec.Previous.Exists, Data: nextRec.Previous.Data}
 	}
 	current, curErr := dockerd.Parse(before.Data)

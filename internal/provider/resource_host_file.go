@@ -251,9 +251,10 @@ func (m *hostFileModel) setFrom(f remote.FileMeta) {
 // write replaces the file with the model's and checks it landed, creating
 // the missing folders first when create_directories is set. On a failure
 // the file found before is put back and the folders just created are
-// removed. prior are the folders an earlier apply created (the state's).
-func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *hostFileModel, prior []string, diags *diag.Diagnostics) bool {
-	made, ok := r.writeChecked(ctx, client, m, diags)
+// removed. prior are the folders an earlier apply created (the state's);
+// creating says there is no state yet.
+func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *hostFileModel, prior []string, creating bool, diags *diag.Diagnostics) bool {
+	made, ok := r.writeChecked(ctx, client, m, creating, diags)
 	if !ok {
 		removeCreatedDirs(context.WithoutCancel(ctx), client, made, diags)
 		return false
@@ -274,7 +275,7 @@ func (r *hostFileResource) write(ctx context.Context, client *remote.Client, m *
 
 // writeChecked is write less the clean-up of the folders it made, which it
 // returns.
-func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Client, m *hostFileModel, diags *diag.Diagnostics) ([]string, bool) {
+func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Client, m *hostFileModel, creating bool, diags *diag.Diagnostics) ([]string, bool) {
 	own, err := m.ownership()
 	if err != nil {
 		diags.AddAttributeError(path.Root("mode"), "Invalid Mode", err.Error())
@@ -301,7 +302,7 @@ func (r *hostFileResource) writeChecked(ctx context.Context, client *remote.Clie
 		diags.Append(hostError("File Not Written", "Reading "+p+" and what the provider recorded of it (nothing was changed)", client, err))
 		return nil, false
 	}
-	nextRec := remote.NewLedgerRecord(hostFileResourceType, p, rec, remote.PreviousOf(rec, cur), []byte(m.content()))
+	nextRec := remote.NewLedgerRecord(hostFileResourceType, p, rec, remote.PreviousOf(rec, cur, creating), []byte(m.content()))
 	if err := client.WriteLedger(ctx, p, nextRec); err != nil {
 		diags.Append(hostError("File Not Written", "Recording what was there before (nothing was changed)", client, err))
 		return nil, false
@@ -426,7 +427,7 @@ func (r *hostFileResource) Create(ctx context.Context, req resource.CreateReques
 		return
 	}
 	defer unlock()
-	if !r.write(ctx, client, &m, nil, &resp.Diagnostics) {
+	if !r.write(ctx, client, &m, nil, true, &resp.Diagnostics) {
 		return
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
@@ -490,7 +491,7 @@ func (r *hostFileResource) Update(ctx context.Context, req resource.UpdateReques
 	defer unlock()
 	var prior []string
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("created_directories"), &prior)...)
-	if r.write(ctx, client, &m, prior, &resp.Diagnostics) {
+	if r.write(ctx, client, &m, prior, false, &resp.Diagnostics) {
 		resp.Diagnostics.Append(resp.State.Set(ctx, m)...)
 	}
 }

@@ -585,14 +585,14 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 }
 
 // sysctlFileBefore decides what was at file before this resource first
-// wrote it: the ledger's record; but a file that replaced ours since (no
-// header of ours) is what there is to put back, and a file of ours the
+// wrote it: the ledger's record; but on a create (no state) a file that
+// replaced ours since (no header of ours) is what there is to put back, and a file of ours the
 // ledger has no record of (an earlier release's) is never "what was
 // there": the state's record stands, else no file.
 func sysctlFileBefore(client *remote.Client, file string, rec *remote.LedgerRecord, cur remote.FileState, statePrevious *remote.FileState, diags *diag.Diagnostics) remote.FileState {
 	ours := cur.Exists && strings.HasPrefix(string(cur.Data), sysctl.Header)
 	switch {
-	case rec != nil && cur.Exists && !ours && !rec.Wrote(cur.Data):
+	case statePrevious == nil && rec != nil && cur.Exists && !ours && !rec.Wrote(cur.Data):
 		diags.AddAttributeWarning(path.Root("file"), "File Replaced Since It Was Written", fmt.Sprintf(
 			"%s on %s is no longer the file this provider wrote, nor one of its own: it is recorded as the file to put back on destroy, in place of the one found before the first apply.", file, client.Config()))
 		return cur

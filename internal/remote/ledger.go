@@ -153,14 +153,15 @@ func NewLedgerRecord(resource, managed string, earlier *LedgerRecord, previous F
 }
 
 // PreviousOf is what was at a managed path before this provider first
-// wrote it: the record's, else the file found now. A file found now that is
-// neither ours nor the one the record has as previous replaced ours since
-// (a lost state, then a site's edit): that is what there is to put back.
-func PreviousOf(rec *LedgerRecord, cur FileMeta) FileMeta {
+// wrote it: the record's, else the file found now. On a create (no state:
+// it was lost), a file found now that is neither ours nor the one the
+// record has as previous replaced ours since, and is what there is to put
+// back; with a state, a changed file is drift of ours.
+func PreviousOf(rec *LedgerRecord, cur FileMeta, creating bool) FileMeta {
 	if rec == nil {
 		return cur
 	}
-	if cur.Exists && !rec.Wrote(cur.Data) && !(rec.Previous.Exists && string(rec.Previous.Data) == string(cur.Data)) {
+	if creating && cur.Exists && !rec.Wrote(cur.Data) && !(rec.Previous.Exists && string(rec.Previous.Data) == string(cur.Data)) {
 		return cur
 	}
 	return rec.Previous

@@ -13,18 +13,21 @@ func TestPreviousOf(t *testing.T) {
 	ours := FileMeta{Exists: true, Data: []byte("ours")}
 	rec := NewLedgerRecord("t", "/x", nil, a, ours.Data)
 	for name, tc := range map[string]struct {
-		rec       *LedgerRecord
-		cur, want FileMeta
+		rec      *LedgerRecord
+		cur      FileMeta
+		creating bool
+		want     FileMeta
 	}{
-		"no record":                     {nil, b, b},
-		"ours still there":              {rec, ours, a},
-		"write never landed":            {rec, a, a},
-		"removed since":                 {rec, FileMeta{}, a},
-		"replaced by a site's file":     {rec, b, b},
-		"earlier content of ours":       {NewLedgerRecord("t", "/x", rec, a, []byte("newer")), ours, a},
-		"no previous, ours still there": {NewLedgerRecord("t", "/x", nil, FileMeta{}, ours.Data), ours, FileMeta{}},
+		"no record":                     {nil, b, true, b},
+		"ours still there":              {rec, ours, true, a},
+		"write never landed":            {rec, a, true, a},
+		"removed since":                 {rec, FileMeta{}, true, a},
+		"replaced by a site's file":     {rec, b, true, b},
+		"drift of ours, with a state":   {rec, b, false, a},
+		"earlier content of ours":       {NewLedgerRecord("t", "/x", rec, a, []byte("newer")), ours, true, a},
+		"no previous, ours still there": {NewLedgerRecord("t", "/x", nil, FileMeta{}, ours.Data), ours, true, FileMeta{}},
 	} {
-		if got := PreviousOf(tc.rec, tc.cur); got.Exists != tc.want.Exists || string(got.Data) != string(tc.want.Data) {
+		if got := PreviousOf(tc.rec, tc.cur, tc.creating); got.Exists != tc.want.Exists || string(got.Data) != string(tc.want.Data) {
 			t.Errorf("%s: %+v, want %+v", name, got, tc.want)
 		}
 	}
