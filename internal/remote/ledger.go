@@ -161,7 +161,8 @@ func PreviousOf(rec *LedgerRecord, cur FileMeta, creating bool) FileMeta {
 	if rec == nil {
 		return cur
 	}
-	if creating && cur.Exists && !rec.Wrote(cur.Data) && !(rec.Previous.Exists && string(rec.Previous.Data) == string(cur.Data)) {
+	wasThere := rec.Previous.Exists && string(rec.Previous.Data) == string(cur.Data)
+	if creating && cur.Exists && !rec.Wrote(cur.Data) && !wasThere {
 		return cur
 	}
 	return rec.Previous

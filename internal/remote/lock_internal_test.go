@@ -34,7 +34,7 @@ func TestParseLockHolder(t *testing.T) {
 
 func FuzzParseLockHolder(f *testing.F) {
 	f.Add("1700000100\nmachine=m\npid=1\nsince=1700000000\n")
-	f.Fuzz(func(t *testing.T, s string) { _, _ = parseLockHolder(s) })
+	f.Fuzz(func(_ *testing.T, s string) { _, _ = parseLockHolder(s) })
 }
 
 func TestLockOptionsWait(t *testing.T) {
