@@ -558,9 +558,8 @@ func applyDockerConfig(ctx context.Context, client *remote.Client, op dockerOper
 	var diags diag.Diagnostics
 	const summary = "Unable to Apply Docker Configuration"
 	host := client.Config().String()
-	unlock, err := client.Lock(ctx, remote.LockOptions{Holder: "mcpai_docker_daemon_config " + op.path})
-	if err != nil {
-		diags.Append(hostError(summary, "Taking the host lock", client, err))
+	unlock, lockDiags := lockHost(ctx, client, summary, dockerResourceType+" "+op.path)
+	if diags.Append(lockDiags...); diags.HasError() {
 		return dockerResult{}, diags
 	}
 	defer unlock()

@@ -601,9 +601,8 @@ type kernelResult struct {
 func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (kernelResult, diag.Diagnostics) {
 	var diags diag.Diagnostics
 	const summary = "Unable to Apply Kernel Settings"
-	unlock, err := client.Lock(ctx, remote.LockOptions{Holder: "mcpai_host_kernel"})
-	if err != nil {
-		diags.Append(hostError(summary, "Taking the host lock", client, err))
+	unlock, lockDiags := lockHost(ctx, client, summary, kernelResourceType)
+	if diags.Append(lockDiags...); diags.HasError() {
 		return kernelResult{}, diags
 	}
 	defer unlock()

@@ -399,9 +399,8 @@ func applySysctl(ctx context.Context, client *remote.Client, file string, old, n
 	var diags diag.Diagnostics
 	const summary = "Unable to Apply Sysctl Settings"
 	destroy := next == nil
-	unlock, err := client.Lock(ctx, remote.LockOptions{Holder: sysctlResourceType + " " + file})
-	if err != nil {
-		diags.Append(hostError(summary, "Taking the host lock", client, err))
+	unlock, lockDiags := lockHost(ctx, client, summary, sysctlResourceType+" "+file)
+	if diags.Append(lockDiags...); diags.HasError() {
 		return sysctlResult{}, diags
 	}
 	defer unlock()
