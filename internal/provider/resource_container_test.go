@@ -345,7 +345,7 @@ func TestAccContainer_badInputs(t *testing.T) {
 			// health_path never answers 2xx: the wait times out, and the new
 			// container is removed.
 			step(false, acctest.ModelImageNever, `  health_path = "/health"
-  timeouts = { create = "5s" }`, "Container Not Ready In Time", "not ready after", "the endpoint answers 503",
+  timeouts = { create = "15s" }`, "Container Not Ready In Time", "not ready after", "the endpoint answers 503",
 				"modelserver: loading model", "the new container was removed", "the service needs longer to start"),
 			{
 				PreConfig: nothingChanged,

@@ -351,7 +351,7 @@ func TestAccGPUModelRunner_readiness(t *testing.T) {
   name     = %q
   image    = %q
   server   = "vllm"
-  timeouts = { create = "5s" }
+  timeouts = { create = "15s" }
 `, name, acctest.ModelImageNever)),
 					ExpectError: errorParts("Model Server Not Ready In Time", "not ready after", "the endpoint answers 503", "modelserver: loading model", "the new container was removed"),
 				},
