@@ -30,6 +30,7 @@ var stackHosts = []host{
 	{"api_gpu", "Host with roles api + gpu", []layer{
 		{"api", "API service behind Traefik", []string{"api-service"}},
 		{"runner", "GPU model runner: CUDA settings", []string{"model-runner"}},
+		{"pgbouncer", "PgBouncer: transaction pooling", []string{"pgbouncer"}},
 	}, []layer{
 		{"docker", "Docker: daemon.json", []string{"docker-host"}},
 		kernelLayer("kernel_api_gpu"),
@@ -49,6 +50,8 @@ var stackEdges = []string{
 	"clients --> api",
 	"api --> runner",
 	"api --> postgres",
+	"api -. optional .-> pgbouncer",
+	"pgbouncer --> postgres",
 	"api --> redis",
 	"monitoring -. scrapes .-> api_gpu",
 	"monitoring -. scrapes .-> db_cache",

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -248,4 +249,66 @@ func TestAccModulePgBouncer_sizing(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mcpai-stack with pgbouncer enabled, planned only: PgBouncer on the api
+// host in front of the db host's server, the API's DATABASE_* pointing at
+// it; pools sized against the max_connections the db layer sets (PGTune's
+// for connections = 100) are refused with the numbers.
+func TestAccModulePgBouncer_stack(t *testing.T) {
+	if testing.Short() {
+		t.Skip("drives the terraform CLI")
+	}
+	sandbox := acctest.Hosts(t)
+	db := sandbox[0]
+	args := func(pool int) string {
+		return fmt.Sprintf(`  postgres          = { db_version = 15, connections = 100, direct = true, sslmode = "disable", port = %d, user = %q, database = %q }
+  postgres_password = %q
+  model_runner      = { image = "mcpai-demo-model:latest" }
+  api               = { image = "mcpai-demo-api:latest", replicas = 2, workers = 3 }
+  pgbouncer         = { enabled = true, image = %q, name = "acc-pgb-stack", port = 16434, default_pool_size = %d }
+`, db.PostgresPort, db.PostgresUser, db.PostgresDatabase, db.PostgresPassword, debianStackImage, pool)
+	}
+
+	t.Run("wired", func(t *testing.T) {
+		w := acctest.ModuleWorkspace(t, stackConfig(t, "root", "", args(20)))
+		w.Run([]int{0}, "plan", "-out=plan.tfplan")
+		_, out := w.Run([]int{0}, "show", "-json", "plan.tfplan")
+		var plan struct {
+			ResourceChanges []struct {
+				Address string
+				Change  struct {
+					Actions []string
+					After   map[string]any
+				}
+			} `json:"resource_changes"`
+		}
+		if err := json.Unmarshal([]byte(out), &plan); err != nil {
+			t.Fatal(err)
+		}
+		after := map[string]map[string]any{}
+		for _, rc := range plan.ResourceChanges {
+			after[rc.Address] = rc.Change.After
+		}
+		pgb := after[`module.stack.module.pgbouncer["app"].mcpai_container.pgbouncer`]
+		if pgb == nil || pgb["name"] != "acc-pgb-stack" {
+			t.Fatalf("no PgBouncer container planned on the api host: %v", pgb)
+		}
+		api := after[`module.stack.module.api["app"].mcpai_container.api[0]`]
+		if api == nil {
+			t.Fatal("no API container planned")
+		}
+		env, _ := api["env"].(map[string]any)
+		want := map[string]any{"DATABASE_HOST": sandbox[1].Address, "DATABASE_PORT": "16434", "DATABASE_NAME": db.PostgresDatabase, "DATABASE_USER": db.PostgresUser}
+		for k, v := range want {
+			if env[k] != v {
+				t.Errorf("API env %s = %v, want %v (all: %v)", k, env[k], v, env)
+			}
+		}
+	})
+
+	t.Run("oversized", func(t *testing.T) {
+		w := acctest.ModuleWorkspace(t, stackConfig(t, "root", "", args(98)))
+		planFails(t, w, "PgBouncer would open up to 98 server connections: (default_pool_size 98 + reserve_pool_size 0) x 1 database(s) x 1 PgBouncer instance(s), but PostgreSQL accepts 97 (max_connections 100 - superuser_reserved_connections 3).")
+	})
 }

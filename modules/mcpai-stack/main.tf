@@ -10,7 +10,7 @@ locals {
   # every layer (the check_* calls below), has passed validation.
   inputs = [
     var.hosts, var.host_tuning, var.docker, var.postgres, var.postgres_password, var.redis, var.redis_password,
-    var.model_runner, var.model_runner_sensitive_env, var.api, var.api_sensitive_env, var.monitoring,
+    var.model_runner, var.model_runner_sensitive_env, var.api, var.api_sensitive_env, var.monitoring, var.pgbouncer,
   ]
 
   # Every layer's inputs, validated once by its module with validate_only:
@@ -176,8 +176,16 @@ module "api" {
   access_log         = var.api.access_log
   timeout_keep_alive = var.api.timeout_keep_alive
   backlog            = var.api.backlog
-  env                = var.api.env
-  sensitive_env      = var.api_sensitive_env
+  # With pooling, the database is PgBouncer on this host. From the stack's
+  # inputs: an output of module.pgbouncer would wait on the sizing checks,
+  # which wait on this module's workers (a cycle).
+  env = var.pgbouncer.enabled ? merge(var.api.env, {
+    DATABASE_HOST = each.value.address
+    DATABASE_PORT = tostring(var.pgbouncer.port)
+    DATABASE_NAME = local.pgbouncer_database
+    DATABASE_USER = local.pgbouncer_user
+  }) : var.api.env
+  sensitive_env      = var.pgbouncer.enabled ? merge(var.api_sensitive_env, { DATABASE_PASSWORD = var.postgres_password }) : var.api_sensitive_env
   memory             = var.api.memory
   cpus               = var.api.cpus
   nofile             = var.api.nofile
@@ -195,6 +203,54 @@ module "api" {
   # the checks, and the Docker layer's daemon on this host (containers
   # start on the daemon as that layer leaves it).
   wait_for = [local.inputs, local.checked, try(module.docker[each.key].effective, null)]
+}
+
+# Connection pooling, off by default: PgBouncer on each api host, in front of
+# the first db host's server; the API's DATABASE_* point at it.
+locals {
+  pgbouncer_hosts  = var.pgbouncer.enabled ? local.with_role.api : {}
+  pgbouncer_server = try(sort(keys(local.with_role.db))[0], null)
+  # modules/postgres's defaults where the db layer's are unset.
+  pgbouncer_user     = coalesce(var.pgbouncer.user, var.postgres.user, "postgres")
+  pgbouncer_database = coalesce(var.postgres.database, "postgres")
+}
+
+module "pgbouncer" {
+  source   = "../pgbouncer"
+  for_each = local.pgbouncer_hosts
+
+  host              = each.value.address
+  ssh               = each.value.ssh
+  image             = var.pgbouncer.image
+  name              = var.pgbouncer.name
+  run_as            = var.pgbouncer.run_as
+  config_dir        = var.pgbouncer.config_dir
+  port              = var.pgbouncer.port
+  server_host       = var.hosts[local.pgbouncer_server].address
+  server_port       = var.postgres.port
+  user              = local.pgbouncer_user
+  password          = var.postgres_password
+  databases         = [local.pgbouncer_database]
+  pool_mode         = var.pgbouncer.pool_mode
+  default_pool_size = var.pgbouncer.default_pool_size
+  reserve_pool_size = var.pgbouncer.reserve_pool_size
+  max_client_conn   = var.pgbouncer.max_client_conn
+  memory            = var.pgbouncer.memory
+
+  # Sized against the server as the db layer sets it, for every api host's
+  # PgBouncer, and this host's API (its containers and workers as the api
+  # layer plans them).
+  max_connections                = coalesce(var.pgbouncer.max_connections, tonumber(module.postgres[local.pgbouncer_server].settings["max_connections"]))
+  superuser_reserved_connections = var.pgbouncer.superuser_reserved_connections
+  instances                      = length(local.pgbouncer_hosts)
+  clients = {
+    replicas  = length(module.api[each.key].upstreams)
+    workers   = module.api[each.key].workers
+    pool_size = var.pgbouncer.client_pool_size
+  }
+
+  # Containers start on the daemon as the Docker layer leaves it.
+  depends_on = [local.inputs, local.checked, module.docker]
 }
 
 locals {

@@ -7,6 +7,7 @@ output "hosts" {
       var.host_tuning.enabled ? ["host-tuning"] : [],
       var.docker.enabled && contains(keys(local.docker_hosts), name) ? ["docker-host"] : [],
       contains(h.roles, "api") ? ["api-service"] : [],
+      contains(keys(local.pgbouncer_hosts), name) ? ["pgbouncer"] : [],
       contains(h.roles, "gpu") ? ["model-runner"] : [],
       contains(h.roles, "db") ? ["postgres"] : [],
       contains(h.roles, "cache") ? ["redis"] : [],
@@ -81,4 +82,14 @@ output "monitoring" {
     metrics_endpoints = local.metrics_endpoints
     prometheus_config = m.prometheus_config
   }])
+}
+
+output "pgbouncer" {
+  description = "Per api host with pgbouncer enabled: the DSN the API uses (no password), PgBouncer's [pgbouncer] settings, the most server connections it opens, and its container's id."
+  value = { for name, m in module.pgbouncer : name => {
+    dsn                = m.dsn
+    settings           = m.settings
+    server_connections = m.server_connections
+    container_id       = m.container_id
+  } }
 }

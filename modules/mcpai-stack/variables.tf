@@ -344,3 +344,43 @@ variable "monitoring" {
     error_message = "monitoring.host must be the name of one of hosts (a key of the hosts map)."
   }
 }
+
+variable "pgbouncer" {
+  description = "Connection pooling (modules/pgbouncer), off by default: with `enabled`, each api host runs PgBouncer (`image` required, e.g. Debian's pgbouncer package; `port`, `pool_mode` transaction by default, `default_pool_size`, `reserve_pool_size`, `max_client_conn`) in front of the first db host's PostgreSQL, as `user` (null: postgres.user) with `postgres_password`, and the API's DATABASE_HOST, DATABASE_PORT, DATABASE_NAME, DATABASE_USER and DATABASE_PASSWORD (sensitive) point at it (the `pgbouncer` output has its DSN). The pools of all api hosts must fit in the server's max_connections (null: what the db layer sets) minus `superuser_reserved_connections`, and each host's API (replicas x workers x `client_pool_size`, the client pool of each uvicorn worker) in max_client_conn; both are checked when planning."
+  type = object({
+    enabled                        = optional(bool, false)
+    image                          = optional(string)
+    name                           = optional(string)
+    run_as                         = optional(string)
+    config_dir                     = optional(string)
+    port                           = optional(number, 6432)
+    user                           = optional(string)
+    pool_mode                      = optional(string)
+    default_pool_size              = optional(number)
+    reserve_pool_size              = optional(number)
+    max_client_conn                = optional(number)
+    max_connections                = optional(number)
+    superuser_reserved_connections = optional(number)
+    client_pool_size               = optional(number, 10)
+    memory                         = optional(string)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.pgbouncer.enabled || var.pgbouncer.image != null
+    error_message = "pgbouncer.image is required when pgbouncer.enabled is true."
+  }
+  validation {
+    condition     = !var.pgbouncer.enabled || (anytrue([for h in values(var.hosts) : contains(h.roles, "db")]) && anytrue([for h in values(var.hosts) : contains(h.roles, "api")]))
+    error_message = "pgbouncer.enabled needs a host with the db role (the server) and one with the api role (where PgBouncer runs)."
+  }
+  validation {
+    condition     = !var.pgbouncer.enabled || var.postgres_password != null
+    error_message = "pgbouncer.enabled needs postgres_password: PgBouncer logs in to the server with it."
+  }
+  validation {
+    condition     = var.pgbouncer.client_pool_size >= 1 && floor(var.pgbouncer.client_pool_size) == var.pgbouncer.client_pool_size
+    error_message = "pgbouncer.client_pool_size must be a whole number of at least 1."
+  }
+}
