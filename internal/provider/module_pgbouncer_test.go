@@ -231,8 +231,8 @@ func TestAccModulePgBouncer_sizing(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			// max_connections given twice: the later line wins in the test's
-			// own override below, so drop the default one.
+			// HCL refuses an argument given twice: a case with its own
+			// max_connections drops the default line.
 			args := s.args(tc.extra)
 			if strings.Contains(tc.extra, "max_connections") {
 				args = strings.Replace(args, "  max_connections = 100\n", "", 1)
