@@ -94,6 +94,26 @@
 # Built and labelled like the model images (rebuilt when missing or out of
 # date); hosts.json names them ("demo_api_image", "demo_model_image",
 # "demo_traefik_image", "demo_traefik": "stand-in").
+#
+# Each engine also has two images of real programs from Debian bookworm's
+# packages, made by scripts/debian-images.sh (see its header): no registry,
+# but Debian's mirror is reachable, so `up` builds (once, before the hosts)
+# a root filesystem with mmdebstrap, cached per recipe in
+# /var/cache/mcpai-images/<recipe hash>/rootfs.tar (about 1.5 minutes cold,
+# about 360 MB; nothing on a warm machine), imports it into each engine
+# (POST /images/create?fromSrc=-) as mcpai-debian:<hash12> and builds the two
+# images FROM it (classic builder), each labelled with a hash of the recipe
+# and of its Dockerfile: `up` skips one that is up to date.
+# - mcpai-locust:latest: Locust 2.12 (python3-locust) to the contract of
+#   Locust's official image: ENTRYPOINT ["locust"], USER locust (uid 1000),
+#   WORKDIR /home/locust, EXPOSE 8089 5557.
+# - mcpai-debian-stack:latest: the same root filesystem, no ENTRYPOINT, CMD
+#   ["/bin/sh"], root: pgbouncer 1.18, prometheus 2.42 and promtool,
+#   prometheus-node-exporter, -postgres-exporter and -redis-exporter, and
+#   python3 with fastapi 0.92, uvicorn 0.17.6, uvloop, httptools,
+#   prometheus_client, asyncpg and redis (and a uvicorn command); run them
+#   with an explicit entrypoint or command (pgbouncer as --user postgres).
+# hosts.json names them ("locust_image", "debian_stack_image").
 # The machine itself runs no dockerd; `up` only adds empty mount points
 # /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
 #
@@ -223,6 +243,11 @@ DEMO_MODEL_IMAGE="mcpai-demo-model:latest"
 DEMO_TRAEFIK_IMAGE="mcpai-demo-traefik:latest"
 # The Traefik image holds a stand-in, not Traefik (see the header).
 DEMO_TRAEFIK_KIND="stand-in"
+# The images of real programs from Debian's packages, made by
+# scripts/debian-images.sh (names fixed there).
+DEBIAN_IMAGES="$REPO/scripts/debian-images.sh"
+LOCUST_IMAGE="mcpai-locust:latest"
+DEBIAN_STACK_IMAGE="mcpai-debian-stack:latest"
 # What a host runs: full hosts every service, light ones sshd only.
 FULL_SERVICES="sshd docker postgres redis"
 LIGHT_SERVICES="sshd"
@@ -333,6 +358,7 @@ ensure_packages() {
     [/usr/bin/pg_createcluster]=postgresql-common
     [/usr/bin/redis-server]=redis-server        # makes the redis user: before hosts copy /etc/passwd
     [/usr/bin/redis-cli]=redis-tools
+    [/usr/bin/mmdebstrap]=mmdebstrap            # the Debian images' root filesystem
   )
   local missing=() bin
   for bin in "${!need[@]}"; do
@@ -1154,7 +1180,8 @@ ensure_labelled_image() {
 }
 
 # Every labelled image in host $1's engine: the model-server images, the
-# registry and the demo images.
+# registry, the demo images and the Debian images (scripts/debian-images.sh
+# loads those from the root filesystem cmd_up built).
 ensure_labelled_images() {
   local i=$1 tag
   for tag in "${MODEL_TAGS[@]}"; do
@@ -1164,6 +1191,8 @@ ensure_labelled_images() {
   ensure_labelled_image "$i" "$DEMO_MODEL_IMAGE" "$SB/model-image" Dockerfile.demo modelserver
   ensure_labelled_image "$i" "$DEMO_API_IMAGE" "$SB/demo-api-image" Dockerfile uvicorn
   ensure_labelled_image "$i" "$DEMO_TRAEFIK_IMAGE" "$SB/demo-traefik-image" Dockerfile traefik
+  "$DEBIAN_IMAGES" load "$i" "$(host_docker_sock "$i")" 9<&- ||
+    die "h$i: loading $LOCUST_IMAGE and $DEBIAN_STACK_IMAGE failed (see above)"
 }
 
 # The mock NVIDIA hook, built static (write_host_files installs it in h2).
@@ -1615,6 +1644,8 @@ write_outputs() {
       printf '"demo_model_image":%s,' "$(json_str "$DEMO_MODEL_IMAGE")"
       printf '"demo_traefik_image":%s,' "$(json_str "$DEMO_TRAEFIK_IMAGE")"
       printf '"demo_traefik":%s,' "$(json_str "$DEMO_TRAEFIK_KIND")"
+      printf '"locust_image":%s,' "$(json_str "$LOCUST_IMAGE")"
+      printf '"debian_stack_image":%s,' "$(json_str "$DEBIAN_STACK_IMAGE")"
       if host_gpu_mock "$i"; then printf '"gpu_mock":true,'; else printf '"gpu_mock":false,'; fi
       printf '"nvidia_hook_log":%s,' "$(json_str "$(host_nvidia_hook_log "$i")")"
       printf '"cdi_dir":%s,' "$(json_str "$(host_cdi_dir "$i")")"
@@ -1852,11 +1883,17 @@ cmd_up() {
     fi
   done
 
+  # The Debian images' root filesystem (cached: nothing to do on a warm
+  # machine), built while the Go programs build; 9<&-: the lock on this
+  # script must not outlive this run in it.
+  local debian_pid
+  "$DEBIAN_IMAGES" build 9<&- & debian_pid=$!
   build_image_context
   build_model_context
   build_registry_context
   build_demo_contexts
   build_gpu_mock
+  wait "$debian_pid" || die "building the Debian images' root filesystem failed (see above)"
   FRESH=()
   write_known_hosts "$count"         # host_up repairs kept hosts over SSH
   for ((i = 1; i <= count; i++)); do host_up "$i"; done

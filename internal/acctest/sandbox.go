@@ -93,6 +93,20 @@ type Host struct {
 	// puts back if changed or removed; dockerd watches the folder. Replace
 	// files in it, never the folder (it is a bind mount's source).
 	CDIDir string `json:"cdi_dir"`
+	// LocustImage is an image of real Locust (Debian bookworm's
+	// python3-locust 2.12, "mcpai-locust:latest") made by
+	// scripts/debian-images.sh without a registry, to the contract of
+	// Locust's official image: ENTRYPOINT ["locust"], USER locust (uid 1000),
+	// WORKDIR /home/locust, EXPOSE 8089 5557.
+	LocustImage string `json:"locust_image"`
+	// DebianStackImage is the same Debian root filesystem with no
+	// entrypoint (CMD ["/bin/sh"], root), "mcpai-debian-stack:latest":
+	// pgbouncer 1.18, prometheus 2.42 and promtool,
+	// prometheus-node-exporter, prometheus-postgres-exporter,
+	// prometheus-redis-exporter, and python3 with fastapi, uvicorn, uvloop,
+	// httptools, prometheus_client, asyncpg and redis. Run a program with
+	// an explicit entrypoint or command.
+	DebianStackImage string `json:"debian_stack_image"`
 	// PostgresPort is where the host's PostgreSQL 15 cluster ("15 main",
 	// Debian layout) listens: on Address (reachable from the machine) and on
 	// 127.0.0.1 inside the host (for an SSH tunnel), both 5432. It runs
