@@ -114,6 +114,22 @@
 #   prometheus_client, asyncpg and redis (and a uvicorn command); run them
 #   with an explicit entrypoint or command (pgbouncer as --user postgres).
 # hosts.json names them ("locust_image", "debian_stack_image").
+# Built FROM mcpai-debian-stack:latest after those, each engine also has the
+# real demo API, mcpai-demo-fastapi:latest (io.mcpai.demo=workload; hosts.json
+# "demo_fastapi_image"): the FastAPI app internal/acctest/testdata/fastapi/
+# main.py in /app (WORKDIR), served by Debian's uvicorn 0.17.6, CMD `uvicorn
+# main:app --host 0.0.0.0 --port 8000`, USER nobody, EXPOSE 8000. Its
+# /usr/local/bin/uvicorn (testdata/fastapi/uvicorn) empties
+# PROMETHEUS_MULTIPROC_DIR (/tmp/mcpai-prometheus), then runs `python3 -m
+# uvicorn`, so /metrics sums the workers of this run only. It serves /health,
+# /api/requests (rows in PostgreSQL through asyncpg, from DATABASE_HOST,
+# _PORT, _USER, _PASSWORD and _NAME; a summary cached in Redis from REDIS_URL
+# or REDIS_HOST, _PORT and _PASSWORD; 503 without a database),
+# /api/compute?n=N, /slow?ms=N, /status/<code> and /metrics with the Go
+# stand-in's metric names; not GET / (the stand-in's effective settings). See
+# the app's docstring. Built and labelled like the model images, the label
+# hashing the app, its uvicorn command and the Debian recipe: a new recipe
+# rebuilds it, and the image it replaces is removed.
 # The machine itself runs no dockerd; `up` only adds empty mount points
 # /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
 #
@@ -241,6 +257,8 @@ REGISTRY_IMAGE="mcpai-registry:test"
 DEMO_API_IMAGE="mcpai-demo-api:latest"
 DEMO_MODEL_IMAGE="mcpai-demo-model:latest"
 DEMO_TRAEFIK_IMAGE="mcpai-demo-traefik:latest"
+# The real demo API, FROM $DEBIAN_STACK_IMAGE (see build_demo_contexts).
+DEMO_FASTAPI_IMAGE="mcpai-demo-fastapi:latest"
 # The Traefik image holds a stand-in, not Traefik (see the header).
 DEMO_TRAEFIK_KIND="stand-in"
 # The images of real programs from Debian's packages, made by
@@ -1070,10 +1088,16 @@ build_program() {
 # write_labelled_dockerfile <path> <program> <body>: a Dockerfile of body
 # and a last line LABEL $MODEL_LABEL=<a hash of the program and of body>,
 # rewritten only where it differs (ensure_labelled_image compares the label).
+# The program is a file, or a folder (its files' names, modes and contents).
 write_labelled_dockerfile() {
-  local out=$1 program=$2 body=$3
+  local out=$1 program=$2 body=$3 sum
+  if [[ -d $program ]]; then
+    sum=$(tar -C "$program" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - . | sha256sum | cut -d' ' -f1)
+  else
+    sum=$(sha256sum <"$program" | cut -d' ' -f1)
+  fi
   printf '%s\nLABEL %s=%s\n' "$body" "$MODEL_LABEL" \
-    "$(printf '%s\n%s\n' "$(sha256sum <"$program" | cut -d' ' -f1)" "$body" | sha256sum | cut -d' ' -f1)" >"$out.tmp"
+    "$(printf '%s\n%s\n' "$sum" "$body" | sha256sum | cut -d' ' -f1)" >"$out.tmp"
   if cmp -s "$out.tmp" "$out"; then rm -f "$out.tmp"; else mv "$out.tmp" "$out"; fi
 }
 
@@ -1143,6 +1167,24 @@ LABEL io.mcpai.demo=$DEMO_TRAEFIK_KIND
 LABEL org.opencontainers.image.title=\"mcpai Traefik stand-in\"
 LABEL org.opencontainers.image.description=\"NOT Traefik: a stand-in, a Go program of the mcpai project (internal/acctest/testdata/demotraefik) at /usr/local/bin/traefik that takes the Traefik v3 flags and file-provider routers and load-balancer services the api-service module uses; Traefik itself cannot be built here (see scripts/sandbox.sh)\"
 ENTRYPOINT [\"/usr/local/bin/traefik\"]"
+  # The real API: the app and its uvicorn command (a folder, app/), FROM
+  # the Debian stack image of the current recipe (its hash in the
+  # Dockerfile, so that a new recipe rebuilds it).
+  ctx=$SB/demo-fastapi-image
+  local src=$REPO/internal/acctest/testdata/fastapi
+  rm -rf "$ctx/app"
+  mkdir -p "$ctx/app"
+  install -m 644 "$src/main.py" "$ctx/app/main.py"
+  install -m 755 "$src/uvicorn" "$ctx/app/uvicorn"
+  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/app" "FROM $DEBIAN_STACK_IMAGE
+COPY app/main.py /app/main.py
+COPY app/uvicorn /usr/local/bin/uvicorn
+ENV PROMETHEUS_MULTIPROC_DIR=/tmp/mcpai-prometheus PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+WORKDIR /app
+USER nobody
+EXPOSE 8000
+LABEL io.mcpai.demo=workload org.mcpai.debian.recipe=$("$DEBIAN_IMAGES" hash) org.opencontainers.image.title=\"mcpai demo API (FastAPI)\" org.opencontainers.image.description=\"Demo API: a real FastAPI app served by the real uvicorn, from Debian bookworm's packages (python3-fastapi 0.92, python3-uvicorn 0.17.6 with uvloop and httptools, asyncpg, redis, prometheus_client); the app is internal/acctest/testdata/fastapi/main.py of the mcpai project\"
+CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]"
 }
 
 # The build context of the registry image: the registry program, built
@@ -1161,22 +1203,27 @@ ENTRYPOINT ["/registry"]'
 # image in host $1's engine, built there (classic builder, through the API,
 # from the Dockerfile and the program) unless it is there with the label of
 # the current build context (tests may have removed it, or the program
-# changed).
+# changed). The image it replaces is removed, with its untagged parents (an
+# older Debian base under the FastAPI image), unless a container uses it.
 ensure_labelled_image() {
-  local i=$1 image=$2 ctx=$3 dockerfile=$4 program=$5 want have out
+  local i=$1 image=$2 ctx=$3 dockerfile=$4 program=$5 want have out old new
   want=$(sed -n "s/^LABEL $MODEL_LABEL=//p" "$ctx/$dockerfile")
-  have=$(docker_api "$i" "/images/$image/json" 2>/dev/null |
-         jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' 2>/dev/null) || have=""
+  out=$(docker_api "$i" "/images/$image/json" 2>/dev/null) || out=""
+  have=$(jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' <<<"$out" 2>/dev/null) || have=""
   [[ -n $want && $have == "$want" ]] && return 0
+  old=$(jq -r '.Id // ""' <<<"$out" 2>/dev/null) || old=""
   out=$(tar -C "$ctx" -cf - "$dockerfile" "$program" |
         docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
           "/build?t=${image//:/%3A}&dockerfile=$dockerfile&rm=1&forcerm=1" 2>&1) ||
     die "h$i: building $image failed: $out"
   # A failed build still answers 200, with the error in the JSON stream.
   ! grep -q '"error' <<<"$out" || die "h$i: building $image failed: $out"
-  have=$(docker_api "$i" "/images/$image/json" | jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""') ||
-    die "h$i: $image is missing after its build: $out"
+  new=$(docker_api "$i" "/images/$image/json") || die "h$i: $image is missing after its build: $out"
+  have=$(jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' <<<"$new")
   [[ $have == "$want" ]] || die "h$i: $image has $MODEL_LABEL '$have' after its build, expected '$want'"
+  if [[ -n $old && $old != "$(jq -r .Id <<<"$new")" ]]; then
+    docker_api "$i" -X DELETE "/images/$old" >/dev/null 2>&1 || true
+  fi
 }
 
 # Every labelled image in host $1's engine: the model-server images, the
@@ -1193,6 +1240,7 @@ ensure_labelled_images() {
   ensure_labelled_image "$i" "$DEMO_TRAEFIK_IMAGE" "$SB/demo-traefik-image" Dockerfile traefik
   "$DEBIAN_IMAGES" load "$i" "$(host_docker_sock "$i")" 9<&- ||
     die "h$i: loading $LOCUST_IMAGE and $DEBIAN_STACK_IMAGE failed (see above)"
+  ensure_labelled_image "$i" "$DEMO_FASTAPI_IMAGE" "$SB/demo-fastapi-image" Dockerfile app
 }
 
 # The mock NVIDIA hook, built static (write_host_files installs it in h2).
@@ -1641,6 +1689,7 @@ write_outputs() {
       printf '"docker_etc":%s,' "$(json_str "$(host_dir "$i")/etc/docker")"
       printf '"docker_image":%s,' "$(json_str "$IMAGE")"
       printf '"demo_api_image":%s,' "$(json_str "$DEMO_API_IMAGE")"
+      printf '"demo_fastapi_image":%s,' "$(json_str "$DEMO_FASTAPI_IMAGE")"
       printf '"demo_model_image":%s,' "$(json_str "$DEMO_MODEL_IMAGE")"
       printf '"demo_traefik_image":%s,' "$(json_str "$DEMO_TRAEFIK_IMAGE")"
       printf '"demo_traefik":%s,' "$(json_str "$DEMO_TRAEFIK_KIND")"

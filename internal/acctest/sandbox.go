@@ -213,6 +213,16 @@ const (
 	// serves GET /health, / (its effective settings, pid, hostname and the
 	// worker that answered), /metrics, /slow?ms=N and /status/<code>.
 	DemoAPIImage = "mcpai-demo-api:latest"
+	// DemoFastAPIImage is the real demo API (io.mcpai.demo=workload): the
+	// FastAPI app internal/acctest/testdata/fastapi/main.py in /app, FROM
+	// DebianStackImage (Debian's fastapi 0.92 and uvicorn 0.17.6, uvloop,
+	// httptools), CMD `uvicorn main:app --host 0.0.0.0 --port 8000`. It
+	// serves /health, /api/requests (PostgreSQL through asyncpg, cached in
+	// Redis; 503 without DATABASE_HOST), /api/compute, /slow, /status/<code>
+	// and /metrics (the stand-in's metric names) as its comment says; GET /
+	// is not among them, so tests that read uvicorn's effective settings
+	// use DemoAPIImage.
+	DemoFastAPIImage = "mcpai-demo-fastapi:latest"
 	// DemoModelImage is the demo model runner (io.mcpai.demo=workload): the
 	// imitation inference server of ModelImageReady, under this name.
 	DemoModelImage = "mcpai-demo-model:latest"
