@@ -19,10 +19,9 @@ const debianStackImage = "mcpai-debian-stack:latest"
 // pgbouncerTest names what one pgbouncer module test uses on the service
 // host, so that tests running at once do not meet.
 type pgbouncerTest struct {
-	h          acctest.Host
-	name, dir  string
-	port       int
-	containers []string
+	h         acctest.Host
+	name, dir string
+	port      int
 }
 
 // newPgBouncerTest clears what an earlier run left (the container, the

@@ -101,6 +101,7 @@ func (p *mcpaiProvider) Resources(context.Context) []func() resource.Resource {
 	return []func() resource.Resource{
 		newHostSysctlResource,
 		newHostKernelResource,
+		newLoadTestResource,
 		newDockerDaemonConfigResource,
 		newPostgresTuningResource,
 		newPostgresIndexResource,

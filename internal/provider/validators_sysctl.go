@@ -26,7 +26,12 @@ func (v stringCheck) ValidateString(_ context.Context, req validator.StringReque
 		return
 	}
 	if err := v.check(req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, v.summary, err.Error()+".")
+		msg := err.Error() + "."
+		if len(req.Path.Steps()) > 1 {
+			// Terraform names only the resource for a nested attribute.
+			msg = req.Path.String() + " " + msg
+		}
+		resp.Diagnostics.AddAttributeError(req.Path, v.summary, msg)
 	}
 }
 
