@@ -223,7 +223,13 @@
 #
 # State lives in <repo>/.sandbox/; tests read <repo>/.sandbox/hosts.json.
 # The hosts have no default route: they can talk to the machine (10.213.<i>.1)
-# and nothing else, so no test traffic can leave the machine.
+# and to each other (10.213.0.0/16 through the machine, which forwards
+# between the sandbox's veths only: forwarding is set on those interfaces,
+# net.ipv4.ip_forward stays as it is), and nothing else, so no test traffic
+# can leave the machine. A stack spread over hosts needs that: the API's
+# containers on one host reach PostgreSQL and Redis on another (from the
+# other host's address, their dockerd's NAT), and each PostgreSQL takes
+# password logins from the whole 10.213.0.0/16.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -1384,8 +1390,25 @@ pg_postmaster_pid() {
 # made and started inside it the Debian way: pg_createcluster (initdb
 # without fsync: the sandbox is disposable), listening on 127.0.0.1 and the
 # host's address, password (scram-sha-256) logins from the machine's side of
-# the veth, then pg_ctlcluster start and the role and database, as postgres
+# the veth and from the other hosts (pg_hba_line), then pg_ctlcluster start and the role and database, as postgres
 # over the local socket (peer).
+# The pg_hba.conf line for password logins from the machine and the other
+# hosts, and the comment above it.
+PG_HBA_COMMENT="# The machine (scripts/sandbox.sh, tests) and the other sandbox hosts."
+pg_hba_line() { echo "host all all ${NET_PREFIX}.0.0/16 scram-sha-256"; }
+
+# pg_hba_allow_hosts <i>: a kept host's cluster (made by an older sandbox.sh,
+# which allowed the machine only) takes logins from the other hosts too.
+pg_hba_allow_hosts() {
+  local i=$1 hba out
+  hba="$(host_pg_conf_dir "$i")/pg_hba.conf"
+  [[ -f $hba ]] && ! grep -qxF "$(pg_hba_line)" "$hba" || return 0
+  printf '\n%s\n%s\n' "$PG_HBA_COMMENT" "$(pg_hba_line)" >>"$hba"
+  out=$(host_root_sh "$i" "pg_ctlcluster $PG_VERSION $PG_CLUSTER reload") ||
+    die "h$i: reloading PostgreSQL after adding '$(pg_hba_line)' to pg_hba.conf failed: $out"
+  log "h$i: PostgreSQL takes logins from the other hosts too (pg_hba.conf)"
+}
+
 host_postgres_up() {
   local i=$1 addr out pw
   addr=$(host_addr "$i")
@@ -1394,8 +1417,7 @@ host_postgres_up() {
 cd /                                 # psql as postgres cannot read /root
 pg_createcluster --locale C.UTF-8 -p $PG_PORT -o listen_addresses=127.0.0.1,$addr \
   $PG_VERSION $PG_CLUSTER -- --no-sync
-printf '%s\n' '' '# The machine (scripts/sandbox.sh, tests), from its end of the veth.' \
-  'host all all ${NET_PREFIX}.$i.0/24 scram-sha-256' >>/etc/postgresql/$PG_VERSION/$PG_CLUSTER/pg_hba.conf
+printf '%s\n' '' '$PG_HBA_COMMENT' '$(pg_hba_line)' >>/etc/postgresql/$PG_VERSION/$PG_CLUSTER/pg_hba.conf
 pg_ctlcluster $PG_VERSION $PG_CLUSTER start
 runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 \
   -c \"CREATE ROLE $PG_ROLE LOGIN SUPERUSER PASSWORD '$pw'\" \
@@ -1534,6 +1556,16 @@ refresh_authorized_keys() {
   done
 }
 
+# host_routes <i>: host $1 reaches the other hosts through the machine
+# (see the header); again for a kept host, made by an older sandbox.sh.
+host_routes() {
+  local i=$1
+  ip -n "$(host_ns "$i")" route replace "${NET_PREFIX}.0.0/16" via "$(host_gw "$i")" ||
+    die "h$i: cannot route ${NET_PREFIX}.0.0/16 through the machine"
+  echo 1 >"/proc/sys/net/ipv4/conf/$(host_veth "$i")/forwarding" ||
+    die "h$i: cannot turn on forwarding on $(host_veth "$i")"
+}
+
 host_up() {
   local i=$1 ns veth dir addr gw
   ns=$(host_ns "$i"); veth=$(host_veth "$i"); dir=$(host_dir "$i")
@@ -1545,6 +1577,7 @@ host_up() {
     log "h$i: runs '$(host_services "$i")', asked for '$(host_wanted_services "$i")'; rebuilding"
   elif host_healthy "$i" && host_light "$i"; then
     refresh_authorized_keys "$i"
+    host_routes "$i"
     log "h$i: already running, light (sshd pid $(cat "$dir/sshd.pid"))"
     return 0
   elif host_healthy "$i" && ! docker_ping "$i"; then
@@ -1565,6 +1598,8 @@ host_up() {
     # Leave it running (tests may be using it); refresh authorized_keys and
     # the images only.
     refresh_authorized_keys "$i"
+    host_routes "$i"
+    pg_hba_allow_hosts "$i"
     ensure_image "$i"
     ensure_labelled_images "$i"
     if host_gpu_mock "$i"; then write_cdi_spec "$i"; fi
@@ -1590,7 +1625,8 @@ host_up() {
   ip -n "$ns" link set lo up
   ip -n "$ns" addr add "$addr/24" dev eth0
   ip -n "$ns" link set eth0 up
-  # Deliberately no default route inside: the host can reach only the machine.
+  # Deliberately no default route inside (see the header).
+  host_routes "$i"
 
   # 9<&-: the lock on this script must not live on in the host's daemons.
   ip netns exec "$ns" unshare --mount --propagation private \
