@@ -10,7 +10,7 @@ locals {
   # every layer (the check_* calls below), has passed validation.
   inputs = [
     var.hosts, var.host_tuning, var.docker, var.postgres, var.postgres_password, var.redis, var.redis_password,
-    var.model_runner, var.model_runner_sensitive_env, var.api, var.api_sensitive_env, var.monitoring, var.pgbouncer,
+    var.model_runner, var.model_runner_sensitive_env, var.api, var.api_sensitive_env, var.monitoring, var.pgbouncer, var.load_test,
   ]
 
   # Every layer's inputs, validated once by its module with validate_only:
@@ -299,6 +299,37 @@ module "monitoring" {
   metrics_endpoints = local.metrics_endpoints
 
   wait_for = [local.inputs, local.checked]
+}
+
+# The load test, off by default: Locust on an api host against its Traefik,
+# after every layer; any change of a layer's inputs runs it again.
+locals {
+  load_test_host = var.load_test.enabled ? coalesce(var.load_test.host, sort(keys(local.with_role.api))[0]) : null
+}
+
+resource "mcpai_load_test" "api" {
+  for_each = local.load_test_host == null ? {} : { (local.load_test_host) = var.hosts[local.load_test_host] }
+
+  ssh         = merge(each.value.ssh, { host = each.value.address })
+  image       = var.load_test.image
+  target      = trimsuffix(module.api[each.key].endpoint, "/")
+  users       = var.load_test.users
+  spawn_rate  = var.load_test.spawn_rate
+  duration    = var.load_test.duration
+  wait_time   = var.load_test.wait_time
+  tasks       = var.load_test.tasks
+  slo         = var.load_test.slo
+  on_slo_miss = var.load_test.on_slo_miss
+  # Every layer's inputs (secrets and SSH settings left out) and the API's
+  # containers: a change to any of them is a new stack to measure.
+  triggers = merge(var.load_test.triggers, {
+    stack_inputs = sha256(jsonencode([
+      { for name, h in var.hosts : name => [h.address, h.roles, h.shared_kernel] }, var.host_tuning, var.docker, var.postgres, var.redis, var.model_runner, var.api, var.monitoring, var.pgbouncer,
+    ]))
+    api_containers = join(",", module.api[each.key].api_container_ids)
+  })
+
+  depends_on = [module.host_tuning, module.docker, module.postgres, module.redis, module.model_runner, module.api, module.pgbouncer, module.monitoring]
 }
 
 # The layers' inputs, checked by their own modules before any layer runs.

@@ -93,3 +93,13 @@ output "pgbouncer" {
     container_id       = m.container_id
   } }
 }
+
+output "load_test" {
+  description = "The load test's results (Locust's own statistics: requests, failures, failure_ratio, rps, p50_ms, p95_ms, p99_ms, max_ms, passed) and where it ran; null when load_test is not enabled."
+  value = local.load_test_host == null ? null : {
+    host    = local.load_test_host
+    target  = mcpai_load_test.api[local.load_test_host].target
+    users   = mcpai_load_test.api[local.load_test_host].users
+    results = mcpai_load_test.api[local.load_test_host].results
+  }
+}

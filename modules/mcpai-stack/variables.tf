@@ -384,3 +384,50 @@ variable "pgbouncer" {
     error_message = "pgbouncer.client_pool_size must be a whole number of at least 1."
   }
 }
+
+variable "load_test" {
+  description = "A Locust load test of the API through Traefik (`mcpai_load_test`), off by default: with `enabled`, it runs from an api host (`host`, null: the first) against that host's Traefik entry point after every layer is applied, and again whenever an input of any layer (or `triggers`) changes: a performance regression test on every change. `users`, `spawn_rate`, `duration`, `wait_time`, `tasks` (default: the guide's mix over /health, /api/requests and /api/compute), `slo` and `on_slo_miss` as the resource takes them; `image` must keep the contract of Locust's official image (null: the resource's default, locustio/locust)."
+  type = object({
+    enabled    = optional(bool, false)
+    host       = optional(string)
+    image      = optional(string)
+    users      = optional(number, 20)
+    spawn_rate = optional(number)
+    duration   = optional(string, "30s")
+    wait_time = optional(object({
+      min = string
+      max = string
+    }))
+    tasks = optional(list(object({
+      method  = optional(string, "GET")
+      path    = string
+      weight  = optional(number, 1)
+      body    = optional(string)
+      headers = optional(map(string))
+      })), [
+      { path = "/health", weight = 1 },
+      { path = "/api/requests", weight = 3 },
+      { method = "POST", path = "/api/requests", weight = 1, body = "{\"payload\":\"load-test\"}", headers = { "Content-Type" = "application/json" } },
+      { path = "/api/compute?n=2000", weight = 1 },
+    ])
+    slo = optional(object({
+      p95_ms            = optional(number)
+      p99_ms            = optional(number)
+      max_failure_ratio = optional(number)
+      min_rps           = optional(number)
+    }))
+    on_slo_miss = optional(string, "fail")
+    triggers    = optional(map(string), {})
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = !var.load_test.enabled || anytrue([for h in values(var.hosts) : contains(h.roles, "api")])
+    error_message = "load_test.enabled needs a host with the api role: the load runs there, against its Traefik."
+  }
+  validation {
+    condition     = var.load_test.host == null || try(contains(var.hosts[var.load_test.host].roles, "api"), false)
+    error_message = "load_test.host must name a host of hosts with the api role."
+  }
+}
