@@ -80,9 +80,12 @@ section "which layers each host got"
 tf output output hosts
 cat "$SB/demo-output.log"
 
-section "the API through Traefik on h2"
+section "the API through Traefik on h2: a row into h1's PostgreSQL, read back, then from h1's Redis"
 app=$(jq -r '.hosts[] | select(.name=="h2") | .address' "$SB/hosts.json")
-curl -fsS --max-time 10 "http://$app/" && echo
+curl -fsS --max-time 10 "http://$app/health" && echo
+curl -fsS --max-time 10 -X POST -H 'Content-Type: application/json' -d '{"payload":"make demo"}' "http://$app/api/requests" && echo
+curl -fsS --max-time 10 "http://$app/api/requests" | jq -c '{cache, count, last: .last[0]}'
+curl -fsS --max-time 10 "http://$app/api/requests" | jq -c '{cache, count, last: .last[0]}'
 
 section "drift: someone sets net.core.somaxconn on h1 by hand; terraform plan shows it"
 db=$(jq -r '.hosts[] | select(.name=="h1") | "\(.user)@\(.address)"' "$SB/hosts.json")

@@ -1,10 +1,13 @@
 # The whole MCPAI stack on the two sandbox hosts that `make sandbox` starts
 # (`make demo` applies it): h2 serves the API behind Traefik and the model
 # runner (app+gpu) and holds Prometheus's rules and targets, h1 PostgreSQL and
-# Redis (db+cache). The images are demo workloads built on the hosts from
-# this repository's Go code (internal/acctest/testdata): a uvicorn stand-in
-# for the API, a Traefik stand-in (Traefik itself does not build here) and an
-# imitation inference server; no registry is needed.
+# Redis (db+cache). The images are demo workloads that scripts/sandbox.sh
+# builds on the hosts, no registry needed: the API is a real FastAPI app
+# served by the real uvicorn, from Debian's packages
+# (internal/acctest/testdata/fastapi: rows in h1's PostgreSQL at
+# /api/requests, a summary cached in h1's Redis); Traefik is a stand-in
+# (Traefik itself does not build here) and the model runner an imitation
+# inference server, both from this repository's Go code.
 terraform {
   required_version = ">= 1.9"
   required_providers {
@@ -87,10 +90,25 @@ module "stack" {
   redis_password = local.db.redis_password
 
   api = {
-    image         = "mcpai-demo-api:latest"
+    image         = "mcpai-demo-fastapi:latest"
+    app           = "main:app" # /app/main.py in the image
     traefik_image = "mcpai-demo-traefik:latest"
     replicas      = 2
     nofile        = 16384 # the sandbox machine's hard limit is 20000
+    # The app's database and cache, on the data host.
+    env = {
+      DATABASE_HOST    = local.db.address
+      DATABASE_PORT    = tostring(local.db.postgres_port)
+      DATABASE_USER    = local.db.postgres_user
+      DATABASE_NAME    = local.db.postgres_database
+      API_DB_POOL_SIZE = "5" # per uvicorn worker
+      REDIS_HOST       = split(":", local.db.redis_address)[0]
+      REDIS_PORT       = split(":", local.db.redis_address)[1]
+    }
+  }
+  api_sensitive_env = {
+    DATABASE_PASSWORD = local.db.postgres_password
+    REDIS_PASSWORD    = local.db.redis_password
   }
 
   monitoring = {

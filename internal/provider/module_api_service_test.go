@@ -43,7 +43,10 @@ func (s apiServiceTest) containers() []string {
 }
 
 // args are the module's inputs for the test's names and ports, then extra
-// lines.
+// lines. The image is the uvicorn stand-in (acctest.DemoAPIImage), not the
+// real app (acctest.DemoFastAPIImage): these tests read the settings each
+// server runs with (workers, loop, http, keep-alive, backlog, which worker
+// answered) from its GET /, which real uvicorn does not report.
 func (s apiServiceTest) args(extra string) string {
 	return fmt.Sprintf(`  host               = %q
   name               = %q

@@ -3,12 +3,16 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 	"github.com/mcpai/terraform-provider-mcpai/internal/stackprobe"
@@ -45,6 +49,19 @@ func TestAccStackExample(t *testing.T) {
 	db, app := hosts[0], hosts[1]
 	removeContainers(t, app, "mcpai-model-runner", "mcpai-api-1", "mcpai-api-2", "mcpai-api-traefik")
 	before := probe(t, hosts)
+	// The API's table in the data host's database (the app creates it).
+	t.Cleanup(func() {
+		conn, err := pgx.Connect(context.Background(), fmt.Sprintf("postgres://%s:%s@%s:%d/%s?sslmode=disable",
+			db.PostgresUser, db.PostgresPassword, db.Address, db.PostgresPort, db.PostgresDatabase))
+		if err != nil {
+			t.Errorf("dropping the API's table: %v", err)
+			return
+		}
+		defer func() { _ = conn.Close(context.Background()) }()
+		if _, err := conn.Exec(context.Background(), "DROP TABLE IF EXISTS mcpai_api_requests"); err != nil {
+			t.Errorf("dropping the API's table: %v", err)
+		}
+	})
 
 	w := acctest.ExampleWorkspace(t, "stack")
 	// Registered first: a failed or partial apply is destroyed too.
@@ -97,7 +114,7 @@ func TestAccStackExample(t *testing.T) {
 			},
 			"containers": {
 				"mcpai-model-runner": "mcpai-demo-model:latest running",
-				"mcpai-api-1":        "mcpai-demo-api:latest running", "mcpai-api-2": "mcpai-demo-api:latest running",
+				"mcpai-api-1":        "mcpai-demo-fastapi:latest running", "mcpai-api-2": "mcpai-demo-fastapi:latest running",
 				"mcpai-api-traefik": "mcpai-demo-traefik:latest running",
 			},
 		},
@@ -140,37 +157,65 @@ func TestAccStackExample(t *testing.T) {
 	}
 }
 
-// checkStackAPI asks the API through Traefik on the app host, twice: both
-// replicas answer, each with the uvicorn settings the api layer gives
-// (one worker each: the host's two CPUs over two replicas).
+// checkStackAPI asks the real API (mcpai-demo-fastapi: examples/stack no
+// longer uses the uvicorn stand-in, whose GET / reported its settings)
+// through Traefik on the app host: a row written to and read back from the
+// data host's PostgreSQL, the summary then cached in the data host's Redis;
+// four requests balanced over both replicas, as each replica's own /metrics
+// (on the app host's loopback) counts; each container given the uvicorn
+// settings of the api layer (one worker each: the host's two CPUs over two
+// replicas), which the real uvicorn took, as it runs.
 func checkStackAPI(t *testing.T, app acctest.Host) {
 	t.Helper()
-	seen := map[string]bool{}
 	client := &http.Client{Timeout: 10 * time.Second}
-	for range 4 {
-		var got struct {
-			Workers   int    `json:"workers"`
-			Loop      string `json:"loop"`
-			HTTP      string `json:"http"`
-			AccessLog bool   `json:"access_log"`
-			Hostname  string `json:"hostname"`
-		}
-		resp, err := client.Get("http://" + app.Address + "/")
+	call := func(method, path, body string, want int) string {
+		t.Helper()
+		req, err := http.NewRequest(method, "http://"+app.Address+path, strings.NewReader(body))
 		if err != nil {
-			t.Fatalf("the API through Traefik: %v", err)
+			t.Fatal(err)
 		}
-		err = json.NewDecoder(resp.Body).Decode(&got)
-		_ = resp.Body.Close()
-		if err != nil || resp.StatusCode != http.StatusOK {
-			t.Fatalf("the API through Traefik: %s, %v", resp.Status, err)
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
 		}
-		if got.Workers != 1 || got.Loop != "uvloop" || got.HTTP != "httptools" || got.AccessLog {
-			t.Errorf("the API's settings: %+v", got)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s through Traefik: %v", method, path, err)
 		}
-		seen[got.Hostname] = true
+		defer func() { _ = resp.Body.Close() }()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != want {
+			t.Fatalf("%s %s through Traefik: %s %s, want %d", method, path, resp.Status, b, want)
+		}
+		return string(b)
 	}
-	if len(seen) != 2 {
-		t.Errorf("Traefik sent 4 requests to %d API containers, want 2", len(seen))
+	payload := "examples/stack at " + time.Now().Format(time.RFC3339Nano)
+	call(http.MethodPost, "/api/requests", `{"payload":`+strconv.Quote(payload)+`}`, http.StatusCreated)
+	for _, cache := range []string{"miss", "hit"} {
+		var got struct {
+			Cache string
+			Count int
+			Last  []struct{ Payload string }
+		}
+		if err := json.Unmarshal([]byte(call(http.MethodGet, "/api/requests", "", http.StatusOK)), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Cache != cache || got.Count < 1 || len(got.Last) == 0 || got.Last[0].Payload != payload {
+			t.Errorf("GET /api/requests: %+v, want cache %q and our row first", got, cache)
+		}
+	}
+	for range 4 {
+		call(http.MethodGet, "/status/200", "", http.StatusOK)
+	}
+	for i, port := range []string{"8001", "8002"} {
+		name := fmt.Sprintf("mcpai-api-%d", i+1)
+		metrics := app.InHost(t, "curl", "-sS", "--max-time", "5", "http://127.0.0.1:"+port+"/metrics")
+		if want := `http_requests_total{method="GET",path="/status/{code}",status="200"} 2.0`; !strings.Contains(metrics, want) {
+			t.Errorf("%s's /metrics lacks %s (Traefik balances 4 requests over 2 replicas):\n%s", name, want, metrics)
+		}
+		cmd := dockerCLI(t, app, "inspect", "--format", "{{json .Config.Cmd}}", name)
+		if want := `"--workers","1","--loop","uvloop","--http","httptools","--no-access-log"`; !strings.Contains(cmd, want) {
+			t.Errorf("%s runs %s, want %s", name, cmd, want)
+		}
 	}
 }
 
