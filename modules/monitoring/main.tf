@@ -2,7 +2,10 @@
 # Prometheus host: alerting rules (the API's p95 latency and 5xx ratio at
 # Traefik, load-balanced servers down, slow PostgreSQL statements from
 # postgres_exporter's pg_stat_statements collector) and a file_sd targets
-# file with the metrics endpoints to scrape.
+# file with the metrics endpoints to scrape; recording rules for the
+# guide's dashboard (cache hit ratio, PostgreSQL connection use, GPU memory
+# use). Optionally (prometheus.tf) Prometheus itself and the exporters the
+# rules read, as containers on the same host.
 
 locals {
   # Terraform evaluates independent parts of a configuration at once: the
@@ -10,7 +13,9 @@ locals {
   # bad one touches nothing.
   inputs = [
     var.host, var.ssh, var.rules_path, var.targets_path, var.promtool, var.thresholds, var.rate_window,
-    var.alert_labels, var.group_prefix, var.metrics_endpoints, var.validate_only,
+    var.alert_labels, var.group_prefix, var.metrics_endpoints, var.validate_only, var.config_dir, var.run_as,
+    var.prometheus, var.node_exporter, var.postgres_exporter, var.postgres_exporter_data_source_name,
+    var.redis_exporter, var.redis_exporter_password,
   ]
 
   t = var.thresholds
@@ -19,6 +24,8 @@ locals {
   # Per statement, as postgres_exporter labels it: time spent over calls
   # made in the window, so a statement that is merely frequent does not fire.
   statement = "job, instance, datname, queryid"
+  # Per exporter: one server behind each, whichever labels its version adds.
+  exporter = "job, instance"
 
   groups = [
     {
@@ -71,12 +78,32 @@ locals {
         },
       ]
     },
+    {
+      # The guide's dashboard figures that no exporter gives as such; a
+      # recording rule records nothing while its inputs are absent (no
+      # dcgm-exporter: no GPU series).
+      name = "${var.group_prefix}-dashboard"
+      rules = [
+        {
+          record = "mcpai:redis_cache_hit_ratio"
+          expr   = "sum by (${local.exporter}) (rate(redis_keyspace_hits_total[${local.w}])) / (sum by (${local.exporter}) (rate(redis_keyspace_hits_total[${local.w}])) + sum by (${local.exporter}) (rate(redis_keyspace_misses_total[${local.w}])))"
+        },
+        {
+          record = "mcpai:postgres_connections_used_ratio"
+          expr   = "sum by (${local.exporter}) (pg_stat_activity_count) / max by (${local.exporter}) (pg_settings_max_connections)"
+        },
+        {
+          record = "mcpai:gpu_memory_used_ratio"
+          expr   = "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)"
+        },
+      ]
+    },
   ]
   rules = yamlencode({ groups = local.groups })
 
   # file_sd target groups: the job and metrics path as labels, which
   # Prometheus takes over the scrape configuration's own.
-  target_groups = [for job, e in var.metrics_endpoints : {
+  target_groups = [for job, e in merge(local.exporter_endpoints, var.metrics_endpoints) : {
     targets = e.targets
     labels  = merge(e.labels, { job = job, __metrics_path__ = e.metrics_path, __scheme__ = e.scheme })
   }]
@@ -90,7 +117,7 @@ resource "mcpai_host_file" "rules" {
   path             = var.rules_path
   mode             = "0644"
   content          = local.rules
-  validate_command = var.promtool == null ? null : [var.promtool, "check", "rules", "{}"]
+  validate_command = local.check_rules
   # Missing folders (a fresh host's /etc/prometheus/rules) are created,
   # and removed on destroy when empty.
   create_directories = true

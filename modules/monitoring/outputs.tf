@@ -5,11 +5,16 @@ output "rules" {
 
 output "alerts" {
   description = "The alerts' names, by rule group."
-  value       = { for g in local.groups : g.name => [for r in g.rules : r.alert] }
+  value       = { for g in local.groups : g.name => [for r in g.rules : r.alert if can(r.alert)] }
+}
+
+output "recording_rules" {
+  description = "The recording rules' names (the series they record), by rule group."
+  value       = { for g in local.groups : g.name => [for r in g.rules : r.record if can(r.record)] }
 }
 
 output "targets" {
-  description = "The targets file's content (file_sd target groups)."
+  description = "The targets file's content (file_sd target groups): metrics_endpoints' jobs and the exporters'."
   value       = local.targets
 }
 
@@ -32,6 +37,11 @@ output "prometheus_config" {
       file_sd_configs = [{ files = [var.targets_path] }]
     }]
   }
+}
+
+output "prometheus_url" {
+  description = "Where Prometheus answers (its HTTP API and UI) with prometheus.enabled, else null: the host's address, or 127.0.0.1 when it listens on the host only."
+  value       = var.prometheus.enabled ? "http://${var.prometheus.listen_address == "0.0.0.0" ? local.url_host : "127.0.0.1"}:${var.prometheus.port}" : null
 }
 
 output "validated" {

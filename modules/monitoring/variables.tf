@@ -151,7 +151,7 @@ variable "group_prefix" {
 # What Prometheus scrapes.
 
 variable "metrics_endpoints" {
-  description = "Scrape targets by job name: targets (host:port, as Prometheus reaches them), metrics_path (default /metrics), scheme (http or https) and extra labels. The api-service module's metrics_endpoints output fits here."
+  description = "Scrape targets by job name, besides the exporters this module runs: targets (host:port, as Prometheus reaches them), metrics_path (default /metrics), scheme (http or https) and extra labels. The api-service module's metrics_endpoints output fits here."
   type = map(object({
     targets      = list(string)
     metrics_path = optional(string, "/metrics")
@@ -181,6 +181,12 @@ variable "metrics_endpoints" {
     ]]))
     error_message = "metrics_endpoints labels must be label names ([A-Za-z_][A-Za-z0-9_]*), not job (the map's key) nor starting with __."
   }
+  validation {
+    condition = length(setintersection(keys(var.metrics_endpoints), [for job, on in {
+      node = var.node_exporter.enabled, postgres = var.postgres_exporter.enabled, redis = var.redis_exporter.enabled
+    } : job if on])) == 0
+    error_message = "metrics_endpoints must not name the jobs of the exporters this module runs (node, postgres, redis): they are scraped already."
+  }
 }
 
 variable "validate_only" {
@@ -194,4 +200,166 @@ variable "wait_for" {
   description = "Values that this module's host reads and changes wait for (mcpai-stack passes its checks of every layer's inputs, and the Docker layer's daemon configuration). Unlike depends_on on the module call, waiting on a value does not postpone the host facts read to apply time when something upstream has changes pending."
   type        = any
   default     = null
+}
+
+# Prometheus and the exporters, as containers on the host (prometheus.tf).
+
+variable "prometheus" {
+  description = "Run Prometheus on the host: a container (`name`) from `image` (Debian's prometheus package: `prometheus` and `promtool` on PATH, `setpriv`, the `run_as` user) in the host's network, listening on listen_address:port, loading the rules and targets files (their folders mounted read-only) with a prometheus.yml in `config_dir`; scrape and evaluation every scrape_interval and evaluation_interval; samples kept for `retention` in the named volume `data_volume` (default `<name>-data`, kept on destroy; \"\": in the container, lost when it is replaced). Ready when `/-/ready` answers. A changed rules file or prometheus.yml replaces the container; a changed targets file Prometheus reads by itself. With `check_rules` (and no `promtool`), the rules are checked by the image's promtool (`docker run` on the host) before they replace the old ones."
+  type = object({
+    enabled             = optional(bool, false)
+    image               = optional(string)
+    name                = optional(string, "mcpai-prometheus")
+    listen_address      = optional(string, "0.0.0.0")
+    port                = optional(number, 9090)
+    retention           = optional(string, "15d")
+    scrape_interval     = optional(string, "15s")
+    evaluation_interval = optional(string, "15s")
+    data_volume         = optional(string)
+    memory              = optional(string)
+    check_rules         = optional(bool, true)
+  })
+  nullable = false
+  default  = {}
+
+  validation {
+    condition     = !var.prometheus.enabled || try(length(var.prometheus.image) > 0 && !can(regex("\\s", var.prometheus.image)), false)
+    error_message = "prometheus.image must be an image reference without spaces when prometheus.enabled is set (e.g. an image with Debian bookworm's prometheus package)."
+  }
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$", var.prometheus.name)) && (var.prometheus.data_volume == null || can(regex("^([a-zA-Z0-9][a-zA-Z0-9_.-]*)?$", var.prometheus.data_volume)))
+    error_message = "prometheus.name and prometheus.data_volume must start with a letter or digit and hold only letters, digits, _ . - (data_volume may be \"\": no volume)."
+  }
+  validation {
+    condition     = contains(["0.0.0.0", "127.0.0.1"], var.prometheus.listen_address) && var.prometheus.port >= 1 && var.prometheus.port <= 65535 && floor(var.prometheus.port) == var.prometheus.port
+    error_message = "prometheus.listen_address must be 0.0.0.0 (every address) or 127.0.0.1 (the host only; readiness is asked there), and prometheus.port a whole number from 1 to 65535."
+  }
+  validation {
+    condition = alltrue([for d in [var.prometheus.retention, var.prometheus.scrape_interval, var.prometheus.evaluation_interval] :
+      can(regex("^([0-9]+y)?([0-9]+w)?([0-9]+d)?([0-9]+h)?([0-9]+m)?([0-9]+s)?([0-9]+ms)?$", d)) && can(regex("[1-9]", d))
+    ])
+    error_message = "prometheus.retention, scrape_interval and evaluation_interval must be Prometheus durations above 0, such as 15d, 15s or 1m30s."
+  }
+  validation {
+    condition     = var.prometheus.memory == null || can(regex("^[0-9]+[bkmgBKMG]?$", var.prometheus.memory))
+    error_message = "prometheus.memory must be a Docker memory size such as 512m or 2g."
+  }
+  validation {
+    condition     = !var.prometheus.enabled || var.group_prefix != "prometheus"
+    error_message = "group_prefix must not be prometheus when prometheus.enabled is set: that is the scrape job of Prometheus itself."
+  }
+}
+
+variable "config_dir" {
+  description = "Folder on the host for the files the module's containers read besides the rules and targets: prometheus.yml (with prometheus.enabled) and postgres_exporter's queries file (with postgres_exporter.stat_statements); mounted read-only. Created when missing and removed on destroy when empty."
+  type        = string
+  nullable    = false
+  default     = "/etc/mcpai-monitoring"
+
+  validation {
+    condition     = can(regex("^/[A-Za-z0-9._/-]*[A-Za-z0-9._-]$", var.config_dir)) && alltrue([for s in split("/", var.config_dir) : s != ".." && s != "."])
+    error_message = "config_dir must be an absolute path without . or .. folders or a trailing slash."
+  }
+}
+
+variable "run_as" {
+  description = "The image's user that Prometheus and the exporters run as (through `setpriv`, with its group of the same name): Debian's prometheus package brings `prometheus`, which owns the image's /var/lib/prometheus/metrics2. It must be able to read the mounted files (they are 0644)."
+  type        = string
+  nullable    = false
+  default     = "prometheus"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_-]*$", var.run_as))
+    error_message = "run_as must be a user name (lower-case letters, digits, _ and -)."
+  }
+}
+
+variable "node_exporter" {
+  description = "Run node_exporter (Debian's `prometheus-node-exporter`) on the host: a container (`name`) in the host's network with the host's /proc and /sys mounted read-only, listening on listen_address:port, scraped as job `node`. `image`: default prometheus.image."
+  type = object({
+    enabled        = optional(bool, false)
+    image          = optional(string)
+    name           = optional(string, "mcpai-node-exporter")
+    listen_address = optional(string, "127.0.0.1")
+    port           = optional(number, 9100)
+  })
+  nullable = false
+  default  = {}
+
+  validation {
+    condition     = !var.node_exporter.enabled || try(length(coalesce(var.node_exporter.image, var.prometheus.image)) > 0, false)
+    error_message = "node_exporter needs an image: node_exporter.image or prometheus.image."
+  }
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$", var.node_exporter.name)) && contains(["0.0.0.0", "127.0.0.1"], var.node_exporter.listen_address) && var.node_exporter.port >= 1 && var.node_exporter.port <= 65535 && floor(var.node_exporter.port) == var.node_exporter.port
+    error_message = "node_exporter.name must hold only letters, digits, _ . - (starting with a letter or digit), listen_address be 0.0.0.0 or 127.0.0.1, and port a whole number from 1 to 65535."
+  }
+}
+
+variable "postgres_exporter" {
+  description = "Run postgres_exporter (Debian's `prometheus-postgres-exporter`, 0.11 in bookworm) on the host: a container (`name`) in the host's network, logging in with `postgres_exporter_data_source_name`, listening on listen_address:port, scraped as job `postgres`. With `stat_statements`, a queries file gives `pg_stat_statements_calls_total` and `pg_stat_statements_seconds_total` (PostgresSlowQueries reads them; PostgreSQL needs pg_stat_statements loaded and created in the database logged in to). `image`: default prometheus.image."
+  type = object({
+    enabled         = optional(bool, false)
+    image           = optional(string)
+    name            = optional(string, "mcpai-postgres-exporter")
+    listen_address  = optional(string, "127.0.0.1")
+    port            = optional(number, 9187)
+    stat_statements = optional(bool, true)
+  })
+  nullable = false
+  default  = {}
+
+  validation {
+    condition     = !var.postgres_exporter.enabled || try(length(coalesce(var.postgres_exporter.image, var.prometheus.image)) > 0, false)
+    error_message = "postgres_exporter needs an image: postgres_exporter.image or prometheus.image."
+  }
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$", var.postgres_exporter.name)) && contains(["0.0.0.0", "127.0.0.1"], var.postgres_exporter.listen_address) && var.postgres_exporter.port >= 1 && var.postgres_exporter.port <= 65535 && floor(var.postgres_exporter.port) == var.postgres_exporter.port
+    error_message = "postgres_exporter.name must hold only letters, digits, _ . - (starting with a letter or digit), listen_address be 0.0.0.0 or 127.0.0.1, and port a whole number from 1 to 65535."
+  }
+  validation {
+    condition     = !var.postgres_exporter.enabled || var.postgres_exporter_data_source_name != null
+    error_message = "postgres_exporter needs postgres_exporter_data_source_name, the connection string it logs in with."
+  }
+}
+
+variable "postgres_exporter_data_source_name" {
+  description = "The connection string postgres_exporter logs in with, e.g. `postgresql://monitor:secret@127.0.0.1:5432/postgres?sslmode=disable` (the container shares the host's network: 127.0.0.1 is the host). Passed as DATA_SOURCE_NAME, hidden in plans. The role needs pg_monitor."
+  type        = string
+  default     = null
+  sensitive   = true
+}
+
+variable "redis_exporter" {
+  description = "Run redis_exporter (Debian's `prometheus-redis-exporter`) on the host: a container (`name`) in the host's network scraping the Redis at `address` (as the host reaches it), with `redis_exporter_password`, listening on listen_address:port, scraped as job `redis`. `image`: default prometheus.image."
+  type = object({
+    enabled        = optional(bool, false)
+    image          = optional(string)
+    name           = optional(string, "mcpai-redis-exporter")
+    address        = optional(string, "redis://127.0.0.1:6379")
+    listen_address = optional(string, "127.0.0.1")
+    port           = optional(number, 9121)
+  })
+  nullable = false
+  default  = {}
+
+  validation {
+    condition     = !var.redis_exporter.enabled || try(length(coalesce(var.redis_exporter.image, var.prometheus.image)) > 0, false)
+    error_message = "redis_exporter needs an image: redis_exporter.image or prometheus.image."
+  }
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,99}$", var.redis_exporter.name)) && contains(["0.0.0.0", "127.0.0.1"], var.redis_exporter.listen_address) && var.redis_exporter.port >= 1 && var.redis_exporter.port <= 65535 && floor(var.redis_exporter.port) == var.redis_exporter.port
+    error_message = "redis_exporter.name must hold only letters, digits, _ . - (starting with a letter or digit), listen_address be 0.0.0.0 or 127.0.0.1, and port a whole number from 1 to 65535."
+  }
+  validation {
+    condition     = can(regex("^(redis|rediss|unix)://[^\\s]+$", var.redis_exporter.address))
+    error_message = "redis_exporter.address must be a redis://, rediss:// or unix:// URL without spaces, e.g. redis://127.0.0.1:6379."
+  }
+}
+
+variable "redis_exporter_password" {
+  description = "Redis's password for redis_exporter (REDIS_PASSWORD, hidden in plans); null: none."
+  type        = string
+  default     = null
+  sensitive   = true
 }
