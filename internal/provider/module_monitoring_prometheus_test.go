@@ -12,7 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"gopkg.in/yaml.v3"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
@@ -363,6 +365,7 @@ func TestAccModuleMonitoring_prometheus(t *testing.T) {
 		})
 	}
 	stop()
+	explainStatStatements(t, s.h, fileContent(fileOnHost(t, s.h, s.dir+"/config/postgres-queries.yml")))
 
 	// A new threshold: a new rules file, a new Prometheus reading it.
 	before := containerID(t, s.h, promName+"-prometheus")
@@ -423,4 +426,49 @@ func containerID(t *testing.T, h acctest.Host, name string) string {
 		t.Fatalf("docker inspect %s: %v: %s", name, err, out)
 	}
 	return strings.TrimSpace(out)
+}
+
+// explainStatStatements plans the pg_stat_statements query of
+// postgres_exporter's queries file in a database of its own with the
+// extension created: the sandbox's PostgreSQL does not preload it, so the
+// exporter's query fails there, but planning it checks the view's columns
+// and the query's shape.
+func explainStatStatements(t *testing.T, h acctest.Host, queries string) {
+	t.Helper()
+	var file map[string]struct {
+		Query string `yaml:"query"`
+	}
+	if err := yaml.Unmarshal([]byte(queries), &file); err != nil || file["pg_stat_statements"].Query == "" {
+		t.Fatalf("the queries file: %v\n%s", err, queries)
+	}
+	ctx := context.Background()
+	connect := func(database string) *pgx.Conn {
+		cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", h.PostgresUser, h.Address, h.PostgresPort, database))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Password = h.PostgresPassword
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err != nil {
+			t.Fatalf("connect to %s: %v", database, err)
+		}
+		return conn
+	}
+	const db = "acc_prom_statements"
+	admin := connect(h.PostgresDatabase)
+	defer admin.Close(ctx) //nolint:errcheck // test cleanup
+	for _, sql := range []string{"DROP DATABASE IF EXISTS " + db, "CREATE DATABASE " + db} {
+		if _, err := admin.Exec(ctx, sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	defer admin.Exec(ctx, "DROP DATABASE IF EXISTS "+db) //nolint:errcheck // test cleanup
+	conn := connect(db)
+	defer conn.Close(ctx) //nolint:errcheck // closed before the drop
+	if _, err := conn.Exec(ctx, "CREATE EXTENSION pg_stat_statements"); err != nil {
+		t.Fatalf("CREATE EXTENSION pg_stat_statements: %v", err)
+	}
+	if _, err := conn.Exec(ctx, "EXPLAIN "+file["pg_stat_statements"].Query); err != nil {
+		t.Errorf("PostgreSQL cannot plan the exporter's pg_stat_statements query: %v\n%s", err, file["pg_stat_statements"].Query)
+	}
 }
