@@ -67,9 +67,34 @@ tf get get
 # with the hosts as they were, however often the demo runs.
 [[ -f $BEFORE ]] || probe -save "$BEFORE"
 
-section "terraform apply: examples/stack on h2 (api+gpu) and h1 (db+cache)"
+# load_results FILE: the stack's load_test output, as JSON, into FILE.
+load_results() {
+  terraform -chdir="$EXAMPLE" output -no-color -json load_test 2>/dev/null >"$1" ||
+    { echo "terraform output load_test failed" >&2; exit 1; }
+}
+
+section "before tuning: the stack without the host layer and with uvicorn's defaults, then the load test"
+echo "(terraform apply -var tuned=false: one uvicorn worker per container, asyncio, h11, access log on;"
+echo " PostgreSQL, Redis and Docker are tuned in both runs)"
+tf apply-untuned apply -auto-approve -input=false -var tuned=false
+load_results "$SB/demo-load-before.json"
+jq -r '"load test: \(.results.requests) requests, p50 \(.results.p50_ms) ms, p95 \(.results.p95_ms) ms, \(.results.rps * 10 | round / 10) requests/s"' "$SB/demo-load-before.json"
+
+section "terraform apply: examples/stack on h2 (api+gpu) and h1 (db+cache), tuned"
 tf apply apply -auto-approve -input=false
 grep -E '^(Apply complete|Warning:)' "$SB/demo-apply.log" | grep -v 'development overrides' | sort -u
+load_results "$SB/demo-load-after.json"
+
+section "load test through Traefik, before and after tuning (Locust's own statistics)"
+echo "Measured on the sandbox: network namespaces of one 2-core machine, where Locust, Traefik, the API, PostgreSQL"
+echo "and Redis share the same two cores. $(jq -r '"\(.users) users without pauses for the configured duration, the guide'"'"'s task mix, against \(.target)"' "$SB/demo-load-after.json")."
+jq -rn --slurpfile b "$SB/demo-load-before.json" --slurpfile a "$SB/demo-load-after.json" '
+  def r: . * 1000 | round / 1000 | tostring;
+  def row(name; key): [name, ($b[0].results[key] | r), ($a[0].results[key] | r)];
+  (["", "before", "after"], ["---", "---", "---"],
+   row("requests"; "requests"), row("failures"; "failures"), row("requests/s"; "rps"),
+   row("p50 ms"; "p50_ms"), row("p95 ms"; "p95_ms"), row("p99 ms"; "p99_ms"), row("max ms"; "max_ms"))
+  | "| " + join(" | ") + " |"'
 
 section "what changed, per host and layer (read over SSH, not from Terraform)"
 echo "(h1 and h2 are network namespaces of one machine and share its kernel: the kernel-wide values that h2"

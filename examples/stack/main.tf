@@ -1,13 +1,13 @@
 # The whole MCPAI stack on the two sandbox hosts that `make sandbox` starts
-# (`make demo` applies it): h2 serves the API behind Traefik and the model
-# runner (app+gpu) and holds Prometheus's rules and targets, h1 PostgreSQL and
-# Redis (db+cache). The images are demo workloads that scripts/sandbox.sh
-# builds on the hosts, no registry needed: the API is a real FastAPI app
-# served by the real uvicorn, from Debian's packages
-# (internal/acctest/testdata/fastapi: rows in h1's PostgreSQL at
-# /api/requests, a summary cached in h1's Redis); Traefik is a stand-in
-# (Traefik itself does not build here) and the model runner an imitation
-# inference server, both from this repository's Go code.
+# (`make demo` applies it): h2 serves the API behind Traefik with PgBouncer
+# in front of h1's PostgreSQL, the model runner (app+gpu), Prometheus with
+# the exporters, and runs the load test; h1 PostgreSQL and Redis (db+cache).
+# The images are built on the hosts by scripts/sandbox.sh, no registry
+# needed. Real programs from Debian's packages: the API (a FastAPI app,
+# internal/acctest/testdata/fastapi, under uvicorn: rows in h1's PostgreSQL
+# at /api/requests, a summary cached in h1's Redis), PgBouncer, Prometheus,
+# the exporters and Locust. Stand-ins from this repository's Go code:
+# Traefik (it does not build here) and the model runner (no GPU here).
 terraform {
   required_version = ">= 1.9"
   required_providers {
@@ -15,6 +15,12 @@ terraform {
       source = "mcpai/mcpai"
     }
   }
+}
+
+variable "tuned" {
+  type        = bool
+  description = "false: the stack without the guide's host layer and with uvicorn's own defaults (one worker, asyncio, h11, access log): the \"before\" of make demo's load test. PostgreSQL, Redis and Docker are tuned either way."
+  default     = true
 }
 
 variable "hosts_file" {
@@ -60,6 +66,7 @@ module "stack" {
   }
 
   host_tuning = {
+    enabled = var.tuned
     # A network namespace refuses these; a real host takes the guide's values.
     leave_alone = ["net.core.rmem_max", "net.core.wmem_max", "net.core.default_qdisc"]
     # The sandbox machine's hard open-file limit is 20000.
@@ -95,6 +102,12 @@ module "stack" {
     traefik_image = "mcpai-demo-traefik:latest"
     replicas      = 2
     nofile        = 16384 # the sandbox machine's hard limit is 20000
+    # Untuned: uvicorn's defaults instead of the guide's (null: the module's,
+    # i.e. the guide's: workers from the CPUs, uvloop, httptools, no access log).
+    workers    = var.tuned ? null : 1
+    loop       = var.tuned ? null : "asyncio"
+    http       = var.tuned ? null : "h11"
+    access_log = var.tuned ? null : true
     # The app's database and cache, on the data host.
     env = {
       DATABASE_HOST    = local.db.address
@@ -113,9 +126,34 @@ module "stack" {
 
   monitoring = {
     host = "app"
-    # postgres_exporter (not part of the demo) would be scraped here for the
-    # slow-query alert: { postgres = { targets = ["10.213.1.2:9187"] } }
+    # Debian's Prometheus on h2 with the module's rules (checked by its
+    # promtool) and targets, and the exporters the rules read: node on h2,
+    # postgres and redis pointed at h1.
+    prometheus = { enabled = true, image = local.app.debian_stack_image, scrape_interval = "5s", evaluation_interval = "5s" }
+    exporters  = { enabled = true }
     thresholds = { p95_latency_seconds = 0.3 }
+  }
+
+  # PgBouncer (Debian's) on the app host in transaction pooling, in front of
+  # h1's PostgreSQL: the API's DATABASE_* point at it, and the pools are
+  # checked against what PGTune gives max_connections when planning.
+  pgbouncer = {
+    enabled          = true
+    image            = local.app.debian_stack_image
+    client_pool_size = 5 # API_DB_POOL_SIZE per uvicorn worker
+  }
+
+  # Locust (Debian's python3-locust in the sandbox's image) on the app host
+  # against Traefik, after every layer and again after any change: the guide's
+  # task mix, 20 users without pauses for 20 s. On the sandbox the objectives
+  # only warn: its two cores run the load, the API and everything else.
+  load_test = {
+    enabled     = true
+    image       = local.app.locust_image
+    users       = 20
+    duration    = "20s"
+    slo         = { p95_ms = 1000, max_failure_ratio = 0.01 }
+    on_slo_miss = "warn"
   }
 
   model_runner = {
@@ -160,4 +198,9 @@ output "monitoring" {
 output "model_runner" {
   description = "The inference server's container."
   value       = module.stack.model_runner
+}
+
+output "load_test" {
+  description = "Locust's results against the API through Traefik (the sandbox's figures)."
+  value       = module.stack.load_test
 }

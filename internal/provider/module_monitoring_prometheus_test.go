@@ -123,7 +123,7 @@ func promAPI(base, path string, v any) error {
 	if err != nil {
 		return err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	var body struct {
 		Status string          `json:"status"`
 		Error  string          `json:"error"`
@@ -298,13 +298,13 @@ func TestAccModuleMonitoring_prometheus(t *testing.T) {
 				path = "/status/500"
 			}
 			if resp, err := client.Get(fmt.Sprintf("http://%s:%d%s", s.h.Address, promTraefikPort, path)); err == nil { //nolint:noctx // stopped by ctx
-				resp.Body.Close()
+				_ = resp.Body.Close()
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
 	}()
 	rdb := redis.NewClient(&redis.Options{Addr: s.h.RedisAddress, Password: s.h.RedisPassword})
-	defer rdb.Close()
+	defer func() { _ = rdb.Close() }()
 	if err := rdb.Set(ctx, "acc-prom:hit", "1", time.Minute).Err(); err != nil {
 		t.Fatalf("redis: %v", err)
 	}

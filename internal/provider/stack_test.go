@@ -138,6 +138,8 @@ func TestAccStackExample(t *testing.T) {
 	}
 	checkStackAPI(t, app)
 	checkStackMonitoring(t, app)
+	checkStackPooling(t, app)
+	checkStackLoadTest(t, w, app)
 	planEmpty(t, w)
 
 	// A change by hand is drift: plan shows it and apply puts it back.
@@ -235,5 +237,97 @@ func checkStackMonitoring(t *testing.T, app acctest.Host) {
 		if !strings.Contains(targets, want) {
 			t.Errorf("the targets file lacks %q:\n%s", want, targets)
 		}
+	}
+	// The real Prometheus on the app host loaded those rules and scrapes
+	// the exporters (node here, postgres and redis on the data host), the
+	// API and Traefik, and itself; it scrapes every 5 s, so within a minute
+	// every target has been asked. (The model runner is the imitation
+	// server, whose every path answers "ok", which is no metrics text.)
+	want := []string{"node", "postgres", "redis", "prometheus", "mcpai-api-traefik", "mcpai-api"}
+	var health map[string]string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(2 * time.Second) {
+		var resp struct {
+			Data struct {
+				ActiveTargets []struct {
+					Labels map[string]string
+					Health string
+				}
+			}
+		}
+		out := app.InHost(t, "curl", "-sS", "--max-time", "5", "http://127.0.0.1:9090/api/v1/targets?state=active")
+		if err := json.Unmarshal([]byte(out), &resp); err != nil {
+			t.Fatalf("Prometheus's targets: %v: %s", err, out)
+		}
+		health = map[string]string{}
+		for _, tg := range resp.Data.ActiveTargets {
+			if h, seen := health[tg.Labels["job"]]; !seen || h == "up" {
+				health[tg.Labels["job"]] = tg.Health
+			}
+		}
+		up := true
+		for _, job := range want {
+			up = up && health[job] == "up"
+		}
+		if up {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("Prometheus's targets by job, after a minute: %v; want %v all up", health, want)
+			break
+		}
+	}
+	groups := app.InHost(t, "curl", "-sS", "--max-time", "5", "http://127.0.0.1:9090/api/v1/rules")
+	for _, name := range []string{"APIHigh5xxRatio", "PostgresSlowQueries", "mcpai:redis_cache_hit_ratio"} {
+		if !strings.Contains(groups, `"name":"`+name+`"`) {
+			t.Errorf("Prometheus has not loaded %s: %s", name, groups)
+		}
+	}
+}
+
+// checkStackPooling: the API's containers reach PostgreSQL through
+// PgBouncer on the app host (the /api/requests round trip above went that
+// way), and PgBouncer pools in transaction mode.
+func checkStackPooling(t *testing.T, app acctest.Host) {
+	t.Helper()
+	env := dockerCLI(t, app, "inspect", "--format", "{{json .Config.Env}}", "mcpai-api-1")
+	for _, want := range []string{"DATABASE_HOST=" + app.Address, "DATABASE_PORT=6432", "API_DB_POOL_SIZE=5"} {
+		if !strings.Contains(env, `"`+want+`"`) {
+			t.Errorf("mcpai-api-1's environment lacks %s: %s", want, env)
+		}
+	}
+	if state := dockerCLI(t, app, "inspect", "--format", "{{.State.Status}} {{.Config.User}} {{json .Config.Cmd}}", "mcpai-pgbouncer"); !strings.HasPrefix(state, "running") {
+		t.Errorf("PgBouncer: %s", state)
+	}
+	ini := app.InHost(t, "cat /etc/mcpai-pgbouncer/pgbouncer.ini")
+	if !strings.Contains(ini, "pool_mode = transaction") {
+		t.Errorf("pgbouncer.ini lacks pool_mode = transaction:\n%s", ini)
+	}
+}
+
+// checkStackLoadTest: the load-test layer ran Locust against Traefik after
+// the stack was applied, and recorded Locust's results.
+func checkStackLoadTest(t *testing.T, w *acctest.Workspace, app acctest.Host) {
+	t.Helper()
+	var lt struct {
+		Host    string
+		Target  string
+		Results struct {
+			Requests     int64   `json:"requests"`
+			FailureRatio float64 `json:"failure_ratio"`
+			P50          float64 `json:"p50_ms"`
+			RPS          float64 `json:"rps"`
+		}
+	}
+	outputJSON(t, w, "load_test", &lt)
+	if lt.Host != "app" || lt.Target != "http://"+app.Address+":80" {
+		t.Errorf("load test ran on %q against %q, want app against Traefik on %s:80", lt.Host, lt.Target, app.Address)
+	}
+	// 20 users for 20 s: thousands of requests; a few may meet a replica
+	// that Traefik has not yet seen healthy.
+	if r := lt.Results; r.Requests < 500 || r.FailureRatio > 0.05 || r.P50 <= 0 || r.RPS <= 0 {
+		t.Errorf("load test results: %+v", r)
+	}
+	if out := dockerCLI(t, app, "ps", "-a", "--filter", "label="+loadTestLabel, "--format", "{{.Names}}"); out != "" {
+		t.Errorf("load containers left: %s", out)
 	}
 }

@@ -184,6 +184,8 @@ module "api" {
     DATABASE_PORT = tostring(var.pgbouncer.port)
     DATABASE_NAME = local.pgbouncer_database
     DATABASE_USER = local.pgbouncer_user
+    # Each uvicorn worker's client pool, as the sizing check counts it.
+    API_DB_POOL_SIZE = tostring(var.pgbouncer.client_pool_size)
   }) : var.api.env
   sensitive_env      = var.pgbouncer.enabled ? merge(var.api_sensitive_env, { DATABASE_PASSWORD = var.postgres_password }) : var.api_sensitive_env
   memory             = var.api.memory
@@ -297,8 +299,35 @@ module "monitoring" {
   alert_labels      = var.monitoring.alert_labels
   group_prefix      = var.monitoring.group_prefix
   metrics_endpoints = local.metrics_endpoints
+  prometheus        = var.monitoring.prometheus
+
+  # The exporters on the Prometheus host, reaching the first db and cache
+  # hosts over the network.
+  node_exporter = { enabled = var.monitoring.exporters.enabled, image = var.monitoring.exporters.image }
+  postgres_exporter = {
+    enabled = var.monitoring.exporters.enabled && local.exporter_db != null
+    image   = var.monitoring.exporters.image
+  }
+  postgres_exporter_data_source_name = local.exporter_db == null || var.postgres_password == null ? null : format(
+    "postgresql://%s:%s@%s:%d/%s?sslmode=%s", urlencode(coalesce(var.postgres.user, "postgres")), urlencode(var.postgres_password),
+    local.exporter_db_url_host, coalesce(var.postgres.port, 5432), urlencode(coalesce(var.postgres.database, "postgres")),
+    coalesce(var.postgres.sslmode, "prefer"),
+  )
+  redis_exporter = {
+    enabled = var.monitoring.exporters.enabled && local.exporter_cache != null
+    image   = var.monitoring.exporters.image
+    address = local.exporter_cache == null ? null : "redis://${local.exporter_cache_url_host}:${var.redis.port}"
+  }
+  redis_exporter_password = var.redis_password
 
   wait_for = [local.inputs, local.checked]
+}
+
+locals {
+  exporter_db             = try(var.hosts[sort(keys(local.with_role.db))[0]].address, null)
+  exporter_cache          = try(var.hosts[sort(keys(local.with_role.cache))[0]].address, null)
+  exporter_db_url_host    = local.exporter_db == null ? null : (strcontains(local.exporter_db, ":") ? "[${local.exporter_db}]" : local.exporter_db)
+  exporter_cache_url_host = local.exporter_cache == null ? null : (strcontains(local.exporter_cache, ":") ? "[${local.exporter_cache}]" : local.exporter_cache)
 }
 
 # The load test, off by default: Locust on an api host against its Traefik,
@@ -497,5 +526,6 @@ module "check_monitoring" {
   alert_labels      = var.monitoring.alert_labels
   group_prefix      = var.monitoring.group_prefix
   metrics_endpoints = local.metrics_endpoints
+  prometheus        = var.monitoring.prometheus
   validate_only     = true
 }

@@ -310,7 +310,7 @@ variable "api_sensitive_env" {
 }
 
 variable "monitoring" {
-  description = "The monitoring layer (modules/monitoring): Prometheus alerting rules (p95 latency, 5xx ratio, servers down, slow queries) and a file_sd targets file written on the Prometheus host, `host` (a name in hosts; null: the first api host, or the first host). The targets are the stack's own metrics endpoints (Traefik's on every api host, the API containers' and the model runner's where the Prometheus host can reach them) and `metrics_endpoints` (e.g. postgres_exporter's, which the slow-query alert reads). `rules_path`, `targets_path`, `promtool`, `thresholds`, `rate_window`, `alert_labels` and `group_prefix` as modules/monitoring takes them. `enabled = false` skips the layer."
+  description = "The monitoring layer (modules/monitoring): Prometheus alerting rules (p95 latency, 5xx ratio, servers down, slow queries) and a file_sd targets file written on the Prometheus host, `host` (a name in hosts; null: the first api host, or the first host). The targets are the stack's own metrics endpoints (Traefik's on every api host, the API containers' and the model runner's where the Prometheus host can reach them) and `metrics_endpoints` (e.g. postgres_exporter's, which the slow-query alert reads). `rules_path`, `targets_path`, `promtool`, `thresholds`, `rate_window`, `alert_labels` and `group_prefix` as modules/monitoring takes them. `prometheus` (with `enabled` and an `image` holding Debian's prometheus package) runs Prometheus there on those files, its rules checked by the image's promtool. `exporters` (with `enabled`; `image` defaults to prometheus.image) runs node_exporter, and postgres_exporter and redis_exporter pointed at the first db and cache hosts with `postgres_password` and `redis_password`, scraped as jobs node, postgres and redis (the slow-query alert and the dashboard's recording rules read them). `enabled = false` skips the layer."
   type = object({
     enabled      = optional(bool, true)
     host         = optional(string)
@@ -335,10 +335,27 @@ variable "monitoring" {
       scheme       = optional(string, "http")
       labels       = optional(map(string), {})
     })), {})
+    prometheus = optional(object({
+      enabled             = optional(bool, false)
+      image               = optional(string)
+      port                = optional(number)
+      retention           = optional(string)
+      scrape_interval     = optional(string)
+      evaluation_interval = optional(string)
+      memory              = optional(string)
+    }), {})
+    exporters = optional(object({
+      enabled = optional(bool, false)
+      image   = optional(string)
+    }), {})
   })
   default  = {}
   nullable = false
 
+  validation {
+    condition     = !var.monitoring.exporters.enabled || coalesce(var.monitoring.exporters.image, var.monitoring.prometheus.image, "-") != "-"
+    error_message = "monitoring.exporters.enabled needs an image: monitoring.exporters.image or monitoring.prometheus.image."
+  }
   validation {
     condition     = var.monitoring.host == null || contains(keys(var.hosts), coalesce(var.monitoring.host, "-"))
     error_message = "monitoring.host must be the name of one of hosts (a key of the hosts map)."
