@@ -9,6 +9,7 @@ package loadtest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -124,8 +125,13 @@ func (t Task) validate() []*FieldError {
 		if !validHeaderName(k) {
 			add("headers", "%q is not a header name (letters, digits and !#$%%&'*+-.^_`|~ only)", k)
 		}
-		if strings.ContainsAny(t.Headers[k], "\r\n\x00") {
+		switch v := t.Headers[k]; {
+		case strings.ContainsAny(v, "\r\n\x00"):
 			add("headers", "the value of %s holds a line break or NUL", k)
+		case strings.TrimSpace(v) != v:
+			add("headers", "the value of %s starts or ends with white space, which HTTP clients refuse", k)
+		case strings.IndexFunc(v, func(r rune) bool { return r > 0xff }) >= 0:
+			add("headers", "the value of %s holds a character outside Latin-1, which an HTTP header cannot carry", k)
 		}
 	}
 	return errs
@@ -135,15 +141,19 @@ func (t Task) validate() []*FieldError {
 // the path.
 func CheckTarget(target string) error {
 	u, err := url.Parse(target)
+	var uerr *url.Error
 	switch {
+	case errors.As(err, &uerr):
+		// Its text quotes the whole URL, credentials included.
+		return fmt.Errorf("is not a URL: %w", uerr.Err)
 	case err != nil:
 		return fmt.Errorf("is not a URL: %w", err)
+	case u.User != nil:
+		return fmt.Errorf("must not hold credentials; give them as a task's headers")
 	case u.Scheme != "http" && u.Scheme != "https":
 		return fmt.Errorf("must be an http:// or https:// URL such as http://127.0.0.1:8000, got %q", target)
 	case u.Host == "" || u.Hostname() == "":
 		return fmt.Errorf("has no host: %q", target)
-	case u.User != nil:
-		return fmt.Errorf("must not hold credentials; give them as a task's headers")
 	case u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(target, "?") || strings.Contains(target, "#"):
 		return fmt.Errorf("must be a base URL without a query or fragment, got %q", target)
 	case strings.ContainsAny(target, " \t\r\n"):
@@ -204,9 +214,7 @@ func validHeaderName(k string) bool {
 const (
 	LocustfilePath = "/tmp/mcpai-locustfile.py"
 	TasksPath      = "/tmp/mcpai-tasks.json"
-	CSVPrefix      = "/tmp/mcpai-load"
-	StatsPath      = CSVPrefix + "_stats.csv"
-	FailuresPath   = CSVPrefix + "_failures.csv"
+	ResultsPath    = "/tmp/mcpai-results.json"
 )
 
 // taskData is what the locustfile reads.
@@ -222,7 +230,7 @@ func (s Spec) TasksJSON() ([]byte, error) {
 }
 
 // Args is Locust's command line (after the image's entrypoint, `locust`):
-// headless, bounded in users and time, statistics to CSVPrefix.
+// headless, bounded in users and time; the locustfile writes the results.
 func (s Spec) Args() []string {
 	return []string{
 		"-f", LocustfilePath,
@@ -232,7 +240,6 @@ func (s Spec) Args() []string {
 		"--spawn-rate", strconv.FormatFloat(s.SpawnRate, 'f', -1, 64),
 		"--run-time", strconv.Itoa(int(s.Duration/time.Second)) + "s",
 		"--stop-timeout", "5",
-		"--csv", CSVPrefix,
 		"--only-summary",
 		"--loglevel", "WARNING",
 	}
@@ -240,27 +247,27 @@ func (s Spec) Args() []string {
 
 // Locustfile is the constant program Locust runs: one user class whose
 // weighted tasks are read as data from TasksPath. Each task's statistics are
-// kept under "METHOD path". Status codes of 400 and up count as failures
-// (Locust's default).
+// kept under "METHOD path"; a status of 400 and up counts as a failure
+// (Locust's default); bodies are sent as UTF-8. When Locust quits, after
+// every user has stopped, it writes Locust's own final statistics to
+// ResultsPath (its CSV files are snapshots up to a second old).
 const Locustfile = `# Written by terraform-provider-mcpai (mcpai_load_test). The tasks are data:
 # ` + TasksPath + `.
 import json
 
-from locust import HttpUser, between
+from locust import HttpUser, between, events
 
 with open("` + TasksPath + `") as f:
     _SPEC = json.load(f)
 
 
 def _task(t):
+    body = t.get("body")
+    data = body.encode("utf-8") if body is not None else None
+    name = t["method"] + " " + t["path"]
+
     def run(user):
-        user.client.request(
-            t["method"],
-            t["path"],
-            data=t.get("body"),
-            headers=t.get("headers") or None,
-            name=t["method"] + " " + t["path"],
-        )
+        user.client.request(t["method"], t["path"], data=data, headers=t.get("headers") or None, name=name)
 
     return run
 
@@ -268,4 +275,27 @@ def _task(t):
 class MCPAIUser(HttpUser):
     wait_time = between(_SPEC["wait_min"], _SPEC["wait_max"])
     tasks = {_task(t): t["weight"] for t in _SPEC["tasks"]}
+
+
+@events.quitting.add_listener
+def _write_results(environment, **_kwargs):
+    total = environment.stats.total
+    errors = sorted(environment.stats.errors.values(), key=lambda e: -e.occurrences)
+    runner = environment.runner
+    exceptions = sorted(runner.exceptions.values(), key=lambda e: -e["count"]) if runner is not None else []
+    results = {
+        "requests": total.num_requests,
+        "failures": total.num_failures,
+        "rps": total.total_rps,
+        "p50_ms": total.get_response_time_percentile(0.5),
+        "p95_ms": total.get_response_time_percentile(0.95),
+        "p99_ms": total.get_response_time_percentile(0.99),
+        "max_ms": total.max_response_time,
+        "top_failures": [
+            {"method": e.method, "name": e.name, "error": repr(e.error), "occurrences": e.occurrences} for e in errors[:5]
+        ],
+        "exceptions": [{"count": e["count"], "message": str(e["msg"])} for e in exceptions[:5]],
+    }
+    with open("` + ResultsPath + `", "w") as f:
+        json.dump(results, f)
 `

@@ -46,6 +46,9 @@ func TestValidate(t *testing.T) {
 		{"GET body", func(s *Spec) { s.Tasks[0].Body = ptr("x") }, "tasks[0].body", "GET request has no body"},
 		{"header name", func(s *Spec) { s.Tasks[1].Headers = map[string]string{"Bad Name": "x"} }, "tasks[1].headers", `"Bad Name" is not a header name`},
 		{"header value", func(s *Spec) { s.Tasks[1].Headers = map[string]string{"X": "a\r\nInjected: 1"} }, "tasks[1].headers", "line break"},
+		{"header space", func(s *Spec) { s.Tasks[1].Headers = map[string]string{"X": " a"} }, "tasks[1].headers", "white space"},
+		{"header latin-1", func(s *Spec) { s.Tasks[1].Headers = map[string]string{"X": "€"} }, "tasks[1].headers", "Latin-1"},
+		{"target credentials in a bad URL", func(s *Spec) { s.Target = "http://u:secret@h:9x" }, "target", "is not a URL"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := goodSpec()
@@ -64,7 +67,7 @@ func TestArgsAndData(t *testing.T) {
 	s.Target = "http://10.0.0.1:8080/"
 	s.SpawnRate = 2.5
 	got := strings.Join(s.Args(), " ")
-	want := "-f /tmp/mcpai-locustfile.py --headless --host http://10.0.0.1:8080 --users 10 --spawn-rate 2.5 --run-time 30s --stop-timeout 5 --csv /tmp/mcpai-load --only-summary --loglevel WARNING"
+	want := "-f /tmp/mcpai-locustfile.py --headless --host http://10.0.0.1:8080 --users 10 --spawn-rate 2.5 --run-time 30s --stop-timeout 5 --only-summary --loglevel WARNING"
 	if got != want {
 		t.Fatalf("args\n got %s\nwant %s", got, want)
 	}
@@ -93,48 +96,36 @@ func TestTargetAddress(t *testing.T) {
 	}
 }
 
-// A stats CSV as Locust 2.12 writes it (header and row layout), with made-up
-// numbers for a test fixture.
-const statsCSV = `Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
-GET,GET /slow,300,0,51,51.6,50.2,68.9,14.0,9.99,0.0,51,52,52,52,53,55,60,64,69,69,69
-GET,GET /status/500,100,100,2,2.1,1.0,5.0,16.0,3.33,3.33,2,2,2,2,3,3,4,5,5,5,5
-,Aggregated,400,100,50,39.2,1.0,68.9,14.5,13.32,3.33,50,52,52,52,53,55,58,63,69,69,69
-`
+// Results as the locustfile writes them (made-up numbers).
+const resultsJSON = `{"requests": 400, "failures": 100, "rps": 13.32, "p50_ms": 50, "p95_ms": 55, "p99_ms": 63,
+ "max_ms": 68.9, "top_failures": [{"method": "GET", "name": "GET /status/500", "error": "HTTPError('500 Server Error')", "occurrences": 100}],
+ "exceptions": []}`
 
-func TestParseStats(t *testing.T) {
-	r, err := ParseStats([]byte(statsCSV))
+func TestParseResults(t *testing.T) {
+	r, err := ParseResults([]byte(resultsJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Results{Requests: 400, Failures: 100, FailureRatio: 0.25, RPS: 13.32, P50: 50, P95: 55, P99: 63, Max: 68.9}
-	if r != want {
-		t.Fatalf("got %+v\nwant %+v", r, want)
+	if r.Requests != 400 || r.Failures != 100 || r.FailureRatio != 0.25 || r.RPS != 13.32 || r.P50 != 50 || r.P95 != 55 || r.P99 != 63 || r.Max != 68.9 ||
+		len(r.Failed) != 1 || r.Failed[0].Occurrences != 100 || !strings.Contains(r.Failed[0].Error, "500") {
+		t.Fatalf("got %+v", r)
 	}
-	// Nothing answered: N/A percentiles, ratio 1.
-	none := strings.Replace(statsCSV[:strings.Index(statsCSV, "\n")+1], "", "", 1) +
-		",Aggregated,0,0,0,0,0,0,0,0.0,0.0,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A,N/A\n"
-	if r, err := ParseStats([]byte(none)); err != nil || r.FailureRatio != 1 || r.Requests != 0 || r.P95 != 0 {
+	// Nothing sent: ratio 1.
+	none := `{"requests": 0, "failures": 0, "rps": 0, "p50_ms": 0, "p95_ms": 0, "p99_ms": 0, "max_ms": 0}`
+	if r, err := ParseResults([]byte(none)); err != nil || r.FailureRatio != 1 || r.Requests != 0 {
 		t.Fatalf("empty run: %+v %v", r, err)
 	}
 	for name, bad := range map[string]string{
 		"empty":         "",
-		"no aggregated": statsCSV[:strings.Index(statsCSV, ",Aggregated")],
-		"no column":     strings.Replace(statsCSV, "99%", "99 pct", 1),
-		"not a number":  strings.Replace(statsCSV, "Aggregated,400", "Aggregated,many", 1),
-		"more failures": strings.Replace(statsCSV, "Aggregated,400,100", "Aggregated,40,100", 1),
-		"short row":     statsCSV + ",Aggregated,1\n",
+		"not json":      "Aggregated,1",
+		"missing":       `{"requests": 1, "failures": 0}`,
+		"negative":      strings.Replace(resultsJSON, `"p95_ms": 55`, `"p95_ms": -1`, 1),
+		"more failures": strings.Replace(resultsJSON, `"requests": 400`, `"requests": 40`, 1),
+		"not a number":  strings.Replace(resultsJSON, `"requests": 400`, `"requests": "many"`, 1),
 	} {
-		if _, err := ParseStats([]byte(bad)); err == nil {
+		if _, err := ParseResults([]byte(bad)); err == nil {
 			t.Errorf("%s: no error", name)
 		}
-	}
-}
-
-func TestParseFailures(t *testing.T) {
-	data := "Method,Name,Error,Occurrences\nGET,GET /a,\"HTTPError('500 Server Error')\",3\nGET,GET /b,\"ConnectionRefusedError(111, 'Connection refused')\",40\n"
-	f, err := ParseFailures([]byte(data))
-	if err != nil || len(f) != 2 || f[0].Occurrences != 40 || !strings.Contains(f[0].Error, "Connection refused") || f[1].Name != "GET /a" {
-		t.Fatalf("%+v %v", f, err)
 	}
 }
 
@@ -158,15 +149,15 @@ func TestSLOCheck(t *testing.T) {
 	}
 }
 
-func FuzzParseStats(f *testing.F) {
-	f.Add([]byte(statsCSV))
-	f.Add([]byte("Name\n"))
+func FuzzParseResults(f *testing.F) {
+	f.Add([]byte(resultsJSON))
+	f.Add([]byte(`{"requests": 1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := ParseStats(data)
+		r, err := ParseResults(data)
 		if err != nil {
 			return
 		}
-		if r.Failures > r.Requests || r.FailureRatio < 0 || r.FailureRatio > 1 || r.P50 < 0 || r.RPS < 0 {
+		if r.Failures > r.Requests || r.Failures < 0 || r.FailureRatio < 0 || r.FailureRatio > 1 || r.P50 < 0 || r.RPS < 0 {
 			t.Fatalf("accepted impossible results %+v from %q", r, data)
 		}
 	})
@@ -190,4 +181,13 @@ func FuzzValidate(f *testing.F) {
 			t.Fatalf("valid target without an address: %v", err)
 		}
 	})
+}
+
+func TestTargetErrorsHideCredentials(t *testing.T) {
+	for _, target := range []string{"ftp://u:secret@h/", "http://u:secret@h:9x", "http://u:secret@h/?q=1", "http://u:secret@/"} {
+		err := CheckTarget(target)
+		if err == nil || strings.Contains(err.Error(), "secret") {
+			t.Errorf("%s: %v", target, err)
+		}
+	}
 }

@@ -233,7 +233,7 @@ func (r *loadTestResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 				PlanModifiers: []planmodifier.Map{mapplanmodifier.RequiresReplace()},
 			},
 			"results": schema.SingleNestedAttribute{
-				MarkdownDescription: "What the last run measured: Locust's own statistics (the `Aggregated` row of its stats CSV), not derived again. `requests` and `failures` are counts; `failure_ratio` is failures / requests (1 when nothing was sent); `rps` is Locust's requests per second; `p50_ms`, `p95_ms`, `p99_ms` and `max_ms` are response times in milliseconds (Locust rounds times above 100 ms to two significant digits); `passed` is whether every objective in `slo` was met.",
+				MarkdownDescription: "What the last run measured: Locust's own final statistics (its `Aggregated` entry, written by the locustfile when Locust quits), not derived again. `requests` and `failures` are counts; `failure_ratio` is failures / requests (1 when nothing was sent); `rps` is Locust's requests per second (requests over the time from the start of the run, ramp-up included, to the last request); `p50_ms`, `p95_ms`, `p99_ms` and `max_ms` are response times in milliseconds (Locust rounds times from 100 ms up to two significant digits); `passed` is whether every objective in `slo` was met.",
 				Computed:            true,
 				PlanModifiers:       []planmodifier.Object{objectplanmodifier.UseStateForUnknown()},
 				Attributes: map[string]schema.Attribute{
@@ -436,8 +436,23 @@ func (r *loadTestResource) run(ctx context.Context, client *remote.Client, m *lo
 		}
 		return loadtest.Results{}, false
 	}
-	// The target first: a load against nothing would only wait out the
-	// duration to report failures.
+	eng, err := engine.New(client.Dial, m.DockerSocket.ValueString())
+	if err != nil {
+		diags.AddAttributeError(path.Root("docker_socket"), "Invalid Docker Socket", fmt.Sprintf("A Docker client for %s could not be made: %v.", m.DockerSocket.ValueString(), err))
+		return loadtest.Results{}, false
+	}
+	defer eng.Close()
+	if removed, err := r.removeStale(ctx, eng); err == nil && len(removed) > 0 {
+		diags.AddWarning("Leftover Load Containers Removed", fmt.Sprintf("Load test containers that an earlier run left past their deadline were removed: %s.", strings.Join(removed, ", ")))
+	}
+	image := m.Image.ValueString()
+	_, found, err := eng.InspectImage(ctx, image)
+	if err != nil {
+		return fail(summary, "Inspecting the image "+image, err)
+	}
+	// The target before any load: a load against nothing would only wait
+	// out the duration to report failures. (The SSH connection is up by
+	// now, so the short timeout is the target's alone.)
 	addr, _ := loadtest.TargetAddress(spec.Target)
 	reachCtx, reachCancel := context.WithTimeout(ctx, reachTimeout)
 	conn, err := client.Dial(reachCtx, "tcp", addr)
@@ -454,19 +469,7 @@ func (r *loadTestResource) run(ctx context.Context, client *remote.Client, m *lo
 	}
 	_ = conn.Close()
 
-	eng, err := engine.New(client.Dial, m.DockerSocket.ValueString())
-	if err != nil {
-		diags.AddAttributeError(path.Root("docker_socket"), "Invalid Docker Socket", fmt.Sprintf("A Docker client for %s could not be made: %v.", m.DockerSocket.ValueString(), err))
-		return loadtest.Results{}, false
-	}
-	defer eng.Close()
-	if removed, err := r.removeStale(ctx, eng); err == nil && len(removed) > 0 {
-		diags.AddWarning("Leftover Load Containers Removed", fmt.Sprintf("Load test containers that an earlier run left past their deadline were removed: %s.", strings.Join(removed, ", ")))
-	}
-	image := m.Image.ValueString()
-	if _, found, err := eng.InspectImage(ctx, image); err != nil {
-		return fail(summary, "Inspecting the image "+image, err)
-	} else if !found {
+	if !found {
 		if err := eng.Pull(ctx, image, "", nil); err != nil {
 			diags.AddAttributeError(path.Root("image"), "Load Test Image Not Available",
 				fmt.Sprintf("%s is not on %s, and pulling it failed: %v. Nothing was run. Load the image on the host, or give an image the engine can pull.", image, client.Config(), err))
@@ -493,7 +496,12 @@ func (r *loadTestResource) run(ctx context.Context, client *remote.Client, m *lo
 		// Removed whatever happened, also when ctx has ended.
 		rmCtx, rmCancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer rmCancel()
-		if err := eng.Remove(rmCtx, cid); err != nil {
+		ref := cid
+		if ref == "" {
+			// The engine may have made it though the answer was lost.
+			ref = name
+		}
+		if err := eng.Remove(rmCtx, ref); err != nil {
 			diags.AddWarning("Load Container Left Running", fmt.Sprintf("The load container %s on %s could not be removed: %v. The next load test on this host removes it after %s, or remove it with docker rm -f %s.",
 				name, client.Config(), err, deadline.UTC().Format(time.RFC3339), name))
 		}
@@ -519,26 +527,35 @@ func (r *loadTestResource) run(ctx context.Context, client *remote.Client, m *lo
 		}
 		return fail("Load Test Failed", "Waiting for the load container "+name, err)
 	}
-	stats, err := eng.GetFile(ctx, cid, loadtest.StatsPath, 16<<20)
+	data, err := eng.GetFile(ctx, cid, loadtest.ResultsPath, 16<<20)
 	if err != nil {
-		diags.AddError("Load Test Failed", fmt.Sprintf("Locust in %s on %s exited with code %d and left no statistics (%v).%s Check that image keeps the contract of Locust's official image (entrypoint locust).",
+		diags.AddError("Load Test Failed", fmt.Sprintf("Locust in %s on %s exited with code %d and left no results (%v).%s Check that image keeps the contract of Locust's official image (entrypoint locust).",
 			image, client.Config(), code, err, r.lastLogs(eng, cid)))
 		return loadtest.Results{}, false
 	}
-	res, err := loadtest.ParseStats(stats)
+	res, err := loadtest.ParseResults(data)
 	if err != nil {
-		diags.AddError("Load Test Failed", fmt.Sprintf("Locust's statistics from %s on %s could not be read: %v.", image, client.Config(), err))
+		diags.AddError("Load Test Failed", fmt.Sprintf("Locust's results from %s on %s could not be read: %v.", image, client.Config(), err))
 		return loadtest.Results{}, false
 	}
-	if res.Failures > 0 {
-		if data, err := eng.GetFile(ctx, cid, loadtest.FailuresPath, 16<<20); err == nil {
-			if failures, err := loadtest.ParseFailures(data); err == nil && len(failures) > 0 {
-				top := failures[0]
-				tflog.Warn(ctx, "load test failures", map[string]any{"most_frequent": fmt.Sprintf("%s: %s (%d times)", top.Name, top.Error, top.Occurrences)})
-				diags.AddWarning("Load Test Requests Failed", fmt.Sprintf("%d of %d requests to %s failed; the most frequent failure: %s: %s (%d times).",
-					res.Failures, res.Requests, spec.Target, top.Name, top.Error, top.Occurrences))
-			}
-		}
+	if len(res.Exceptions) > 0 {
+		// A task that raises makes no request Locust counts: the figures
+		// would describe a load that did not run as configured.
+		e := res.Exceptions[0]
+		diags.AddAttributeError(path.Root("tasks"), "Load Test Task Failed", fmt.Sprintf("A task raised an error %d time(s) in Locust instead of sending its request: %s. Nothing was recorded. Check the tasks' paths, bodies and headers.",
+			e.Count, e.Message))
+		return loadtest.Results{}, false
+	}
+	if res.Requests == 0 {
+		diags.AddError("Load Test Sent Nothing", fmt.Sprintf("Locust sent no request to %s in %s from %s. Nothing was recorded. Raise duration, or lower wait_time.",
+			spec.Target, spec.Duration, client.Config()))
+		return loadtest.Results{}, false
+	}
+	if res.Failures > 0 && len(res.Failed) > 0 {
+		top := res.Failed[0]
+		tflog.Warn(ctx, "load test failures", map[string]any{"most_frequent": fmt.Sprintf("%s: %s (%d times)", top.Name, top.Error, top.Occurrences)})
+		diags.AddWarning("Load Test Requests Failed", fmt.Sprintf("%d of %d requests to %s failed; the most frequent failure: %s: %s (%d times).",
+			res.Failures, res.Requests, spec.Target, top.Name, top.Error, top.Occurrences))
 	}
 	return res, true
 }

@@ -112,9 +112,10 @@ func TestAccLoadTest_measures(t *testing.T) {
 					if r["p95_ms"] < r["p50_ms"] || r["p99_ms"] < r["p95_ms"] || r["max_ms"] < r["p99_ms"] {
 						return fmt.Errorf("percentiles out of order: %v", r)
 					}
-					// Locust's rps is requests over the time from the start to
-					// the last request, which it keeps in whole seconds: so
-					// between requests/duration and requests/(duration - 1.5 s).
+					// Locust's rps is requests over the time from the start of
+					// the run to the last request, which ends a little before
+					// the duration does: so between requests/duration and
+					// requests/(duration - 1.5 s).
 					low, high := r["requests"]/duration, r["requests"]/(duration-1.5)
 					if r["requests"] < 100 || r["rps"] < 0.95*low || r["rps"] > high {
 						return fmt.Errorf("rps %g does not agree with requests/duration: %g requests in %d s, want %g to %g", r["rps"], r["requests"], duration, low, high)
