@@ -210,10 +210,11 @@ cmd_build() {
   log "building the root filesystem of recipe ${RECIPE:0:12} (Debian $SUITE, mmdebstrap): ${PACKAGES[*]}"
   # mmdebstrap's temporary tree goes in $tmp too, so that nothing is left
   # elsewhere. The hook runs this script again for customize (mmdebstrap
-  # runs hooks with sh -c, the root filesystem as $1).
-  TMPDIR=$tmp mmdebstrap --mode=root --variant=apt --aptopt='APT::Install-Recommends "false"' \
+  # runs hooks with sh -c, the root filesystem as $1); its path goes in the
+  # environment, not into the hook's text, so no character in it is code.
+  MCPAI_DEBIAN_IMAGES=$SELF TMPDIR=$tmp mmdebstrap --mode=root --variant=apt --aptopt='APT::Install-Recommends "false"' \
     --quiet "${opts[@]}" --include="$(IFS=,; echo "${PACKAGES[*]}")" \
-    --customize-hook="\"$SELF\" customize-rootfs \"\$1\"" \
+    --customize-hook='"$MCPAI_DEBIAN_IMAGES" customize-rootfs "$1"' \
     "$SUITE" "$tmp/rootfs.tar" "$MIRROR" ||
     die "mmdebstrap failed (the partial build in $tmp goes at the next build)"
   printf '%s\n' "${PACKAGES[@]}" >"$tmp/packages"

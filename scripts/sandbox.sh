@@ -225,7 +225,9 @@
 # The hosts have no default route: they can talk to the machine (10.213.<i>.1)
 # and to each other (10.213.0.0/16 through the machine, which forwards
 # between the sandbox's veths only: forwarding is set on those interfaces,
-# net.ipv4.ip_forward stays as it is), and nothing else, so no test traffic
+# net.ipv4.ip_forward stays as it is, an unreachable route covers the rest
+# of 10.213.0.0/16 and a FORWARD rule drops what a veth sends elsewhere;
+# see forward_guard_up), and nothing else, so no test traffic
 # can leave the machine. A stack spread over hosts needs that: the API's
 # containers on one host reach PostgreSQL and Redis on another (from the
 # other host's address, their dockerd's NAT), and each PostgreSQL takes
@@ -1556,10 +1558,30 @@ refresh_authorized_keys() {
   done
 }
 
+# The machine forwards between the sandbox's veths and nowhere else. Linux
+# checks forwarding only on the interface a packet comes in by, so a packet
+# from a host to any other address (a host being rebuilt, or a default route
+# someone adds inside a host) would leave by the machine's own routes: an
+# unreachable route for the sandbox's /16 (the hosts' own /24 routes are
+# more specific) and a FORWARD rule that drops what comes from a veth and
+# goes out by anything else keep it in. `down` removes both.
+FORWARD_GUARD=(-i "mcpai-h+" ! -o "mcpai-h+" -m comment --comment "mcpai sandbox: forward between its veths only" -j DROP)
+forward_guard_up() {
+  ip route replace unreachable "${NET_PREFIX}.0.0/16" ||
+    die "cannot add the unreachable route for ${NET_PREFIX}.0.0/16"
+  iptables -C FORWARD "${FORWARD_GUARD[@]}" 2>/dev/null || iptables -I FORWARD 1 "${FORWARD_GUARD[@]}" ||
+    die "cannot add the FORWARD rule that keeps the sandbox's traffic in"
+}
+forward_guard_down() {
+  while iptables -D FORWARD "${FORWARD_GUARD[@]}" 2>/dev/null; do :; done
+  ip route del unreachable "${NET_PREFIX}.0.0/16" 2>/dev/null || true
+}
+
 # host_routes <i>: host $1 reaches the other hosts through the machine
 # (see the header); again for a kept host, made by an older sandbox.sh.
 host_routes() {
   local i=$1
+  forward_guard_up
   ip -n "$(host_ns "$i")" route replace "${NET_PREFIX}.0.0/16" via "$(host_gw "$i")" ||
     die "h$i: cannot route ${NET_PREFIX}.0.0/16 through the machine"
   echo 1 >"/proc/sys/net/ipv4/conf/$(host_veth "$i")/forwarding" ||
@@ -1973,12 +1995,15 @@ cmd_up() {
   # script must not outlive this run in it.
   local debian_pid
   "$DEBIAN_IMAGES" build 9<&- & debian_pid=$!
+  # A step below that dies must not leave the build running on its own.
+  trap 'kill "$debian_pid" 2>/dev/null || true' EXIT
   build_image_context
   build_model_context
   build_registry_context
   build_demo_contexts
   build_gpu_mock
   wait "$debian_pid" || die "building the Debian images' root filesystem failed (see above)"
+  trap - EXIT
   FRESH=()
   write_known_hosts "$count"         # host_up repairs kept hosts over SSH
   for ((i = 1; i <= count; i++)); do host_up "$i"; done
@@ -2038,6 +2063,7 @@ cmd_down() {
       if [[ -n $dir && -d $dir ]]; then rmdir "$dir" 2>/dev/null || log "left $dir (not empty)"; fi
     done <"$SB/mountpoints"
   fi
+  forward_guard_down
   rm -rf "$SB"
   # `ip netns add` made /run/netns (a bind mount onto itself); undo that too
   # when no other namespace lives there, so the machine is as it was.
