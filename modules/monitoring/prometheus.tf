@@ -112,7 +112,9 @@ resource "mcpai_host_file" "postgres_queries" {
   content            = local.postgres_queries
   create_directories = true
 
-  depends_on = [local.inputs, var.wait_for, mcpai_host_file.rules]
+  # After prometheus.yml, in the same folder: the file written first creates
+  # the folder, and on destroy it goes last, when the folder can be empty.
+  depends_on = [local.inputs, var.wait_for, mcpai_host_file.rules, mcpai_host_file.prometheus_yml]
 }
 
 resource "mcpai_container" "prometheus" {

@@ -73,7 +73,10 @@ resource "mcpai_host_file" "userlist" {
   sensitive_content  = local.userlist
   create_directories = true
 
-  depends_on = [local.inputs]
+  # After pgbouncer.ini, in the same folder: the ini, written first, creates
+  # the folder, and on destroy it goes last, when the folder can be empty
+  # (at once, the one that created it could find the other still there).
+  depends_on = [local.inputs, mcpai_host_file.ini]
 }
 
 resource "mcpai_container" "pgbouncer" {
