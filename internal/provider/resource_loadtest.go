@@ -205,7 +205,7 @@ func (r *loadTestResource) Schema(ctx context.Context, _ resource.SchemaRequest,
 					},
 					"body": schema.StringAttribute{MarkdownDescription: "The request body, sent as is (with POST, PUT or PATCH).", Optional: true},
 					"headers": schema.MapAttribute{
-						MarkdownDescription: "Request headers.", Optional: true, ElementType: types.StringType,
+						MarkdownDescription: "Request headers. Sensitive: plans and logs never show them, so an `Authorization` header's token stays hidden.", Optional: true, Sensitive: true, ElementType: types.StringType,
 					},
 				}},
 			},
