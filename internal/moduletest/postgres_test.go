@@ -1,4 +1,4 @@
-package provider
+package moduletest
 
 import (
 	"context"
@@ -165,7 +165,7 @@ func TestAccModulePostgres(t *testing.T) {
 		"mcpai_acc_mod_recent": "CREATE INDEX mcpai_acc_mod_recent ON public." + table + " USING btree (tenant, created_at DESC)",
 		"mcpai_acc_mod_score":  "CREATE UNIQUE INDEX mcpai_acc_mod_score ON public." + table + " USING btree (score) WHERE (score > 10)",
 	} {
-		if err := wantIndex(t, h, name, def)(nil); err != nil {
+		if err := wantIndex(t, h, name, def); err != nil {
 			t.Error(err)
 		}
 	}
@@ -182,7 +182,7 @@ func TestAccModulePostgres(t *testing.T) {
 		}
 	}
 	for _, name := range names {
-		if err := indexGone(t, h, name)(nil); err != nil {
+		if err := indexGone(t, h, name); err != nil {
 			t.Error(err)
 		}
 	}
