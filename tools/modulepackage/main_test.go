@@ -108,8 +108,8 @@ func TestSummary(t *testing.T) {
 	for in, want := range map[string]string{
 		"# redis\n\nApplies the settings to one server with `x`:\n\n- a\n": "Applies the settings to one server with `x`.",
 		"# a\n\nFirst line\ngoes on. Second sentence.\n":                   "First line goes on.",
-		"# a\n\nOne | two\n\n## Inputs\n":                                    `One \| two`,
-		"# a\n":                                                               "",
+		"# a\n\nOne | two\n\n## Inputs\n":                                  `One \| two`,
+		"# a\n":                                                            "",
 	} {
 		if got := summary([]byte(in)); got != want {
 			t.Errorf("summary(%q) = %q, want %q", in, got, want)
