@@ -90,7 +90,8 @@ module "check_kernel" {
 }
 
 module "remote" {
-  source = "mcpai/mcpai//modules/redis"
+  source  = "mcpai/stack/mcpai//modules/redis"
+  version = "~> 0.1"
 }
 
 module "nested" {
