@@ -12,9 +12,9 @@ import (
 )
 
 // mcpai_container: a general long-running container (an API service, a
-// reverse proxy), with the model runner's operations (container_ops.go)
-// and no server kind, tuning attributes or GPUs. Its model is the shared
-// containerModel.
+// reverse proxy), with the operations both container resources share
+// (resource_container_ops.go) and no server kind, tuning attributes or
+// GPUs. Its model is the shared containerModel.
 
 func (*containerModel) schema(ctx context.Context) schema.Schema {
 	return schema.Schema{

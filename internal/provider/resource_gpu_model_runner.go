@@ -13,8 +13,8 @@ import (
 )
 
 // mcpai_gpu_model_runner: the shared container operations
-// (container_ops.go) over the model runner's model, whose schema
-// (gpu_model_runner_schema.go) adds the GPU and inference attributes.
+// (resource_container_ops.go) over the model runner's model, whose schema
+// (resource_gpu_model_runner_schema.go) adds the GPU and inference attributes.
 
 func newModelRunnerResource() resource.Resource {
 	return &containerResource[modelRunnerModel, *modelRunnerModel]{owner: modelrunner.ModelRunner}
