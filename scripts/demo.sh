@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: apply examples/stack (the whole MCPAI stack, modules/mcpai-stack)
-# to the two sandbox hosts with the locally built provider, and print what
-# changed on each host, layer by layer, read over SSH before and after.
+# to the two sandbox hosts and the VM host with the locally built provider,
+# and print what changed on each host, layer by layer, read over SSH before
+# and after. The sandbox hosts share this machine's kernel, so its
+# kernel-wide settings are tuned on the VM (its own kernel) instead: the
+# machine's kernel is never written, however the demo ends, and the script
+# shows it is as it was.
 # `make demo-destroy` (this script with "destroy") puts everything back and
 # shows that nothing differs from before. Terraform's full output goes to
 # .sandbox/demo-<step>.log; a failing step prints its end and stops.
@@ -18,6 +22,10 @@ if [[ ! -f $SB/hosts.json ]]; then
     exit 0
   fi
   echo "No sandbox hosts: run \`make demo\` (it starts them) or scripts/sandbox.sh up 2." >&2
+  exit 1
+fi
+if [[ ${1:-} != destroy && ! -f $SB/vms.json ]]; then
+  echo "No VM host: run \`make demo\` (it starts it) or make vm." >&2
   exit 1
 fi
 
@@ -44,7 +52,9 @@ tf() {
     exit 1
   fi
 }
-probe() { go run ./internal/stackprobe/cmd -hosts "$SB/hosts.json" -names h1,h2 "$@"; }
+probe() { go run ./internal/stackprobe/cmd -hosts "$SB/hosts.json" -vms "$SB/vms.json" -names h1,h2,v1 "$@"; }
+# The machine's own kernel, as h1 (a network namespace of it) reads it.
+machine_kernel() { go run ./internal/stackprobe/cmd -hosts "$SB/hosts.json" -names h1 -kernel -compare "$BEFORE"; }
 section() { printf '\n=== %s\n' "$*"; }
 
 if [[ ${1:-} == destroy ]]; then
@@ -56,7 +66,7 @@ if [[ ${1:-} == destroy ]]; then
   fi
   if [[ -f $BEFORE ]]; then
     section "the hosts now, against before the demo"
-    probe -compare "$BEFORE"
+    if [[ -f $SB/vms.json ]]; then probe -compare "$BEFORE"; else machine_kernel; fi
     rm -f "$BEFORE"
   fi
   exit 0
@@ -80,7 +90,7 @@ tf apply-untuned apply -auto-approve -input=false -var tuned=false
 load_results "$SB/demo-load-before.json"
 jq -r '"load test: \(.results.requests) requests, p50 \(.results.p50_ms) ms, p95 \(.results.p95_ms) ms, \(.results.rps * 10 | round / 10) requests/s"' "$SB/demo-load-before.json"
 
-section "terraform apply: examples/stack on h2 (api+gpu) and h1 (db+cache), tuned"
+section "terraform apply: examples/stack on h2 (api+gpu), h1 (db+cache) and v1 (the host layer), tuned"
 tf apply apply -auto-approve -input=false
 grep -E '^(Apply complete|Warning:)' "$SB/demo-apply.log" | grep -v 'development overrides' | sort -u
 load_results "$SB/demo-load-after.json"
@@ -97,9 +107,12 @@ jq -rn --slurpfile b "$SB/demo-load-before.json" --slurpfile a "$SB/demo-load-af
   | "| " + join(" | ") + " |"'
 
 section "what changed, per host and layer (read over SSH, not from Terraform)"
-echo "(h1 and h2 are network namespaces of one machine and share its kernel: the kernel-wide values that h2"
-echo " tunes, vm.*, fs.* and transparent huge pages, are shown once, under h1+h2.)"
+echo "(h1 and h2 are network namespaces of this machine and share its kernel, which the demo leaves alone:"
+echo " the kernel-wide values, vm.*, fs.* and transparent huge pages, are tuned on v1, a VM with its own kernel.)"
 probe -compare "$BEFORE"
+
+section "this machine's own kernel, against before the demo"
+machine_kernel
 
 section "which layers each host got"
 tf output output hosts

@@ -1,5 +1,5 @@
 # The whole MCPAI stack on the two sandbox hosts that `make sandbox` starts
-# (`make demo` applies it): h2 serves the API behind Traefik with PgBouncer
+# and the VM host that `make vm` starts (`make demo` applies it): h2 serves the API behind Traefik with PgBouncer
 # in front of h1's PostgreSQL, the model runner (app+gpu), Prometheus with
 # the exporters, and runs the load test; h1 PostgreSQL and Redis (db+cache).
 # The images are built on the hosts by scripts/sandbox.sh, no registry
@@ -8,6 +8,11 @@
 # at /api/requests, a summary cached in h1's Redis), PgBouncer, Prometheus,
 # the exporters and Locust. Stand-ins from this repository's Go code:
 # Traefik (it does not build here) and the model runner (no GPU here).
+# h1 and h2 are network namespaces of the machine that runs the demo and
+# share its kernel, which is not theirs to tune: the kernel-wide settings
+# (vm.*, fs.*, transparent huge pages, the governor) go to v1, a Debian VM
+# with a kernel of its own, so the demo never changes the machine's kernel,
+# however it ends.
 terraform {
   required_version = ">= 1.9"
   required_providers {
@@ -29,10 +34,17 @@ variable "hosts_file" {
   default     = "../../.sandbox/hosts.json"
 }
 
+variable "vms_file" {
+  type        = string
+  description = "The sandbox's vms.json (written by scripts/vm.sh): the VM host whose kernel the host layer tunes."
+  default     = "../../.sandbox/vms.json"
+}
+
 locals {
   sandbox = { for h in jsondecode(file(var.hosts_file)).hosts : h.name => h }
   db      = local.sandbox["h1"]
   app     = local.sandbox["h2"]
+  vm      = jsondecode(file(var.vms_file)).vms[0]
 
   # One ssh object per host: the sandbox's key, pinned host key.
   ssh = { for name, h in local.sandbox : name => {
@@ -53,15 +65,28 @@ module "stack" {
       address = local.app.address
       roles   = ["api", "gpu"]
       ssh     = local.ssh["h2"]
+      # Shares the machine's kernel, like h1.
+      shared_kernel = true
     }
     data = {
       address = local.db.address
       roles   = ["db", "cache"]
       ssh     = local.ssh["h1"]
-      # The sandbox's hosts are network namespaces of one machine: the
-      # kernel-wide settings (vm.*, fs.*, THP, the governor) are tuned once,
-      # through the app host.
+      # The sandbox's hosts are network namespaces of one machine: its
+      # kernel-wide settings (vm.*, fs.*, THP, the governor) stay as they are.
       shared_kernel = true
+    }
+    # A host of its own kernel, reached as a sudo user as most hosts are:
+    # the host layer only (no roles), kernel-wide settings included.
+    kernel = {
+      address = local.vm.address
+      ssh = {
+        port        = local.vm.port
+        user        = local.vm.sudo_user
+        sudo        = true
+        private_key = file(local.vm.private_key_path)
+        host_key    = local.vm.host_key
+      }
     }
   }
 

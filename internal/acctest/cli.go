@@ -146,5 +146,6 @@ func ExampleWorkspace(t testing.TB, name string) *Workspace {
 	}
 	w := ModuleWorkspace(t, string(example))
 	w.Setenv("TF_VAR_hosts_file", HostsFile())
+	w.Setenv("TF_VAR_vms_file", VMsFile())
 	return w
 }

@@ -59,20 +59,29 @@ func VMs(t testing.TB) []VM {
 	if os.Getenv("TF_ACC") == "" {
 		t.Skip("acceptance test against the VM hosts: set TF_ACC=1 (make test does)")
 	}
-	raw, err := os.ReadFile(filepath.Clean(VMsFile()))
+	vms, err := ReadVMsFile(VMsFile())
 	if err != nil {
 		t.Fatalf("no VM hosts (%v): run `make vm` first, or `make test`, which starts them", err)
+	}
+	return vms
+}
+
+// ReadVMsFile reads a vms.json that `scripts/vm.sh up` wrote.
+func ReadVMsFile(path string) ([]VM, error) {
+	raw, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		return nil, err
 	}
 	var doc struct {
 		VMs []VM `json:"vms"`
 	}
 	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("%s is not a VM list: %v", VMsFile(), err)
+		return nil, fmt.Errorf("%s is not a VM list: %w", path, err)
 	}
 	if len(doc.VMs) == 0 {
-		t.Fatalf("%s lists no VMs: run `make vm`", VMsFile())
+		return nil, fmt.Errorf("%s lists no VMs", path)
 	}
-	return doc.VMs
+	return doc.VMs, nil
 }
 
 // VMAt returns the i-th VM (from 0), failing when fewer are up.
