@@ -72,6 +72,8 @@ if [[ ${1:-} == destroy ]]; then
   exit 0
 fi
 
+# `make test` leaves its VMs paused: continue them (and set their clocks).
+scripts/vm.sh resume
 tf get get
 # The reading before the first apply is kept, so that demo-destroy compares
 # with the hosts as they were, however often the demo runs.

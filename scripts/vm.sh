@@ -9,6 +9,8 @@
 #   scripts/vm.sh up [N]     VMs v1..vN from the saved state (about 3 s each);
 #                            writes .sandbox/vms.json
 #   scripts/vm.sh boot vI    cold boot of vI from its own disk (after a power cut)
+#   scripts/vm.sh pause      stops the VMs' CPUs (make test; tests resume them)
+#   scripts/vm.sh resume     continues them and sets their clocks
 #   scripts/vm.sh down       stops every VM, removes .sandbox/vm (not the cache)
 #   scripts/vm.sh status
 set -euo pipefail
@@ -279,6 +281,28 @@ cmd_down() {
 	rm -rf "$STATE" "$VMS_JSON"
 }
 
+# cmd_pause: stops every running VM's CPUs (QMP stop). An idle guest under
+# software emulation keeps most of one core busy; `make test` pauses the VMs
+# and the tests that use them resume them (internal/acctest, VMs), setting
+# the guest's clock. `vm.sh resume` continues them by hand.
+cmd_pause() {
+	local dir
+	for dir in "$STATE"/v*; do
+		[[ -d $dir ]] && alive "$dir" || continue
+		qmp "$dir/qmp.sock" "{\"execute\":\"${1:-stop}\"}" >/dev/null
+		log "$(basename "$dir"): $(qmp_status "$dir/qmp.sock")"
+	done
+}
+
+cmd_resume() {
+	cmd_pause cont
+	local dir
+	for dir in "$STATE"/v*; do
+		[[ -d $dir ]] && alive "$dir" || continue
+		ssh_ok "$dir" "date -s @$(date +%s.%N) >/dev/null"
+	done
+}
+
 cmd_status() {
 	echo "image: $IMAGE $([[ -f $IMAGE/ready ]] && echo ready || echo 'not built')"
 	local dir
@@ -298,5 +322,7 @@ up) cmd_up "${2:-1}" ;;
 boot) cmd_boot "${2:-}" ;;
 down) cmd_down ;;
 status) cmd_status ;;
-*) die "usage: scripts/vm.sh build | up [N] | boot vN | down | status" ;;
+pause) cmd_pause ;;
+resume) cmd_resume ;;
+*) die "usage: scripts/vm.sh build | up [N] | boot vN | pause | resume | down | status" ;;
 esac

@@ -63,7 +63,42 @@ func VMs(t testing.TB) []VM {
 	if err != nil {
 		t.Fatalf("no VM hosts (%v): run `make vm` first, or `make test`, which starts them", err)
 	}
+	for _, v := range vms {
+		v.resume(t)
+	}
 	return vms
+}
+
+// resume continues a VM that `scripts/vm.sh pause` stopped, and pauses it
+// again when the test ends. `make test` keeps the VMs paused outside the
+// tests that use them: an idle guest under software emulation takes most
+// of one of the machine's cores (its timers and RCU), which the other
+// tests need. The guest's clock stood still while paused: it is set to the
+// machine's, as after `vm.sh up`.
+func (v VM) resume(t testing.TB) {
+	t.Helper()
+	status, err := v.QMP("query-status", nil)
+	if err != nil {
+		return // powered off, or no monitor: the test's own checks report it
+	}
+	var st struct {
+		Status string `json:"status"`
+	}
+	if json.Unmarshal(status, &st) != nil || st.Status != "paused" {
+		return
+	}
+	if _, err := v.QMP("cont", nil); err != nil {
+		t.Fatalf("%s: resuming the paused VM: %v", v.Name, err)
+	}
+	t.Cleanup(func() {
+		// The qemu this test ends with (a power cut starts another).
+		if _, err := v.QMP("stop", nil); err != nil {
+			t.Logf("%s: pausing the VM again: %v", v.Name, err)
+		}
+	})
+	if out, err := v.Try(30*time.Second, fmt.Sprintf("date -s @%d >/dev/null", time.Now().Unix())); err != nil {
+		t.Fatalf("%s: setting the clock after resuming: %v: %s", v.Name, err, out)
+	}
 }
 
 // ReadVMsFile reads a vms.json that `scripts/vm.sh up` wrote.
