@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -37,18 +38,60 @@ func (d *providerData) client(sshObj types.Object) (*remote.Client, diag.Diagnos
 	return d.pool.Client(cfg), diags
 }
 
-// begin starts an operation on the host of sshObj: it bounds ctx by the
-// operation's timeout, as the timeouts block resolved it (with timeoutDiags),
-// and resolves the pooled client.
-func (d *providerData) begin(ctx context.Context, sshObj types.Object, timeout time.Duration, timeoutDiags diag.Diagnostics) (context.Context, context.CancelFunc, *remote.Client, diag.Diagnostics) {
-	diags := timeoutDiags
-	if diags.HasError() {
-		return ctx, func() {}, nil, diags
+// crudOp picks one operation's value from a timeouts block: the method
+// expression timeouts.Value.Create, .Read, .Update or .Delete.
+type crudOp = func(timeouts.Value, context.Context, time.Duration) (time.Duration, diag.Diagnostics)
+
+// timedModel is a resource model with a timeouts block.
+type timedModel interface {
+	timeoutsBlock() timeouts.Value
+}
+
+// hostModel is a timed model of something on a host reached over SSH.
+type hostModel interface {
+	timedModel
+	sshBlock() types.Object
+}
+
+// modelSource is where a CRUD method reads its model: req.Plan or req.State.
+type modelSource interface {
+	Get(ctx context.Context, target any) diag.Diagnostics
+}
+
+// begin is how a CRUD method starts: it reads the model from src into m and
+// bounds ctx by op's timeout (the timeouts block's value, else def). cancel
+// is never nil, for the caller to defer at once; ok is false when diags
+// hold an error, one appended before included.
+func begin(ctx context.Context, src modelSource, m timedModel, op crudOp, def time.Duration, diags *diag.Diagnostics) (context.Context, context.CancelFunc, bool) {
+	if diags.Append(src.Get(ctx, m)...); diags.HasError() {
+		return ctx, func() {}, false
 	}
-	client, clientDiags := d.client(sshObj)
-	diags.Append(clientDiags...)
+	return withTimeout(ctx, m.timeoutsBlock(), op, def, diags)
+}
+
+// withTimeout bounds ctx by op's timeout in t, else def: begin's second
+// half, for a method whose default depends on the model it has read.
+func withTimeout(ctx context.Context, t timeouts.Value, op crudOp, def time.Duration, diags *diag.Diagnostics) (context.Context, context.CancelFunc, bool) {
+	timeout, d := op(t, ctx, def)
+	if diags.Append(d...); diags.HasError() {
+		return ctx, func() {}, false
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	return ctx, cancel, client, diags
+	return ctx, cancel, true
+}
+
+// beginOnHost is begin for a resource on a host: it also resolves the
+// pooled client of m's ssh block.
+func (d *providerData) beginOnHost(ctx context.Context, src modelSource, m hostModel, op crudOp, def time.Duration, diags *diag.Diagnostics) (context.Context, context.CancelFunc, *remote.Client, bool) {
+	ctx, cancel, ok := begin(ctx, src, m, op, def, diags)
+	if !ok {
+		return ctx, cancel, nil, false
+	}
+	client, clientDiags := d.client(m.sshBlock())
+	if diags.Append(clientDiags...); diags.HasError() {
+		return ctx, cancel, nil, false
+	}
+	return ctx, cancel, client, true
 }
 
 // hostError turns a transport error into a diagnostic that says what was

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/resourcevalidator"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -47,6 +48,7 @@ const (
 // containerResourceModel is a container resource's model, as the shared
 // operations use it.
 type containerResourceModel interface {
+	timedModel
 	// common is the part both resources have.
 	common() *containerModel
 	// specFrom is the desired container; known is false while a value it
@@ -338,13 +340,15 @@ func hostPortClash(a, b modelrunner.Spec) string {
 
 func (r *containerResource[M, P]) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan M
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.Plan, P(&plan), timeouts.Value.Create, r.kind().readyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
 	secrets := P(&plan).common().secrets(ctx)
 	ctx = maskLogs(ctx, secrets)
 	defer redactDiagnostics(&resp.Diagnostics, secrets)
-	ctx, op, done, diags := r.begin(ctx, P(&plan), P(&plan).common().Timeouts.Create)
+	op, done, diags := r.prepare(ctx, P(&plan))
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -391,33 +395,31 @@ func (op *operation) fail(summary, action string, err error) diag.Diagnostic {
 	return engineError(summary, action, op.client, op.model, err)
 }
 
-// begin opens the engine and checks everything before anything changes:
+// prepare opens the engine and checks everything before anything changes:
 // the spec, the GPUs against the engine, CPUs and memory against the host,
 // and the image (pulled when absent).
-func (r *containerResource[M, P]) begin(ctx context.Context, m P,
-	timeoutOf func(context.Context, time.Duration) (time.Duration, diag.Diagnostics),
-) (context.Context, *operation, func(), diag.Diagnostics) {
+func (r *containerResource[M, P]) prepare(ctx context.Context, m P) (*operation, func(), diag.Diagnostics) {
 	var diags diag.Diagnostics
 	spec, _ := m.specFrom(ctx, &diags)
 	if diags.HasError() {
-		return ctx, nil, nil, diags
+		return nil, nil, diags
 	}
-	ctx, op, done, d := r.open(ctx, m.common(), timeoutOf, r.kind().readyTimeout)
+	op, done, d := r.open(m.common())
 	if diags.Append(d...); diags.HasError() {
-		return ctx, nil, nil, diags
+		return nil, nil, diags
 	}
 	op.spec = spec
 	if diags.Append(op.preflight(ctx)...); diags.HasError() {
 		done()
-		return ctx, nil, nil, diags
+		return nil, nil, diags
 	}
 	// Locked after the image pull, which changes nothing that runs.
 	unlock, d := lockHost(ctx, op.client, "Unable to Change Container", op.lockHolder())
 	if diags.Append(d...); diags.HasError() {
 		done()
-		return ctx, nil, nil, diags
+		return nil, nil, diags
 	}
-	return ctx, op, func() { unlock(); done() }, diags
+	return op, func() { unlock(); done() }, diags
 }
 
 // lockHolder names the operation in the host lock's holder file.
@@ -607,30 +609,24 @@ func (op *operation) record(ctx context.Context, id string, m containerResourceM
 	return diags
 }
 
-// open bounds ctx by the operation's timeout and opens the engine of a
-// model in state; done releases both.
-func (r *containerResource[M, P]) open(ctx context.Context, m *containerModel,
-	timeoutOf func(context.Context, time.Duration) (time.Duration, diag.Diagnostics), def time.Duration,
-) (context.Context, *operation, func(), diag.Diagnostics) {
-	timeout, diags := timeoutOf(ctx, def)
+// open opens the engine of a model in state; done closes it.
+func (r *containerResource[M, P]) open(m *containerModel) (*operation, func(), diag.Diagnostics) {
+	eng, client, diags := r.engineFor(m)
 	if diags.HasError() {
-		return ctx, nil, nil, diags
+		return nil, nil, diags
 	}
-	eng, client, d := r.engineFor(m)
-	if diags.Append(d...); diags.HasError() {
-		return ctx, nil, nil, diags
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	return ctx, &operation{kind: r.kind(), eng: eng, client: client, model: m}, func() { cancel(); eng.Close() }, diags
+	return &operation{kind: r.kind(), eng: eng, client: client, model: m}, func() { eng.Close() }, diags
 }
 
 func (r *containerResource[M, P]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state M
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.State, P(&state), timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
 	m := P(&state)
-	ctx, op, done, diags := r.open(ctx, m.common(), m.common().Timeouts.Read, defaultReadTimeout)
+	op, done, diags := r.open(m.common())
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -684,16 +680,17 @@ func (r *containerResource[M, P]) Read(ctx context.Context, req resource.ReadReq
 
 func (r *containerResource[M, P]) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state M
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.Plan, P(&plan), timeouts.Value.Update, r.kind().readyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
 	// The old container's logs show the old values.
 	secrets := append(P(&plan).common().secrets(ctx), P(&state).common().secrets(ctx)...)
 	ctx = maskLogs(ctx, secrets)
 	defer redactDiagnostics(&resp.Diagnostics, secrets)
-	ctx, op, done, diags := r.begin(ctx, P(&plan), P(&plan).common().Timeouts.Update)
+	op, done, diags := r.prepare(ctx, P(&plan))
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}
@@ -873,11 +870,13 @@ func (op *operation) replace(ctx context.Context, oldID string, old modelrunner.
 
 func (r *containerResource[M, P]) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state M
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.State, P(&state), timeouts.Value.Delete, defaultReadTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
 	m := P(&state).common()
-	ctx, op, done, diags := r.open(ctx, m, m.Timeouts.Delete, defaultReadTimeout)
+	op, done, diags := r.open(m)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}

@@ -70,6 +70,8 @@ type containerModel struct {
 	Timeouts          timeouts.Value `tfsdk:"timeouts"`
 }
 
+func (m *containerModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+
 type portModel struct {
 	ContainerPort types.Int64  `tfsdk:"container_port"`
 	HostPort      types.Int64  `tfsdk:"host_port"`

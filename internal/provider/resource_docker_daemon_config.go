@@ -67,6 +67,9 @@ type dockerDaemonConfigModel struct {
 	Timeouts        timeouts.Value       `tfsdk:"timeouts"`
 }
 
+func (m *dockerDaemonConfigModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+func (m *dockerDaemonConfigModel) sshBlock() types.Object        { return m.SSH }
+
 var effectiveAttrTypes = map[string]attr.Type{
 	"server_version":  types.StringType,
 	"storage_driver":  types.StringType,
@@ -194,13 +197,9 @@ func (r *dockerDaemonConfigResource) ModifyPlan(ctx context.Context, req resourc
 
 func (r *dockerDaemonConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan dockerDaemonConfigModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &plan, timeouts.Value.Create, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	op, diags := dockerOperationFrom(ctx, plan)
@@ -222,13 +221,9 @@ func (r *dockerDaemonConfigResource) Create(ctx context.Context, req resource.Cr
 
 func (r *dockerDaemonConfigResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state dockerDaemonConfigModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &state, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	marker, diags := req.Private.GetKey(ctx, importMarker)
@@ -281,15 +276,10 @@ func (r *dockerDaemonConfigResource) Read(ctx context.Context, req resource.Read
 
 func (r *dockerDaemonConfigResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state dockerDaemonConfigModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &plan, timeouts.Value.Update, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	op, diags := dockerOperationFrom(ctx, plan)
@@ -307,13 +297,9 @@ func (r *dockerDaemonConfigResource) Update(ctx context.Context, req resource.Up
 
 func (r *dockerDaemonConfigResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state dockerDaemonConfigModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &state, timeouts.Value.Delete, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	op, diags := dockerOperationFrom(ctx, state)

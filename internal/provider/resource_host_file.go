@@ -70,6 +70,9 @@ type hostFileModel struct {
 	Timeouts           timeouts.Value `tfsdk:"timeouts"`
 }
 
+func (m *hostFileModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+func (m *hostFileModel) sshBlock() types.Object        { return m.SSH }
+
 func (r *hostFileResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_host_file"
 }
@@ -413,13 +416,9 @@ func removeCreatedDirs(ctx context.Context, client *remote.Client, dirs []string
 
 func (r *hostFileResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var m hostFileModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Create(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &m, timeouts.Value.Create, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	unlock, diags := lockHost(ctx, client, "File Not Written", "mcpai_host_file "+m.Path.ValueString())
@@ -435,13 +434,9 @@ func (r *hostFileResource) Create(ctx context.Context, req resource.CreateReques
 
 func (r *hostFileResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var m hostFileModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Read(ctx, defaultReadTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &m, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	f, err := client.ReadFileMeta(ctx, m.Path.ValueString())
@@ -475,13 +470,9 @@ func (r *hostFileResource) Read(ctx context.Context, req resource.ReadRequest, r
 
 func (r *hostFileResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var m hostFileModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &m)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Update(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &m, timeouts.Value.Update, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	unlock, diags := lockHost(ctx, client, "File Not Written", "mcpai_host_file "+m.Path.ValueString())
@@ -498,13 +489,9 @@ func (r *hostFileResource) Update(ctx context.Context, req resource.UpdateReques
 
 func (r *hostFileResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var m hostFileModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &m)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, d := m.Timeouts.Delete(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &m, timeouts.Value.Delete, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	p := m.Path.ValueString()

@@ -56,6 +56,9 @@ type hostKernelModel struct {
 	Timeouts            timeouts.Value `tfsdk:"timeouts"`
 }
 
+func (m *hostKernelModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+func (m *hostKernelModel) sshBlock() types.Object        { return m.SSH }
+
 type limitModel struct {
 	Soft types.String `tfsdk:"soft"`
 	Hard types.String `tfsdk:"hard"`
@@ -218,13 +221,9 @@ func (r *hostKernelResource) ModifyPlan(ctx context.Context, req resource.Modify
 
 func (r *hostKernelResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan hostKernelModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &plan, timeouts.Value.Create, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	next, _ := settingsFrom(ctx, plan, &resp.Diagnostics)
@@ -238,13 +237,9 @@ func (r *hostKernelResource) Create(ctx context.Context, req resource.CreateRequ
 
 func (r *hostKernelResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state hostKernelModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &state, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	marker, diags := req.Private.GetKey(ctx, importMarker)
@@ -330,15 +325,10 @@ func (r *hostKernelResource) Read(ctx context.Context, req resource.ReadRequest,
 
 func (r *hostKernelResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state hostKernelModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &plan, timeouts.Value.Update, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	change := kernelChange{optional: plan.CPUGovernorOptional.ValueBool()}
@@ -365,20 +355,16 @@ func (r *hostKernelResource) Update(ctx context.Context, req resource.UpdateRequ
 
 func (r *hostKernelResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state hostKernelModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &state, timeouts.Value.Delete, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	change := kernelChange{optional: true}
 	change.old, _ = settingsFrom(ctx, state, &resp.Diagnostics)
 	change.previous, _ = stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
 	change.previousFiles, _ = stringMap(ctx, state.PreviousFiles, &resp.Diagnostics)
-	_, diags = applyKernel(ctx, client, change)
+	_, diags := applyKernel(ctx, client, change)
 	resp.Diagnostics.Append(diags...)
 }
 

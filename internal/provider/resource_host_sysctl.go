@@ -64,6 +64,9 @@ type hostSysctlModel struct {
 	Timeouts            timeouts.Value `tfsdk:"timeouts"`
 }
 
+func (m *hostSysctlModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+func (m *hostSysctlModel) sshBlock() types.Object        { return m.SSH }
+
 func (r *hostSysctlResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_host_sysctl"
 }
@@ -161,13 +164,9 @@ func (r *hostSysctlResource) ModifyPlan(ctx context.Context, req resource.Modify
 
 func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan hostSysctlModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &plan, timeouts.Value.Create, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
@@ -188,13 +187,9 @@ func (r *hostSysctlResource) Create(ctx context.Context, req resource.CreateRequ
 
 func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state hostSysctlModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &state, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	settings, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
@@ -255,15 +250,10 @@ func (r *hostSysctlResource) Read(ctx context.Context, req resource.ReadRequest,
 
 func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state hostSysctlModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, plan.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.Plan, &plan, timeouts.Value.Update, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
@@ -286,18 +276,14 @@ func (r *hostSysctlResource) Update(ctx context.Context, req resource.UpdateRequ
 
 func (r *hostSysctlResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state hostSysctlModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
-	ctx, cancel, client, diags := r.data.begin(ctx, state.SSH, timeout, diags)
+	ctx, cancel, client, ok := r.data.beginOnHost(ctx, req.State, &state, timeouts.Value.Delete, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
+	if !ok {
 		return
 	}
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	_, diags = applySysctl(ctx, client, state.File.ValueString(), old, nil, previous, nil)
+	_, diags := applySysctl(ctx, client, state.File.ValueString(), old, nil, previous, nil)
 	resp.Diagnostics.Append(diags...)
 }
 

@@ -378,9 +378,12 @@ func (r *loadTestResource) Create(ctx context.Context, req resource.CreateReques
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, d := m.Timeouts.Create(ctx, spec.Duration+loadGrace)
-	ctx, cancel, client, diags := r.data.begin(ctx, m.SSH, timeout, d)
+	ctx, cancel, ok := withTimeout(ctx, m.Timeouts, timeouts.Value.Create, spec.Duration+loadGrace, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
+	client, diags := r.data.client(m.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
 	}

@@ -71,6 +71,8 @@ type postgresIndexModel struct {
 	Timeouts   timeouts.Value `tfsdk:"timeouts"`
 }
 
+func (m *postgresIndexModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+
 type indexColumnModel struct {
 	Name  types.String `tfsdk:"name"`
 	Order types.String `tfsdk:"order"`
@@ -285,16 +287,15 @@ func (r *postgresIndexResource) samePredicate(ctx context.Context, plan, state p
 
 func (r *postgresIndexResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan postgresIndexModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
-	ix := indexFrom(ctx, plan, &diags)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, ok := begin(ctx, req.Plan, &plan, timeouts.Value.Create, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
+	ix := indexFrom(ctx, plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
 	conn, tunnel, pm, diags := r.data.connectPostgres(ctx, plan.Postgres, plan.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -318,15 +319,11 @@ func (r *postgresIndexResource) Create(ctx context.Context, req resource.CreateR
 // name shows as a change of what it covers.
 func (r *postgresIndexResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state postgresIndexModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, ok := begin(ctx, req.State, &state, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 	conn, tunnel, pm, diags := r.data.connectPostgres(ctx, state.Postgres, state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -392,15 +389,11 @@ func (r *postgresIndexResource) Update(ctx context.Context, req resource.UpdateR
 
 func (r *postgresIndexResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state postgresIndexModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, ok := begin(ctx, req.State, &state, timeouts.Value.Delete, defaultApplyTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 	conn, tunnel, pm, diags := r.data.connectPostgres(ctx, state.Postgres, state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return

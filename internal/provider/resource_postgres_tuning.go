@@ -50,6 +50,8 @@ type postgresTuningModel struct {
 	Timeouts       timeouts.Value `tfsdk:"timeouts"`
 }
 
+func (m *postgresTuningModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+
 func (r *postgresTuningResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_postgres_tuning"
 }
@@ -143,13 +145,13 @@ func (r *postgresTuningResource) ModifyPlan(ctx context.Context, req resource.Mo
 
 func (r *postgresTuningResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan postgresTuningModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.Plan, &plan, timeouts.Value.Create, defaultApplyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
-	resp.Diagnostics.Append(diags...)
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
-	r.apply(ctx, timeout, &plan, nil, next, nil, &resp.Diagnostics)
+	r.apply(ctx, &plan, nil, next, nil, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
@@ -157,15 +159,11 @@ func (r *postgresTuningResource) Create(ctx context.Context, req resource.Create
 
 func (r *postgresTuningResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state postgresTuningModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, ok := begin(ctx, req.State, &state, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 	conn, _, pm, diags := r.data.connectPostgres(ctx, state.Postgres, state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -213,17 +211,16 @@ func (r *postgresTuningResource) Read(ctx context.Context, req resource.ReadRequ
 
 func (r *postgresTuningResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state postgresTuningModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.Plan, &plan, timeouts.Value.Update, defaultApplyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
-	resp.Diagnostics.Append(diags...)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	r.apply(ctx, timeout, &plan, old, next, previous, &resp.Diagnostics)
+	r.apply(ctx, &plan, old, next, previous, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
@@ -231,14 +228,14 @@ func (r *postgresTuningResource) Update(ctx context.Context, req resource.Update
 
 func (r *postgresTuningResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state postgresTuningModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.State, &state, timeouts.Value.Delete, defaultApplyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
-	resp.Diagnostics.Append(diags...)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	r.apply(ctx, timeout, &state, old, nil, previous, &resp.Diagnostics)
+	r.apply(ctx, &state, old, nil, previous, &resp.Diagnostics)
 }
 
 func (r *postgresTuningResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {

@@ -120,13 +120,11 @@ func (s pgSnapshot) status(managed map[string]string, diags *diag.Diagnostics) (
 
 // apply moves the server from the old settings to next (nil: reset them
 // all, for destroy), and records the outcome in m.
-func (r *postgresTuningResource) apply(ctx context.Context, timeout time.Duration, m *postgresTuningModel, old, next, previous map[string]string, diags *diag.Diagnostics) {
+func (r *postgresTuningResource) apply(ctx context.Context, m *postgresTuningModel, old, next, previous map[string]string, diags *diag.Diagnostics) {
 	const summary = "Unable to Apply PostgreSQL Settings"
 	if diags.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	conn, tunnel, pm, d := r.data.connectPostgres(ctx, m.Postgres, m.SSH)
 	if diags.Append(d...); diags.HasError() {
 		return

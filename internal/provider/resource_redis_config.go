@@ -60,6 +60,8 @@ type redisConfigModel struct {
 	Timeouts       timeouts.Value `tfsdk:"timeouts"`
 }
 
+func (m *redisConfigModel) timeoutsBlock() timeouts.Value { return m.Timeouts }
+
 func (r *redisConfigResource) Metadata(_ context.Context, req resource.MetadataRequest, resp *resource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_redis_config"
 }
@@ -164,13 +166,13 @@ func (r *redisConfigResource) ModifyPlan(ctx context.Context, req resource.Modif
 
 func (r *redisConfigResource) Create(ctx context.Context, req resource.CreateRequest, resp *resource.CreateResponse) {
 	var plan redisConfigModel
-	if resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...); resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.Plan, &plan, timeouts.Value.Create, defaultApplyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultApplyTimeout)
-	resp.Diagnostics.Append(diags...)
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
-	r.apply(ctx, timeout, &plan, nil, next, nil, &resp.Diagnostics)
+	r.apply(ctx, &plan, nil, next, nil, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
@@ -178,15 +180,11 @@ func (r *redisConfigResource) Create(ctx context.Context, req resource.CreateReq
 
 func (r *redisConfigResource) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var state redisConfigModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
-		return
-	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultReadTimeout)
-	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
-		return
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, ok := begin(ctx, req.State, &state, timeouts.Value.Read, defaultReadTimeout, &resp.Diagnostics)
 	defer cancel()
+	if !ok {
+		return
+	}
 	rdb, tunnel, rm, diags := r.data.connectRedis(ctx, state.Redis, state.SSH)
 	if resp.Diagnostics.Append(diags...); resp.Diagnostics.HasError() {
 		return
@@ -224,17 +222,16 @@ func (r *redisConfigResource) Read(ctx context.Context, req resource.ReadRequest
 
 func (r *redisConfigResource) Update(ctx context.Context, req resource.UpdateRequest, resp *resource.UpdateResponse) {
 	var plan, state redisConfigModel
-	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
 	resp.Diagnostics.Append(req.State.Get(ctx, &state)...)
-	if resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.Plan, &plan, timeouts.Value.Update, defaultApplyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultApplyTimeout)
-	resp.Diagnostics.Append(diags...)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	next, _ := stringMap(ctx, plan.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	r.apply(ctx, timeout, &plan, old, next, previous, &resp.Diagnostics)
+	r.apply(ctx, &plan, old, next, previous, &resp.Diagnostics)
 	if !resp.Diagnostics.HasError() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 	}
@@ -242,14 +239,14 @@ func (r *redisConfigResource) Update(ctx context.Context, req resource.UpdateReq
 
 func (r *redisConfigResource) Delete(ctx context.Context, req resource.DeleteRequest, resp *resource.DeleteResponse) {
 	var state redisConfigModel
-	if resp.Diagnostics.Append(req.State.Get(ctx, &state)...); resp.Diagnostics.HasError() {
+	ctx, cancel, ok := begin(ctx, req.State, &state, timeouts.Value.Delete, defaultApplyTimeout, &resp.Diagnostics)
+	defer cancel()
+	if !ok {
 		return
 	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultApplyTimeout)
-	resp.Diagnostics.Append(diags...)
 	old, _ := stringMap(ctx, state.Settings, &resp.Diagnostics)
 	previous, _ := stringMap(ctx, state.PreviousValues, &resp.Diagnostics)
-	r.apply(ctx, timeout, &state, old, map[string]string{}, previous, &resp.Diagnostics)
+	r.apply(ctx, &state, old, map[string]string{}, previous, &resp.Diagnostics)
 }
 
 func (r *redisConfigResource) ImportState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
@@ -320,13 +317,11 @@ func readRedis(ctx context.Context, rdb *redis.Client, names []string) (live, in
 
 // apply moves the server from old to next (empty: put previous back, for
 // destroy) and records the outcome in m.
-func (r *redisConfigResource) apply(ctx context.Context, timeout time.Duration, m *redisConfigModel, old, next, previous map[string]string, diags *diag.Diagnostics) {
+func (r *redisConfigResource) apply(ctx context.Context, m *redisConfigModel, old, next, previous map[string]string, diags *diag.Diagnostics) {
 	const summary = "Unable to Apply Redis Configuration"
 	if diags.HasError() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	rdb, tunnel, rm, d := r.data.connectRedis(ctx, m.Redis, m.SSH)
 	if diags.Append(d...); diags.HasError() {
 		return
