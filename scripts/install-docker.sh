@@ -21,7 +21,7 @@ TOOLS="$REPO/.tools/bin"
 DOCKERD_MOD=github.com/moby/moby/v2/cmd/dockerd
 DOCKER_PROXY_MOD=github.com/moby/moby/v2/cmd/docker-proxy
 RUNC_MOD=github.com/opencontainers/runc
-# Pinned, so the "current" engine the tests and the README's figures use is
+# Pinned, so the "current" engine the tests and CONTRIBUTING.md's figures use is
 # reproducible; the environment variables override (e.g. "latest").
 DOCKERD_VERSION=${MCPAI_DOCKERD_VERSION:-v2.0.0-beta.24}
 RUNC_VERSION=${MCPAI_RUNC_VERSION:-v1.5.2}

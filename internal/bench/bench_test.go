@@ -63,7 +63,7 @@ func sysctlResource(name, host, file string, settings map[string]string) string 
 }
 
 // perOp remembers each sub-benchmark's time per operation so that the
-// parent can report the ratio the README quotes.
+// parent can report the ratio CONTRIBUTING.md quotes.
 var perOp = map[string]time.Duration{}
 
 func record(b *testing.B, name string, start time.Time, paused time.Duration) {
