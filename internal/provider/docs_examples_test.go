@@ -146,7 +146,10 @@ func exampleConfig(example string, exists func(module string) bool) (config stri
 	}
 	// acctest.ModuleWorkspace finds the local sources by their exact text.
 	local := localSource.ReplaceAllString(string(f.Bytes()), `source = "../../modules/`)
-	config = "terraform {\n  required_providers {\n    mcpai = { source = \"mcpai/mcpai\" }\n  }\n}\n\n" + local
+	// The example's own terraform block, if any, says where mcpai comes
+	// from: one that configures the provider without it gets hashicorp/mcpai,
+	// as a user's copy would.
+	config = local
 	var vars []string
 	for _, m := range variableRef.FindAllStringSubmatch(example, -1) {
 		if !slices.Contains(vars, m[1]) {
