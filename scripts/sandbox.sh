@@ -7,231 +7,12 @@
 #   scripts/sandbox.sh down     remove everything `up` made
 #   scripts/sandbox.sh status   show what is running
 #
-# A "host" is a network namespace (mcpai-h<i>, reached at 10.213.<i>.2 over a
-# veth pair) plus a private mount namespace that belongs to its own sshd. In
-# that mount namespace, host-private copies are bind-mounted over /etc/passwd,
-# /etc/shadow, /etc/group, /etc/sudoers.d, /etc/sysctl.d, /etc/sysctl.conf,
-# /etc/tmpfiles.d, /etc/security/limits.d, /etc/systemd/system.conf.d,
-# /etc/mcpai, /etc/prometheus, /var/lib/mcpai (the provider's ledger; all
-# three empty at start), /root,
-# /home, /run and /var/log, so tests can add users' files, write sysctl,
-# tmpfiles, limits and systemd drop-in files and change net.* sysctls without
-# touching the machine. The sysctl.d, tmpfiles.d, limits.d and system.conf.d
-# copies start empty. vm.*, fs.*, kernel.* and the rest of /sys are still
-# shared with the machine: tests that write those must restore them.
-#
-# Every host also runs its own dockerd, started by `service docker start`
-# inside it (/etc/init.d/docker: no systemd here) after sshd, with private
-# /etc/docker (empty at start: no daemon.json), /var/lib/docker,
-# /var/lib/containerd, /run (docker.sock, docker.pid, containerd) and /var/log
-# (docker.log, where the init script sends the daemon's output). Its init
-# script is a copy of the machine's with the `ulimit` lines made non-fatal
-# (this machine refuses them) and without its cgroupfs mounting: the host's
-# /sys/fs/cgroup mirrors the machine's cgroup mounts instead. A reload is a
-# SIGHUP to the pid in /var/run/docker.pid (the init script has no reload).
-# h2 runs a current engine: dockerd, docker-proxy and runc built by
-# scripts/install-docker.sh into .tools/bin take the place of those in
-# /usr/sbin (an overlay on its /usr/sbin; `dockerd --version` says
-# "library-import"), with the same init script; the other hosts run the
-# distribution's Docker 20.10. Both use the distribution's containerd (which
-# dockerd starts itself). Each engine has the image mcpai-sleeper:test (FROM
-# scratch, the program in internal/acctest/testdata/sleeper). hosts.json
-# gives the machine-side paths of each host's docker.sock, docker.log and
-# /etc/docker.
-# Each engine also has four images of an imitation inference server (FROM
-# scratch, ENTRYPOINT ["/modelserver"], EXPOSE 8000; the program and its
-# settings are in internal/acctest/testdata/modelserver): mcpai-model:ready
-# (ready after 2 s), mcpai-model:never (never ready), mcpai-model:exits
-# (exits 3 after 1 s) and mcpai-model:healthcheck (:ready plus a HEALTHCHECK,
-# every 1 s, that runs `/modelserver -probe`). They are built through the
-# API with the classic builder, which both engines run, from one context
-# (dockerfile=Dockerfile.<tag>), and carry a label with a hash of what they
-# were built from: `up` rebuilds one that is missing or out of date.
-# Each engine also has mcpai-registry:test (FROM scratch, ENTRYPOINT
-# ["/registry"], EXPOSE 5000): an in-memory OCI registry, plain HTTP, with
-# HTTP basic auth when MCPAI_REGISTRY_USER and MCPAI_REGISTRY_PASSWORD are
-# set (the program is internal/acctest/testdata/registry). Published on a
-# host's loopback (-p 127.0.0.1:<port>:5000) it serves that host's dockerd,
-# which treats 127.0.0.0/8 as insecure (HTTP) by default, for pull tests
-# without a public registry. Built and labelled like the model images.
-#
-# Each engine also has three demo workload images, for the api-service and
-# model-runner modules and `make demo` (no registry is reachable, so they
-# are built here, FROM scratch, from the project's own Go programs, and
-# labelled io.mcpai.demo plus an org.opencontainers.image.description that
-# says what they are):
-# - mcpai-demo-api:latest (io.mcpai.demo=workload): a demo stand-in for a
-#   FastAPI app served by uvicorn, the program internal/acctest/testdata/
-#   demoapi installed as /usr/local/bin/uvicorn (PATH set; no ENTRYPOINT,
-#   CMD `uvicorn main:app --host 0.0.0.0 --port 8000`, EXPOSE 8000). It takes
-#   uvicorn's command line (--host, --port, --workers, --loop, --http,
-#   --no-access-log, --timeout-keep-alive, --backlog; anything else is a
-#   usage error, exit 2) and serves /health, / (its effective settings,
-#   pid, hostname, worker), /metrics, /slow?ms=N and /status/<code>; workers
-#   are accept loops in one process. See the program's comment.
-# - mcpai-demo-model:latest (io.mcpai.demo=workload): the demo model runner,
-#   the imitation inference server of mcpai-model:ready (same program and
-#   build context, ready after 2 s on :8000).
-# - mcpai-demo-traefik:latest (io.mcpai.demo=stand-in): NOT Traefik, a
-#   stand-in, internal/acctest/testdata/demotraefik installed as
-#   /usr/local/bin/traefik (ENTRYPOINT). It takes the Traefik v3 flags the
-#   api-service module uses (--entryPoints.<name>.address, --providers.file.
-#   filename/watch, --ping[.entryPoint], --metrics.prometheus[.entryPoint],
-#   --log.level, --accessLog; keys in any case; any other flag is an error)
-#   and the file provider's http.routers (PathPrefix rules only) and
-#   http.services.<name>.loadBalancer (servers, healthCheck) strictly:
-#   health-checked round-robin, 503 when no server is healthy, reload on
-#   change, /ping and Traefik's metric names. See the program's comment.
-#   Why not Traefik itself: it was tried (2026-11, 12 minutes as agreed)
-#   from the Go module proxy, `go mod download` of the module and a build of
-#   ./cmd/traefik in its directory with CGO_ENABLED=0. v3.7.13 (the latest)
-#   cannot be built here: the proxy answers 403 for 16 of its dependencies
-#   (github.com/containous/go-http-auth, which cmd/traefik needs, among
-#   them). v3.6.12's dependencies all download (28 s), but its cold build
-#   (empty GOCACHE) had not finished after 7.5 minutes on this machine's 2
-#   cores (with other tests running), far over the ~6 minutes a sandbox set-up
-#   may add. So the image holds the stand-in, and its labels say so.
-# Built and labelled like the model images (rebuilt when missing or out of
-# date); hosts.json names them ("demo_api_image", "demo_model_image",
-# "demo_traefik_image", "demo_traefik": "stand-in").
-#
-# Each engine also has two images of real programs from Debian bookworm's
-# packages, made by scripts/debian-images.sh (see its header): no registry,
-# but Debian's mirror is reachable, so `up` builds (once, before the hosts)
-# a root filesystem with mmdebstrap, cached per recipe in
-# /var/cache/mcpai-images/<recipe hash>/rootfs.tar (about 1.5 minutes cold,
-# about 360 MB; nothing on a warm machine), imports it into each engine
-# (POST /images/create?fromSrc=-) as mcpai-debian:<hash12> and builds the two
-# images FROM it (classic builder), each labelled with a hash of the recipe
-# and of its Dockerfile: `up` skips one that is up to date.
-# - mcpai-locust:latest: Locust 2.12 (python3-locust) to the contract of
-#   Locust's official image: ENTRYPOINT ["locust"], USER locust (uid 1000),
-#   WORKDIR /home/locust, EXPOSE 8089 5557.
-# - mcpai-debian-stack:latest: the same root filesystem, no ENTRYPOINT, CMD
-#   ["/bin/sh"], root: pgbouncer 1.18, prometheus 2.42 and promtool,
-#   prometheus-node-exporter, -postgres-exporter and -redis-exporter, and
-#   python3 with fastapi 0.92, uvicorn 0.17.6, uvloop, httptools,
-#   prometheus_client, asyncpg and redis (and a uvicorn command); run them
-#   with an explicit entrypoint or command (pgbouncer as --user postgres).
-# hosts.json names them ("locust_image", "debian_stack_image").
-# Built FROM mcpai-debian-stack:latest after those, each engine also has the
-# real demo API, mcpai-demo-fastapi:latest (io.mcpai.demo=workload; hosts.json
-# "demo_fastapi_image"): the FastAPI app internal/acctest/testdata/fastapi/
-# main.py in /app (WORKDIR), served by Debian's uvicorn 0.17.6, CMD `uvicorn
-# main:app --host 0.0.0.0 --port 8000`, USER nobody, EXPOSE 8000. Its
-# /usr/local/bin/uvicorn (testdata/fastapi/uvicorn) empties
-# PROMETHEUS_MULTIPROC_DIR (/tmp/mcpai-prometheus), then runs `python3 -m
-# uvicorn`, so /metrics sums the workers of this run only. It serves /health,
-# /api/requests (rows in PostgreSQL through asyncpg, from DATABASE_HOST,
-# _PORT, _USER, _PASSWORD and _NAME; a summary cached in Redis from REDIS_URL
-# or REDIS_HOST, _PORT and _PASSWORD; 503 without a database),
-# /api/compute?n=N, /slow?ms=N, /status/<code> and /metrics with the Go
-# stand-in's metric names; not GET / (the stand-in's effective settings). See
-# the app's docstring. Built and labelled like the model images, the label
-# hashing the app, its uvicorn command and the Debian recipe: a new recipe
-# rebuilds it, and the image it replaces is removed.
-# The machine itself runs no dockerd; `up` only adds empty mount points
-# /var/lib/docker and /var/lib/containerd where missing, which `down` removes.
-#
-# Host h2 (when it exists) also has a mock NVIDIA stack, the only stand-in
-# for one here (no GPU, no NVIDIA Container Toolkit on this machine):
-# - nvidia-container-runtime-hook (internal/acctest/testdata/nvidiahook) in
-#   the overlay on /usr/sbin. dockerd registers its "nvidia" device driver
-#   (`--gpus`, i.e. DeviceRequests with capability "gpu") only if
-#   exec.LookPath finds that name when it starts; the init script's PATH has
-#   /usr/sbin, so it does after every `service docker start|restart`. The
-#   driver sets NVIDIA_VISIBLE_DEVICES (all, 0,1 for a count of 2, or the
-#   device IDs) and, for NVIDIA capabilities such as compute or utility,
-#   NVIDIA_DRIVER_CAPABILITIES in the container's environment, and adds the
-#   hook as a prestart hook; runc runs it with the OCI state on stdin, and it
-#   appends "<container id> NVIDIA_VISIBLE_DEVICES=<v>
-#   NVIDIA_DRIVER_CAPABILITIES=<v>" ("<unset>" when absent) to the host's
-#   /var/log/mcpai-nvidia-hook.log (the sandbox's own probe container adds
-#   one line at start). No nvidia-cdi-hook: with one, dockerd would turn
-#   `--gpus` into CDI requests instead.
-# - nvidia-container-runtime, a symbolic link to runc in the same overlay, so
-#   a daemon.json `"runtimes": {"nvidia": {"path": "nvidia-container-runtime"}}`
-#   works as on real installs. It is plain runc: `--runtime nvidia` alone
-#   neither runs the hook nor sets any variable.
-# - a private /etc/cdi (the machine gets an empty mount point /etc/cdi, which
-#   `down` removes) with mcpai-mock-gpu.yaml: CDI devices nvidia.com/gpu=0,
-#   =1 and =all, which only set NVIDIA_VISIBLE_DEVICES (no device nodes).
-#   The current engine enables CDI by default (features.cdi unset) with spec
-#   dirs /etc/cdi and /var/run/cdi, so no daemon.json is needed and a test's
-#   daemon.json, removed, leaves it as it was. `docker run --device
-#   nvidia.com/gpu=1` (CLI 25+) or a DeviceRequest with driver "cdi" uses it;
-#   the hook does not run then.
-# Docker 20.10 (h1) has neither: `--gpus` fails there with 'could not select
-# device driver "" with capabilities: [[gpu]]', CDI with 'could not select
-# device driver "cdi"'. hosts.json says "gpu_mock" and gives the machine-side
-# paths of the hook log ("nvidia_hook_log") and of /etc/cdi ("cdi_dir").
-#
-# Host h2 (when it exists) also emulates a cpufreq driver, which this machine
-# lacks: a private tmpfs over /sys/devices/system/cpu with online/possible/
-# present "0-1" and cpu0, cpu1 cpufreq/scaling_available_governors and
-# cpufreq/scaling_governor (writable by root, "schedutil" at start), and a
-# private /proc/cmdline that is the machine's plus "transparent_hugepage=never"
-# among the kernel parameters (before any " -- ").
-# hosts.json says which host has what ("cpufreq", "cmdline_thp").
-#
-# Every host also runs its own PostgreSQL 15 cluster "15 main" in the Debian
-# layout (postgresql-common): made by `pg_createcluster 15 main` and started
-# by `pg_ctlcluster 15 main start` inside it as root over SSH after sshd (no
-# systemd, so pg_ctlcluster runs pg_ctl itself), with private
-# /etc/postgresql (<etc_dir>/postgresql), /var/lib/postgresql (data and the
-# postgres user's home), /var/run/postgresql (in its private /run) and
-# /var/log/postgresql (in its private /var/log). It listens on 127.0.0.1:5432
-# and <address>:5432; the superuser role "mcpai" (password = the users'
-# password, scram-sha-256) owns database "mcpai"; local socket logins are
-# peer (`runuser -u postgres -- psql`). pg_stat_statements is installed but
-# not preloaded. Re-`up` starts a stopped cluster, and if it does not start,
-# empties postgresql.auto.conf (ALTER SYSTEM's file) and starts it again;
-# failing that, rebuilds the host. The machine's own PostgreSQL (installed,
-# not running) is never touched: the hosts' bind mounts hide its folders.
-#
-# Every host also runs its own Redis (Debian's redis-server 7.0), started by
-# `service redis-server start` inside it as root over SSH after sshd
-# (/etc/init.d/redis-server: start-stop-daemon --chuid redis, daemonized; no
-# systemd), with private /etc/redis (redis.conf, owned by redis so CONFIG
-# REWRITE can replace it, and tls/), /var/lib/redis, /run/redis (in its
-# private /run) and /var/log/redis (in its private /var/log). redis.conf is
-# the package's with `bind 127.0.0.1 <address>`, plus `requirepass` (the
-# users' password), an ACL user "noconfig" that may run everything but
-# CONFIG, and a TLS listener on port 6380 (tls-auth-clients no) whose server
-# certificate (SAN IP <address> and 127.0.0.1) is signed by a per-host CA
-# that hosts.json names. Restart it inside the host with `service
-# redis-server restart` (it exits 0 even when the server does not start:
-# check with a PING). Re-`up` (re)starts a Redis that does not answer, and if
-# that does not do, puts back the pristine redis.conf (<host dir>/
-# redis.conf.pristine) and starts it again; failing that, rebuilds the host.
-#
-# Light hosts, for benchmarks of many hosts (e.g. a plan over 20): `up N
-# --light-from K` makes hK..hN light: sshd only, with the same users, keys,
-# private /etc copies, /run, /var/log, /root and /home as the others (and
-# empty private Docker, PostgreSQL and Redis folders), but no dockerd,
-# PostgreSQL, Redis or images: `up 20 --light-from 3` with h1 and h2
-# running took 18 s here, and each light host needs a few MB.
-# K must be 3 or more: h1 and h2 always have every service (tests rely on
-# them). hosts.json says what each host runs: "services" (["sshd", "docker",
-# "postgres", "redis"], or ["sshd"] for a light host) and "light"; a light
-# host has none of the Docker, PostgreSQL, Redis or image keys. A running
-# host whose kind differs from the one asked for (full or light) is rebuilt.
-# `up N` always leaves exactly h1..hN: hosts beyond N (from an earlier `up M`,
-# M > N, light or not) are removed, so `up 2` after `up 20 --light-from 3`
-# removes h3..h20 and keeps h1 and h2 running as they were; `down` removes
-# every host, whatever its kind.
-#
-# State lives in <repo>/.sandbox/; tests read <repo>/.sandbox/hosts.json.
-# The hosts have no default route: they can talk to the machine (10.213.<i>.1)
-# and to each other (10.213.0.0/16 through the machine, which forwards
-# between the sandbox's veths only: forwarding is set on those interfaces,
-# net.ipv4.ip_forward stays as it is, an unreachable route covers the rest
-# of 10.213.0.0/16 and a FORWARD rule drops what a veth sends elsewhere;
-# see forward_guard_up), and nothing else, so no test traffic
-# can leave the machine. A stack spread over hosts needs that: the API's
-# containers on one host reach PostgreSQL and Redis on another (from the
-# other host's address, their dockerd's NAT), and each PostgreSQL takes
-# password logins from the whole 10.213.0.0/16.
+# What a host is and has (namespaces and private mounts, the network, the
+# Docker engines and their images, PostgreSQL, Redis, the GPU mock, light
+# hosts) is in CONTRIBUTING.md, "The sandbox". This script does what only the
+# shell does (namespaces, mounts, veths, iptables, starting daemons);
+# tools/sandboxctl speaks the hosts' Engine API (image builds, readiness,
+# probes) and writes the images' build contexts, known_hosts and hosts.json.
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
@@ -248,32 +29,11 @@ PASSPHRASE="mcpai-test-passphrase"
 # Bumped whenever what a host gets changes: `up` rebuilds a running host whose
 # .sandbox/h<i>/layout differs, instead of keeping it as it is.
 LAYOUT=10
-# The image every host's dockerd has (see build_image).
-IMAGE="mcpai-sleeper:test"
-# The model-server images every host's dockerd has, mcpai-model:<tag>, one
-# per MODELSERVER_MODE (see build_model_context).
-MODEL_REPO="mcpai-model"
-MODEL_TAGS=(ready never exits healthcheck)
-# Label on those images: a hash of what they were built from, so that `up`
-# rebuilds an image whose program or Dockerfile changed.
-MODEL_LABEL="org.mcpai.sandbox.source"
-# The registry image every host's dockerd has (see build_registry_context),
-# with the same label.
-REGISTRY_IMAGE="mcpai-registry:test"
-# The demo workload images every host's dockerd has (see build_demo_contexts),
-# with the same label too.
-DEMO_API_IMAGE="mcpai-demo-api:latest"
-DEMO_MODEL_IMAGE="mcpai-demo-model:latest"
-DEMO_TRAEFIK_IMAGE="mcpai-demo-traefik:latest"
-# The real demo API, FROM $DEBIAN_STACK_IMAGE (see build_demo_contexts).
-DEMO_FASTAPI_IMAGE="mcpai-demo-fastapi:latest"
-# The Traefik image holds a stand-in, not Traefik (see the header).
-DEMO_TRAEFIK_KIND="stand-in"
-# The images of real programs from Debian's packages, made by
-# scripts/debian-images.sh (names fixed there).
+# scripts/debian-images.sh makes the images of real programs from Debian's
+# packages (see ensure_images).
 DEBIAN_IMAGES="$REPO/scripts/debian-images.sh"
-LOCUST_IMAGE="mcpai-locust:latest"
-DEBIAN_STACK_IMAGE="mcpai-debian-stack:latest"
+# tools/sandboxctl (see the header), built by cmd_up.
+SANDBOXCTL="$REPO/.bin/sandboxctl"
 # What a host runs: full hosts every service, light ones sshd only.
 FULL_SERVICES="sshd docker postgres redis"
 LIGHT_SERVICES="sshd"
@@ -377,7 +137,7 @@ ensure_packages() {
     [/usr/bin/unshare]=util-linux
     [/usr/bin/flock]=util-linux
     [/usr/bin/nsenter]=util-linux
-    [/usr/bin/curl]=curl          # the hosts' Docker Engine API, from the machine
+    [/usr/bin/curl]=curl          # scripts/debian-images.sh's Engine API calls
     [/usr/bin/jq]=jq
     ["$PG_BIN/postgres"]=postgresql-$PG_VERSION   # contrib (pg_stat_statements) included
     ["$PG_BIN/psql"]=postgresql-client-$PG_VERSION
@@ -701,10 +461,10 @@ write_host_files() {
       cp "$TOOLS_BIN/dockerd" "$TOOLS_BIN/docker-proxy" "$TOOLS_BIN/runc" "$dir/sbin/"
   fi
   if host_gpu_mock "$i"; then
-    # The mock NVIDIA stack (see the header): the hook, and the runtime name
-    # as a link to the host's own runc, in the overlay on /usr/sbin (on the
-    # init script's PATH, so dockerd finds the hook at every start); the CDI
-    # spec in a private /etc/cdi; an empty hook log.
+    # The mock NVIDIA stack (see CONTRIBUTING.md, "The sandbox"): the hook,
+    # and the runtime name as a link to the host's own runc, in the overlay
+    # on /usr/sbin (on the init script's PATH, so dockerd finds the hook at
+    # every start); the CDI spec in a private /etc/cdi; an empty hook log.
     mkdir -p "$dir/sbin"
     install -m 755 "$SB/gpu-mock/nvidia-container-runtime-hook" "$dir/sbin/"
     ln -sfn runc "$dir/sbin/nvidia-container-runtime"
@@ -790,7 +550,8 @@ EOF
   # edits to it inside the host too.
   if [[ -f /etc/sysctl.conf ]]; then cp /etc/sysctl.conf "$dir/etc/sysctl.conf"; fi
 
-  # The emulated kernel bits (see the header): HOST_INIT mounts what exists.
+  # The emulated kernel bits (see CONTRIBUTING.md, "The sandbox"): HOST_INIT
+  # mounts what exists.
   if [[ $(host_cpufreq "$i") == emulated ]]; then
     echo "0-1" >"$dir/cpus"         # the CPUs to emulate, as in .../cpu/online
   fi
@@ -1023,18 +784,18 @@ setsid /usr/bin/docker-init -s -- /usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/s
 # Docker in a host
 # ---------------------------------------------------------------------------
 
-# The Engine API of host $1's dockerd, from the machine through its
-# docker.sock: docker_api <i> [curl options...] <path>. Unversioned paths get
-# the engine's own API version, so the same calls work on both engines.
-docker_api() {
-  local i=$1 path=${*: -1}
-  curl -sS --fail-with-body --max-time 120 --unix-socket "$(host_docker_sock "$i")" \
-    "${@:2:$#-2}" "http://localhost$path"
+build_sandboxctl() {
+  command -v go >/dev/null || die "go is needed to build $REPO/tools/sandboxctl"
+  (cd "$REPO" && go build -o "$SANDBOXCTL" ./tools/sandboxctl) || die "building tools/sandboxctl failed"
 }
 
-docker_ping() {
-  [[ $(curl -s --max-time 2 --unix-socket "$(host_docker_sock "$1")" http://localhost/_ping 2>/dev/null) == OK ]]
+# sandboxctl <command> [flags] on host $1's docker.sock.
+host_sandboxctl() {
+  local i=$1 cmd=$2
+  "$SANDBOXCTL" "$cmd" -socket "$(host_docker_sock "$i")" "${@:3}"
 }
+
+docker_ping() { host_sandboxctl "$1" ping 2>/dev/null; }
 
 docker_log_tail() {
   local log
@@ -1048,212 +809,30 @@ docker_log_tail() {
 # then wait up to 30 s for the Engine API; check that the right engine
 # answers.
 docker_start() {
-  local i=$1 out version want
+  local i=$1 out
   ssh_base
   out=$("${SSH[@]}" -o BatchMode=yes -i "$SB/id_ed25519" "root@$(host_addr "$i")" \
         'service docker start' </dev/null 9<&- 2>&1) ||
     die "h$i: 'service docker start' failed: $out
 $(docker_log_tail "$i")"
-  for _ in $(seq 300); do
-    docker_ping "$i" && break
-    sleep 0.1
-  done
-  docker_ping "$i" || die "h$i: dockerd does not answer on $(host_docker_sock "$i") after 30 s
+  out=$(host_sandboxctl "$i" wait-engine -engine "$(host_docker_engine "$i")" -timeout 30s 2>&1) ||
+    die "h$i: $out ($(host_docker_sock "$i"))
 $(docker_log_tail "$i")"
-  version=$(docker_api "$i" /version | jq -r .Version) || die "h$i: GET /version failed: $version"
-  if [[ $(host_docker_engine "$i") == current ]]; then want="library-import"; else want="20.10.*"; fi
-  # shellcheck disable=SC2053  # $want is a pattern
-  [[ $version == $want ]] || die "h$i: dockerd is version '$version', expected '$want' ($(host_docker_engine "$i") engine)"
 }
 
-# build_program <name> <output>: the program internal/acctest/testdata/<name>
-# built static, again when a Go file under testdata/ (the programs share
-# packages there), go.mod or go.sum is newer than the output. The builds are
-# reproducible (-trimpath, no VCS stamp): a rebuild that gives the same
-# bytes leaves the file as it was (only its time changes), so neither the
-# images' labels nor h2's mock hook see a change.
-build_program() {
-  local name=$1 out=$2 src=$REPO/internal/acctest/testdata tmp
-  if [[ -x $out && ! $REPO/go.mod -nt $out && ! $REPO/go.sum -nt $out &&
-        -z $(find "$src" -name '*.go' -newer "$out" -print -quit) ]]; then
-    return 0
-  fi
-  command -v go >/dev/null || die "go is needed to build $src/$name"
-  mkdir -p "$(dirname "$out")"
-  tmp=$(mktemp "$out.XXXXXX")
-  if ! (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false \
-        go build -trimpath -ldflags='-s -w' -o "$tmp" "./internal/acctest/testdata/$name"); then
-    rm -f "$tmp"
-    die "building $src/$name failed"
-  fi
-  if cmp -s "$tmp" "$out"; then
-    rm -f "$tmp"; touch "$out"
-  else
-    chmod 755 "$tmp"; mv "$tmp" "$out"
-  fi
-}
-
-# write_labelled_dockerfile <path> <program> <body>: a Dockerfile of body
-# and a last line LABEL $MODEL_LABEL=<a hash of the program and of body>,
-# rewritten only where it differs (ensure_labelled_image compares the label).
-# The program is a file, or a folder (its files' names, modes and contents).
-write_labelled_dockerfile() {
-  local out=$1 program=$2 body=$3 sum
-  if [[ -d $program ]]; then
-    sum=$(tar -C "$program" --sort=name --mtime=@0 --owner=0 --group=0 --numeric-owner -cf - . | sha256sum | cut -d' ' -f1)
-  else
-    sum=$(sha256sum <"$program" | cut -d' ' -f1)
-  fi
-  printf '%s\nLABEL %s=%s\n' "$body" "$MODEL_LABEL" \
-    "$(printf '%s\n%s\n' "$sum" "$body" | sha256sum | cut -d' ' -f1)" >"$out.tmp"
-  if cmp -s "$out.tmp" "$out"; then rm -f "$out.tmp"; else mv "$out.tmp" "$out"; fi
-}
-
-# The build context of the test image: the sleeper program, built static.
-build_image_context() {
-  local ctx=$SB/image
-  build_program sleeper "$ctx/sleeper"
-  printf 'FROM scratch\nCOPY sleeper /sleeper\nENTRYPOINT ["/sleeper"]\n' >"$ctx/Dockerfile"
-}
-
-# The build context of the model-server images: the modelserver program,
-# built static, and one Dockerfile.<tag> per image, plus Dockerfile.demo for
-# $DEMO_MODEL_IMAGE. Each Dockerfile ends with a label holding a hash of the
-# program and of the Dockerfile above it.
-build_model_context() {
-  local ctx=$SB/model-image tag env body
-  build_program modelserver "$ctx/modelserver"
-  for tag in "${MODEL_TAGS[@]}"; do
-    case $tag in
-      ready | healthcheck) env="MODELSERVER_MODE=ready MODELSERVER_READY_AFTER=2s";;
-      never) env="MODELSERVER_MODE=never";;
-      exits) env="MODELSERVER_MODE=exit MODELSERVER_EXIT_AFTER=1s MODELSERVER_EXIT_CODE=3";;
-      *) die "no Dockerfile for $MODEL_REPO:$tag";;
-    esac
-    body="FROM scratch
-COPY modelserver /modelserver
-ENV $env
-EXPOSE 8000"
-    if [[ $tag == healthcheck ]]; then
-      body+='
-HEALTHCHECK --interval=1s --timeout=1s --retries=2 CMD ["/modelserver","-probe"]'
-    fi
-    body+='
-ENTRYPOINT ["/modelserver"]'
-    write_labelled_dockerfile "$ctx/Dockerfile.$tag" "$ctx/modelserver" "$body"
-  done
-  write_labelled_dockerfile "$ctx/Dockerfile.demo" "$ctx/modelserver" 'FROM scratch
-COPY modelserver /modelserver
-ENV MODELSERVER_MODE=ready MODELSERVER_READY_AFTER=2s
-EXPOSE 8000
-LABEL io.mcpai.demo=workload
-LABEL org.opencontainers.image.title="mcpai demo model runner"
-LABEL org.opencontainers.image.description="Demo model runner: the mcpai imitation inference server (internal/acctest/testdata/modelserver), a Go program that loads no model and needs no GPU; every path answers 503 loading for 2 s, then 200 ok, on port 8000"
-ENTRYPOINT ["/modelserver"]'
-}
-
-# The build contexts of the demo API and Traefik images: each program, built
-# static, and a labelled Dockerfile (see the header).
-build_demo_contexts() {
-  local ctx=$SB/demo-api-image path='ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
-  build_program demoapi "$ctx/uvicorn"
-  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/uvicorn" "FROM scratch
-COPY uvicorn /usr/local/bin/uvicorn
-$path
-EXPOSE 8000
-LABEL io.mcpai.demo=workload
-LABEL org.opencontainers.image.title=\"mcpai demo API\"
-LABEL org.opencontainers.image.description=\"Demo stand-in for a FastAPI app served by uvicorn: a Go program of the mcpai project (internal/acctest/testdata/demoapi) at /usr/local/bin/uvicorn that takes uvicorn's command line; not uvicorn, no Python\"
-CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]"
-  ctx=$SB/demo-traefik-image
-  build_program demotraefik "$ctx/traefik"
-  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/traefik" "FROM scratch
-COPY traefik /usr/local/bin/traefik
-$path
-EXPOSE 80 8080
-LABEL io.mcpai.demo=$DEMO_TRAEFIK_KIND
-LABEL org.opencontainers.image.title=\"mcpai Traefik stand-in\"
-LABEL org.opencontainers.image.description=\"NOT Traefik: a stand-in, a Go program of the mcpai project (internal/acctest/testdata/demotraefik) at /usr/local/bin/traefik that takes the Traefik v3 flags and file-provider routers and load-balancer services the api-service module uses; Traefik itself cannot be built here (see scripts/sandbox.sh)\"
-ENTRYPOINT [\"/usr/local/bin/traefik\"]"
-  # The real API: the app and its uvicorn command (a folder, app/), FROM
-  # the Debian stack image of the current recipe (its hash in the
-  # Dockerfile, so that a new recipe rebuilds it).
-  ctx=$SB/demo-fastapi-image
-  local src=$REPO/internal/acctest/testdata/fastapi
-  rm -rf "$ctx/app"
-  mkdir -p "$ctx/app"
-  install -m 644 "$src/main.py" "$ctx/app/main.py"
-  install -m 755 "$src/uvicorn" "$ctx/app/uvicorn"
-  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/app" "FROM $DEBIAN_STACK_IMAGE
-COPY app/main.py /app/main.py
-COPY app/uvicorn /usr/local/bin/uvicorn
-ENV PROMETHEUS_MULTIPROC_DIR=/tmp/mcpai-prometheus PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
-WORKDIR /app
-USER nobody
-EXPOSE 8000
-LABEL io.mcpai.demo=workload org.mcpai.debian.recipe=$("$DEBIAN_IMAGES" hash) org.opencontainers.image.title=\"mcpai demo API (FastAPI)\" org.opencontainers.image.description=\"Demo API: a real FastAPI app served by the real uvicorn, from Debian bookworm's packages (python3-fastapi 0.92, python3-uvicorn 0.17.6 with uvloop and httptools, asyncpg, redis, prometheus_client); the app is internal/acctest/testdata/fastapi/main.py of the mcpai project\"
-CMD [\"uvicorn\", \"main:app\", \"--host\", \"0.0.0.0\", \"--port\", \"8000\"]"
-}
-
-# The build context of the registry image: the registry program, built
-# static, and a Dockerfile ending with a label that holds a hash of the
-# program and of the Dockerfile above it.
-build_registry_context() {
-  local ctx=$SB/registry-image
-  build_program registry "$ctx/registry"
-  write_labelled_dockerfile "$ctx/Dockerfile" "$ctx/registry" 'FROM scratch
-COPY registry /registry
-EXPOSE 5000
-ENTRYPOINT ["/registry"]'
-}
-
-# ensure_labelled_image <i> <image> <context> <dockerfile> <program>: the
-# image in host $1's engine, built there (classic builder, through the API,
-# from the Dockerfile and the program) unless it is there with the label of
-# the current build context (tests may have removed it, or the program
-# changed). The image it replaces is removed, with its untagged parents (an
-# older Debian base under the FastAPI image), unless a container uses it.
-ensure_labelled_image() {
-  local i=$1 image=$2 ctx=$3 dockerfile=$4 program=$5 want have out old new
-  want=$(sed -n "s/^LABEL $MODEL_LABEL=//p" "$ctx/$dockerfile")
-  out=$(docker_api "$i" "/images/$image/json" 2>/dev/null) || out=""
-  have=$(jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' <<<"$out" 2>/dev/null) || have=""
-  [[ -n $want && $have == "$want" ]] && return 0
-  old=$(jq -r '.Id // ""' <<<"$out" 2>/dev/null) || old=""
-  out=$(tar -C "$ctx" -cf - "$dockerfile" "$program" |
-        docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-          "/build?t=${image//:/%3A}&dockerfile=$dockerfile&rm=1&forcerm=1" 2>&1) ||
-    die "h$i: building $image failed: $out"
-  # A failed build still answers 200, with the error in the JSON stream.
-  ! grep -q '"error' <<<"$out" || die "h$i: building $image failed: $out"
-  new=$(docker_api "$i" "/images/$image/json") || die "h$i: $image is missing after its build: $out"
-  have=$(jq -r --arg l "$MODEL_LABEL" '.Config.Labels[$l] // ""' <<<"$new")
-  [[ $have == "$want" ]] || die "h$i: $image has $MODEL_LABEL '$have' after its build, expected '$want'"
-  if [[ -n $old && $old != "$(jq -r .Id <<<"$new")" ]]; then
-    docker_api "$i" -X DELETE "/images/$old" >/dev/null 2>&1 || true
-  fi
-}
-
-# Every labelled image in host $1's engine: the model-server images, the
-# registry, the demo images and the Debian images (scripts/debian-images.sh
-# loads those from the root filesystem cmd_up built).
-ensure_labelled_images() {
-  local i=$1 tag
-  for tag in "${MODEL_TAGS[@]}"; do
-    ensure_labelled_image "$i" "$MODEL_REPO:$tag" "$SB/model-image" "Dockerfile.$tag" modelserver
-  done
-  ensure_labelled_image "$i" "$REGISTRY_IMAGE" "$SB/registry-image" Dockerfile registry
-  ensure_labelled_image "$i" "$DEMO_MODEL_IMAGE" "$SB/model-image" Dockerfile.demo modelserver
-  ensure_labelled_image "$i" "$DEMO_API_IMAGE" "$SB/demo-api-image" Dockerfile uvicorn
-  ensure_labelled_image "$i" "$DEMO_TRAEFIK_IMAGE" "$SB/demo-traefik-image" Dockerfile traefik
+# The images every engine has (see CONTRIBUTING.md), each built in host $1's
+# engine where missing or, for a labelled one, where its label differs from
+# its build context's (tests may have removed it, or its program changed):
+# those FROM scratch, the Debian images (scripts/debian-images.sh loads
+# those from the root filesystem cmd_up built), then those FROM them.
+ensure_images() {
+  local i=$1
+  host_sandboxctl "$i" images -dir "$SB" -host "h$i" scratch ||
+    die "h$i: building the sandbox's images failed (see above)"
   "$DEBIAN_IMAGES" load "$i" "$(host_docker_sock "$i")" 9<&- ||
-    die "h$i: loading $LOCUST_IMAGE and $DEBIAN_STACK_IMAGE failed (see above)"
-  ensure_labelled_image "$i" "$DEMO_FASTAPI_IMAGE" "$SB/demo-fastapi-image" Dockerfile app
-}
-
-# The mock NVIDIA hook, built static (write_host_files installs it in h2).
-build_gpu_mock() {
-  build_program nvidiahook "$SB/gpu-mock/nvidia-container-runtime-hook"
+    die "h$i: loading the Debian images failed (see above)"
+  host_sandboxctl "$i" images -dir "$SB" -host "h$i" debian ||
+    die "h$i: building the images FROM the Debian images failed (see above)"
 }
 
 # Host $1's mock CDI spec: kind nvidia.com/gpu, devices "0", "1" and "all",
@@ -1271,74 +850,6 @@ write_cdi_spec() {
     done
   } >"$f.tmp"
   if cmp -s "$f.tmp" "$f"; then rm -f "$f.tmp"; else chmod 644 "$f.tmp"; mv "$f.tmp" "$f"; fi
-}
-
-# $IMAGE in host $1's engine, built there (classic builder, through the API)
-# unless it is there already (tests may have removed it).
-ensure_image() {
-  local i=$1 out
-  docker_api "$i" "/images/$IMAGE/json" >/dev/null 2>&1 && return 0
-  out=$(tar -C "$SB/image" -cf - Dockerfile sleeper |
-        docker_api "$i" -X POST -H 'Content-Type: application/x-tar' --data-binary @- \
-          "/build?t=${IMAGE//:/%3A}&rm=1&forcerm=1" 2>&1) ||
-    die "h$i: building $IMAGE failed: $out"
-  # A failed build still answers 200, with the error in the JSON stream.
-  ! grep -q '"error' <<<"$out" || die "h$i: building $IMAGE failed: $out"
-  docker_api "$i" "/images/$IMAGE/json" >/dev/null || die "h$i: $IMAGE is missing after its build: $out"
-}
-
-# A container of $IMAGE starts and runs in host $1, and answers on a port
-# published on the host's address (docker-proxy; the current engine needs
-# its own); then it is removed.
-probe_container() {
-  local i=$1 name=mcpai-sandbox-probe out state port reply="" addr
-  addr=$(host_addr "$i")
-  docker_api "$i" -X DELETE "/containers/$name?force=1" >/dev/null 2>&1 || true
-  out=$(docker_api "$i" -X POST -H 'Content-Type: application/json' \
-        -d "{\"Image\":\"$IMAGE\",\"Cmd\":[\":8080\"],\"ExposedPorts\":{\"8080/tcp\":{}},
-             \"HostConfig\":{\"PortBindings\":{\"8080/tcp\":[{\"HostIp\":\"$addr\",\"HostPort\":\"\"}]}}}" \
-        "/containers/create?name=$name" 2>&1) || die "h$i: creating a container of $IMAGE failed: $out"
-  out=$(docker_api "$i" -X POST "/containers/$name/start" 2>&1) ||
-    die "h$i: starting a container of $IMAGE failed: $out
-$(docker_log_tail "$i")"
-  out=$(docker_api "$i" "/containers/$name/json") || out="{}"
-  state=$(jq -r '.State.Status // "unknown"' <<<"$out")
-  port=$(jq -r '.NetworkSettings.Ports["8080/tcp"][0].HostPort // ""' <<<"$out")
-  if [[ $state == running && $port =~ ^[0-9]+$ ]]; then
-    for _ in $(seq 50); do           # up to 5 s for the program's listener
-      # shellcheck disable=SC2016  # $1 and $2 are the inner bash's
-      reply=$(timeout 2 bash -c 'exec 3<>"/dev/tcp/$1/$2" && cat <&3' sh "$addr" "$port" 2>/dev/null) || true
-      [[ $reply == mcpai-sleeper ]] && break
-      sleep 0.1
-    done
-  fi
-  out=$(docker_api "$i" -X DELETE "/containers/$name?force=1" 2>&1) ||
-    die "h$i: removing the probe container failed: $out"
-  [[ $state == running ]] || die "h$i: the probe container is '$state', not running"
-  [[ $reply == mcpai-sleeper ]] ||
-    die "h$i: the probe container does not answer on its published port $addr:${port:-?} (got '$reply')
-$(docker_log_tail "$i")"
-}
-
-# Host $1's mock NVIDIA stack works: a container of $IMAGE with `--gpus all`
-# (a DeviceRequest for capability "gpu", which only the "nvidia" device
-# driver takes) starts, and the hook logged its id with
-# NVIDIA_VISIBLE_DEVICES=all. Then it is removed.
-probe_gpu_mock() {
-  local i=$1 name=mcpai-sandbox-gpu-probe out id hook_log
-  hook_log=$(host_nvidia_hook_log "$i")
-  docker_api "$i" -X DELETE "/containers/$name?force=1" >/dev/null 2>&1 || true
-  out=$(docker_api "$i" -X POST -H 'Content-Type: application/json' \
-        -d "{\"Image\":\"$IMAGE\",\"HostConfig\":{\"DeviceRequests\":[{\"Count\":-1,\"Capabilities\":[[\"gpu\"]]}]}}" \
-        "/containers/create?name=$name" 2>&1) || die "h$i: creating a container of $IMAGE with --gpus all failed: $out"
-  id=$(jq -r .Id <<<"$out")
-  out=$(docker_api "$i" -X POST "/containers/$name/start" 2>&1) ||
-    die "h$i: starting a container of $IMAGE with --gpus all (mock NVIDIA hook) failed: $out
-$(docker_log_tail "$i")"
-  out=$(docker_api "$i" -X DELETE "/containers/$name?force=1" 2>&1) ||
-    die "h$i: removing the GPU probe container failed: $out"
-  grep -qxF "$id NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=<unset>" "$hook_log" ||
-    die "h$i: the mock NVIDIA hook did not log container $id in $hook_log"
 }
 
 # ---------------------------------------------------------------------------
@@ -1577,8 +1088,9 @@ forward_guard_down() {
   ip route del unreachable "${NET_PREFIX}.0.0/16" 2>/dev/null || true
 }
 
-# host_routes <i>: host $1 reaches the other hosts through the machine
-# (see the header); again for a kept host, made by an older sandbox.sh.
+# host_routes <i>: host $1 reaches the other hosts through the machine (see
+# CONTRIBUTING.md, "The sandbox"); again for a kept host, made by an older
+# sandbox.sh.
 host_routes() {
   local i=$1
   forward_guard_up
@@ -1622,8 +1134,7 @@ host_up() {
     refresh_authorized_keys "$i"
     host_routes "$i"
     pg_hba_allow_hosts "$i"
-    ensure_image "$i"
-    ensure_labelled_images "$i"
+    ensure_images "$i"
     if host_gpu_mock "$i"; then write_cdi_spec "$i"; fi
     log "h$i: already running (sshd pid $(cat "$dir/sshd.pid"), dockerd pid $(cat "$dir/run/docker.pid" 2>/dev/null), postgres pid $(pg_postmaster_pid "$i"), redis pid $(redis_pid "$i"))"
     return 0
@@ -1647,7 +1158,7 @@ host_up() {
   ip -n "$ns" link set lo up
   ip -n "$ns" addr add "$addr/24" dev eth0
   ip -n "$ns" link set eth0 up
-  # Deliberately no default route inside (see the header).
+  # Deliberately no default route inside (see CONTRIBUTING.md, "The sandbox").
   host_routes "$i"
 
   # 9<&-: the lock on this script must not live on in the host's daemons.
@@ -1669,114 +1180,48 @@ host_docker_up() {
   local i=$1 dir
   dir=$(host_dir "$i")
   docker_start "$i"
-  ensure_image "$i"
-  ensure_labelled_images "$i"
-  probe_container "$i"
-  local gpu=""
-  if host_gpu_mock "$i"; then probe_gpu_mock "$i"; gpu=", mock GPUs"; fi
-  log "h$i: dockerd pid $(cat "$dir/run/docker.pid") ($(host_docker_engine "$i") engine) runs $IMAGE$gpu"
+  ensure_images "$i"
+  # A container of the test image runs and answers on a port published on
+  # the host's address; with the mock NVIDIA stack, one with --gpus all
+  # starts and the hook logs it.
+  local probe=(-addr "$(host_addr "$i")") gpu="" out
+  if host_gpu_mock "$i"; then
+    probe+=(-gpu-hook-log "$(host_nvidia_hook_log "$i")"); gpu=", mock GPUs"
+  fi
+  out=$(host_sandboxctl "$i" probe "${probe[@]}" 2>&1) || die "h$i: $out
+$(docker_log_tail "$i")"
+  log "h$i: dockerd pid $(cat "$dir/run/docker.pid") ($(host_docker_engine "$i") engine) runs the test image$gpu"
 }
 
 # ---------------------------------------------------------------------------
 # Outputs: known_hosts and hosts.json
 # ---------------------------------------------------------------------------
 
-json_str() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  printf '"%s"' "$s"
-}
-
-host_key_line() {  # "ssh-ed25519 AAAA..." without the comment
-  awk '{print $1" "$2}' "$(host_dir "$1")/ssh_host_ed25519_key.pub"
-}
-
-# known_hosts for hosts 1..$1 that have a host key (all, after host_up;
-# before it, those kept from an earlier `up`, which host_up may reach).
-write_known_hosts() {
-  local count=$1 i
-  : >"$SB/known_hosts.tmp"
-  for ((i = 1; i <= count; i++)); do
-    if [[ -f "$(host_dir "$i")/ssh_host_ed25519_key.pub" ]]; then
-      echo "$(host_addr "$i") $(host_key_line "$i")" >>"$SB/known_hosts.tmp"
-    fi
-  done
-  mv "$SB/known_hosts.tmp" "$SB/known_hosts"
-}
-
+# known_hosts and hosts.json for hosts 1..$1 (known_hosts-only: just
+# known_hosts, for the hosts that have a host key: before host_up, those kept
+# from an earlier `up`, which host_up may reach). sandboxctl writes them from
+# what this script set the hosts up with.
 write_outputs() {
-  local count=$1 i sep=""
-  write_known_hosts "$count"
-
-  {
-    printf '{"hosts":['
-    for ((i = 1; i <= count; i++)); do
-      printf '%s\n  {' "$sep"
-      printf '"name":%s,' "$(json_str "h$i")"
-      printf '"address":%s,' "$(json_str "$(host_addr "$i")")"
-      printf '"port":22,'
-      printf '"user":"root",'
-      printf '"private_key_path":%s,' "$(json_str "$SB/id_ed25519")"
-      printf '"encrypted_key_path":%s,' "$(json_str "$SB/id_ed25519_enc")"
-      printf '"encrypted_key_passphrase":%s,' "$(json_str "$PASSPHRASE")"
-      printf '"unauthorized_key_path":%s,' "$(json_str "$SB/id_ed25519_unauthorized")"
-      printf '"known_hosts_path":%s,' "$(json_str "$SB/known_hosts")"
-      printf '"host_key":%s,' "$(json_str "$(host_key_line "$i")")"
-      printf '"sudo_user":%s,' "$(json_str "$SUDO_USER_NAME")"
-      printf '"nopriv_user":%s,' "$(json_str "$NOPRIV_USER_NAME")"
-      printf '"password":%s,' "$(json_str "$PASSWORD")"
-      printf '"sshd_log":%s,' "$(json_str "$(host_dir "$i")/sshd.log")"
-      printf '"netns":%s,' "$(json_str "$(host_ns "$i")")"
-      printf '"sysctl_dir":%s,' "$(json_str "$(host_dir "$i")/sysctl.d")"
-      printf '"etc_dir":%s,' "$(json_str "$(host_dir "$i")/etc")"
-      printf '"cpufreq":%s,' "$(json_str "$(host_cpufreq "$i")")"
-      printf '"cmdline_thp":%s,' "$(json_str "$(host_cmdline_thp "$i")")"
-      # shellcheck disable=SC2046  # one word per service
-      printf '"services":[%s],' "$(printf '"%s",' $(host_services "$i") | sed 's/,$//')"
-      # The rest only where the host runs Docker, PostgreSQL and Redis.
-      if host_light "$i"; then
-        printf '"light":true}'
-        sep=","
-        continue
-      fi
-      printf '"light":false,'
-      printf '"docker_engine":%s,' "$(json_str "$(host_docker_engine "$i")")"
-      printf '"docker_socket":%s,' "$(json_str "$(host_docker_sock "$i")")"
-      printf '"docker_log":%s,' "$(json_str "$(host_dir "$i")/log/docker.log")"
-      printf '"docker_etc":%s,' "$(json_str "$(host_dir "$i")/etc/docker")"
-      printf '"docker_image":%s,' "$(json_str "$IMAGE")"
-      printf '"demo_api_image":%s,' "$(json_str "$DEMO_API_IMAGE")"
-      printf '"demo_fastapi_image":%s,' "$(json_str "$DEMO_FASTAPI_IMAGE")"
-      printf '"demo_model_image":%s,' "$(json_str "$DEMO_MODEL_IMAGE")"
-      printf '"demo_traefik_image":%s,' "$(json_str "$DEMO_TRAEFIK_IMAGE")"
-      printf '"demo_traefik":%s,' "$(json_str "$DEMO_TRAEFIK_KIND")"
-      printf '"locust_image":%s,' "$(json_str "$LOCUST_IMAGE")"
-      printf '"debian_stack_image":%s,' "$(json_str "$DEBIAN_STACK_IMAGE")"
-      if host_gpu_mock "$i"; then printf '"gpu_mock":true,'; else printf '"gpu_mock":false,'; fi
-      printf '"nvidia_hook_log":%s,' "$(json_str "$(host_nvidia_hook_log "$i")")"
-      printf '"cdi_dir":%s,' "$(json_str "$(host_cdi_dir "$i")")"
-      printf '"postgres_port":%d,' "$PG_PORT"
-      printf '"postgres_user":%s,' "$(json_str "$PG_ROLE")"
-      printf '"postgres_password":%s,' "$(json_str "$PASSWORD")"
-      printf '"postgres_database":%s,' "$(json_str "$PG_DATABASE")"
-      printf '"postgres_log":%s,' "$(json_str "$(host_pg_log "$i")")"
-      printf '"postgres_conf_dir":%s,' "$(json_str "$(host_pg_conf_dir "$i")")"
-      printf '"postgres_data_dir":%s,' "$(json_str "$(host_pg_data_dir "$i")")"
-      printf '"redis_address":%s,' "$(json_str "$(host_addr "$i"):$REDIS_PORT")"
-      printf '"redis_tls_address":%s,' "$(json_str "$(host_addr "$i"):$REDIS_TLS_PORT")"
-      printf '"redis_password":%s,' "$(json_str "$PASSWORD")"
-      printf '"redis_noconfig_user":%s,' "$(json_str "$REDIS_NOCONFIG_USER")"
-      printf '"redis_noconfig_password":%s,' "$(json_str "$REDIS_NOCONFIG_PASSWORD")"
-      printf '"redis_ca_cert":%s,' "$(json_str "$(host_redis_ca "$i")")"
-      printf '"redis_conf":%s,' "$(json_str "$(host_redis_conf "$i")")"
-      printf '"redis_log":%s' "$(json_str "$(host_redis_log "$i")")"
-      printf '}'
-      sep=","
-    done
-    printf '\n]}\n'
-  } >"$SB/hosts.json.tmp"
-  mv "$SB/hosts.json.tmp" "$SB/hosts.json"
+  local count=$1 what=${2:-hosts-json} i special=() list
+  local -A hosts=()
+  for ((i = 1; i <= count; i++)); do
+    if [[ $(host_docker_engine "$i") == current ]]; then hosts[current-engine]+=",$i"; fi
+    if host_gpu_mock "$i"; then hosts[gpu-mock]+=",$i"; fi
+    if [[ $(host_cpufreq "$i") == emulated ]]; then hosts[emulated-cpufreq]+=",$i"; fi
+    if [[ $(host_cmdline_thp "$i") == never ]]; then hosts[thp-never]+=",$i"; fi
+  done
+  for list in "${!hosts[@]}"; do special+=("-$list" "${hosts[$list]#,}"); done
+  SANDBOX_PASSWORD=$PASSWORD SANDBOX_PASSPHRASE=$PASSPHRASE \
+  SANDBOX_REDIS_NOCONFIG_PASSWORD=$REDIS_NOCONFIG_PASSWORD \
+    "$SANDBOXCTL" "$what" -dir "$SB" -count "$count" "${special[@]}" \
+      -ns-prefix "$NS_PREFIX" -net-prefix "$NET_PREFIX" \
+      -sudo-user "$SUDO_USER_NAME" -nopriv-user "$NOPRIV_USER_NAME" \
+      -hook-log-name "$NVIDIA_HOOK_LOG_NAME" \
+      -pg-version "$PG_VERSION" -pg-cluster "$PG_CLUSTER" -pg-port "$PG_PORT" \
+      -pg-role "$PG_ROLE" -pg-database "$PG_DATABASE" \
+      -redis-port "$REDIS_PORT" -redis-tls-port "$REDIS_TLS_PORT" \
+      -redis-noconfig-user "$REDIS_NOCONFIG_USER" ||
+    die "sandboxctl $what failed (see above)"
 }
 
 # ---------------------------------------------------------------------------
@@ -1813,10 +1258,8 @@ verify_services() {
            grep -qx "nvidia_runtime=/usr/sbin/runc" <<<"$out" && grep -q "^cdi=.*$CDI_SPEC_NAME" <<<"$out"; }; then
       die "h$i: the mock NVIDIA hook, runtime or CDI spec is missing: $out"
     fi
-    devices=$(docker_api "$i" /info |
-              jq -r '[.DiscoveredDevices[]? | select(.Source == "cdi") | .ID] | sort | join(",")') || devices=""
-    [[ $devices == "nvidia.com/gpu=0,nvidia.com/gpu=1,nvidia.com/gpu=all" ]] ||
-      die "h$i: dockerd's CDI devices are '$devices', expected nvidia.com/gpu=0, =1 and =all (spec $(host_cdi_dir "$i")/$CDI_SPEC_NAME)"
+    devices=$(host_sandboxctl "$i" check-cdi 2>&1) ||
+      die "h$i: $devices (spec $(host_cdi_dir "$i")/$CDI_SPEC_NAME)"
   else
     grep -qx "nvidia_hook=" <<<"$out" || die "h$i: has an nvidia-container-runtime-hook, expected none: $out"
   fi
@@ -1997,15 +1440,14 @@ cmd_up() {
   "$DEBIAN_IMAGES" build 9<&- & debian_pid=$!
   # A step below that dies must not leave the build running on its own.
   trap 'kill "$debian_pid" 2>/dev/null || true' EXIT
-  build_image_context
-  build_model_context
-  build_registry_context
-  build_demo_contexts
-  build_gpu_mock
+  build_sandboxctl
+  # The Go programs and the images' build contexts.
+  "$SANDBOXCTL" contexts -repo "$REPO" -dir "$SB" -debian-recipe "$("$DEBIAN_IMAGES" hash)" ||
+    die "writing the images' build contexts failed (see above)"
   wait "$debian_pid" || die "building the Debian images' root filesystem failed (see above)"
   trap - EXIT
   FRESH=()
-  write_known_hosts "$count"         # host_up repairs kept hosts over SSH
+  write_outputs "$count" known-hosts  # host_up repairs kept hosts over SSH
   for ((i = 1; i <= count; i++)); do host_up "$i"; done
   write_outputs "$count"
   # Docker, PostgreSQL and Redis in the full hosts started just now, all in
@@ -2076,6 +1518,7 @@ cmd_down() {
 
 cmd_status() {
   require_root
+  [[ -x $SANDBOXCTL ]] || build_sandboxctl
   local i any=0 dir pid accepted state
   for i in $(existing_indexes); do
     any=1
