@@ -130,6 +130,15 @@ func CPUs(online string) ([]int, error) {
 	return ids, nil
 }
 
+// ParseLive reads the value the sysfs file at path holds: the bracketed
+// choice of a THP selector (with all choices), or the trimmed text.
+func ParseLive(path, raw string) (string, []string, error) {
+	if path == THPEnabledPath || path == THPDefragPath {
+		return ParseSelector(raw)
+	}
+	return strings.TrimSpace(raw), nil, nil
+}
+
 // ParseSelector parses a sysfs selector such as "always [madvise] never":
 // the active choice (bracketed) and all choices in kernel order. Empty
 // input means the kernel has no such file content (THP not built in).
@@ -313,6 +322,10 @@ func (s Settings) Targets(cpus []int) map[string]string {
 
 // Header starts every file this package renders.
 const Header = "# Managed by Terraform (mcpai_host_kernel). Manual changes are reverted on the next apply.\n"
+
+// Rendered reports whether data is a file this package rendered: it starts
+// with Header.
+func Rendered(data []byte) bool { return strings.HasPrefix(string(data), Header) }
 
 // Render returns each persisted file's content, path to content. A file
 // with nothing to hold is absent from the map.

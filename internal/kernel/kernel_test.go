@@ -67,6 +67,55 @@ func TestParseSelectorClipsErrors(t *testing.T) {
 	}
 }
 
+func TestParseLive(t *testing.T) {
+	for _, tc := range []struct {
+		name, path, raw string
+		value           string
+		choices         []string
+		err             bool
+	}{
+		{name: "THP enabled selector", path: THPEnabledPath, raw: "always [madvise] never\n", value: "madvise", choices: []string{"always", "madvise", "never"}},
+		{name: "THP defrag selector", path: THPDefragPath, raw: "[always] defer defer+madvise madvise never\n", value: "always", choices: []string{"always", "defer", "defer+madvise", "madvise", "never"}},
+		{name: "THP selector without a choice", path: THPEnabledPath, raw: "always madvise never", err: true},
+		{name: "THP not built in", path: THPEnabledPath, raw: "", value: ""},
+		{name: "governor, trimmed", path: GovernorPath(3), raw: " performance\n", value: "performance"},
+		{name: "plain file keeps brackets", path: NrOpenPath, raw: "[1048576]\n", value: "[1048576]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			value, choices, err := ParseLive(tc.path, tc.raw)
+			if tc.err {
+				if err == nil {
+					t.Fatalf("ParseLive(%q, %q) = %q, %q; want an error", tc.path, tc.raw, value, choices)
+				}
+				return
+			}
+			if err != nil || value != tc.value || !reflect.DeepEqual(choices, tc.choices) {
+				t.Fatalf("ParseLive(%q, %q) = %q, %q, %v; want %q, %q", tc.path, tc.raw, value, choices, err, tc.value, tc.choices)
+			}
+		})
+	}
+}
+
+func TestRendered(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data string
+		want bool
+	}{
+		{name: "a rendered file", data: Header + "w /sys/kernel/mm/transparent_hugepage/enabled - - - - madvise\n", want: true},
+		{name: "the header alone", data: Header, want: true},
+		{name: "someone else's file", data: "# my settings\n" + Header, want: false},
+		{name: "header without its newline", data: strings.TrimSuffix(Header, "\n"), want: false},
+		{name: "empty", data: "", want: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := Rendered([]byte(tc.data)); got != tc.want {
+				t.Fatalf("Rendered(%q) = %v, want %v", tc.data, got, tc.want)
+			}
+		})
+	}
+}
+
 func TestParseGovernors(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string

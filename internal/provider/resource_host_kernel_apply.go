@@ -58,22 +58,11 @@ func (s kernelSnapshot) active(targets map[string]string) map[string]string {
 func (s kernelSnapshot) ownFiles() map[string]string {
 	out := map[string]string{}
 	for p, f := range s.files {
-		if f.Exists && isOurs(f.Data) {
+		if f.Exists && kernel.Rendered(f.Data) {
 			out[p] = string(f.Data)
 		}
 	}
 	return out
-}
-
-func isOurs(data []byte) bool { return strings.HasPrefix(string(data), kernel.Header) }
-
-// liveWord reads the value a sysfs file holds: the bracketed choice of a
-// selector, or the trimmed text.
-func liveWord(path, raw string) (string, []string, error) {
-	if path == kernel.THPEnabledPath || path == kernel.THPDefragPath {
-		return kernel.ParseSelector(raw)
-	}
-	return strings.TrimSpace(raw), nil, nil
 }
 
 // readKernel reads the files and live values in one round trip, plus one
@@ -224,7 +213,7 @@ func applyKernel(ctx context.Context, client *remote.Client, c kernelChange) (ke
 	var written, recorded []string
 	for _, p := range kernel.Files {
 		cur := before.files[p]
-		ours := cur.Exists && isOurs(cur.Data)
+		ours := cur.Exists && kernel.Rendered(cur.Data)
 		rec := recs[p]
 		var target remote.FileState
 		var nextRec *remote.LedgerRecord
@@ -454,7 +443,7 @@ func writeLive(ctx context.Context, client *remote.Client, writes []remote.PathV
 			// Refused (both of the transport's attempts): it changed nothing.
 			return &liveFailure{index: i, changed: i, reason: fmt.Sprintf("Writing %q to %s failed: the kernel said %s", w.Value, w.Path, res.Error)}
 		}
-		if got, _, _ := liveWord(w.Path, res.ReadBack); got != w.Value {
+		if got, _, _ := kernel.ParseLive(w.Path, res.ReadBack); got != w.Value {
 			return &liveFailure{index: i, changed: i + 1, reason: fmt.Sprintf("Writing %q to %s was accepted but it reads back %q", w.Value, w.Path, strings.TrimSpace(res.ReadBack))}
 		}
 	}
