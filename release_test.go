@@ -6,40 +6,8 @@ import (
 	"slices"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"github.com/mcpai/terraform-provider-mcpai/internal/registrytest"
 )
-
-// goreleaserConfig is the part of .goreleaser.yml the Terraform registry
-// depends on.
-type goreleaserConfig struct {
-	ProjectName string `yaml:"project_name"`
-	Builds      []struct {
-		Goos   []string `yaml:"goos"`
-		Goarch []string `yaml:"goarch"`
-		Binary string   `yaml:"binary"`
-		Env    []string `yaml:"env"`
-	} `yaml:"builds"`
-	Archives []struct {
-		Formats      []string `yaml:"formats"`
-		NameTemplate string   `yaml:"name_template"`
-	} `yaml:"archives"`
-	Checksum struct {
-		NameTemplate string      `yaml:"name_template"`
-		Algorithm    string      `yaml:"algorithm"`
-		ExtraFiles   []extraFile `yaml:"extra_files"`
-	} `yaml:"checksum"`
-	Signs []struct {
-		Artifacts string `yaml:"artifacts"`
-	} `yaml:"signs"`
-	Release struct {
-		ExtraFiles []extraFile `yaml:"extra_files"`
-	} `yaml:"release"`
-}
-
-type extraFile struct {
-	Glob         string `yaml:"glob"`
-	NameTemplate string `yaml:"name_template"`
-}
 
 const manifestFile = "terraform-registry-manifest.json"
 
@@ -47,12 +15,8 @@ const manifestFile = "terraform-registry-manifest.json"
 // does not build: `goreleaser release --snapshot --clean --skip=sign` does
 // (see the README).
 func TestReleaseConfig(t *testing.T) {
-	data, err := os.ReadFile(".goreleaser.yml")
+	c, err := registrytest.ReadGoreleaserConfig(".goreleaser.yml")
 	if err != nil {
-		t.Fatal(err)
-	}
-	var c goreleaserConfig
-	if err := yaml.Unmarshal(data, &c); err != nil {
 		t.Fatal(err)
 	}
 	if c.ProjectName != "terraform-provider-mcpai" {
@@ -80,7 +44,7 @@ func TestReleaseConfig(t *testing.T) {
 	if c.Checksum.NameTemplate != "{{ .ProjectName }}_{{ .Version }}_SHA256SUMS" || c.Checksum.Algorithm != "sha256" {
 		t.Errorf("checksum %q (%s): the registry wants <project>_<version>_SHA256SUMS (sha256)", c.Checksum.NameTemplate, c.Checksum.Algorithm)
 	}
-	manifest := extraFile{Glob: manifestFile, NameTemplate: "{{ .ProjectName }}_{{ .Version }}_manifest.json"}
+	manifest := registrytest.ExtraFile{Glob: manifestFile, NameTemplate: "{{ .ProjectName }}_{{ .Version }}_manifest.json"}
 	if !slices.Contains(c.Checksum.ExtraFiles, manifest) {
 		t.Errorf("checksum.extra_files %+v: the manifest must be in SHA256SUMS as %s", c.Checksum.ExtraFiles, manifest.NameTemplate)
 	}
@@ -91,7 +55,7 @@ func TestReleaseConfig(t *testing.T) {
 		t.Errorf("signs %+v: the registry wants SHA256SUMS signed", c.Signs)
 	}
 
-	data, err = os.ReadFile(manifestFile)
+	data, err := os.ReadFile(manifestFile)
 	if err != nil {
 		t.Fatal(err)
 	}
