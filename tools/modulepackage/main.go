@@ -3,9 +3,9 @@
 // the package's root module, with its calls of its sibling layers
 // (source = "../<layer>") rewritten to the nested modules
 // (source = "./modules/<layer>"), and every other module is a nested module
-// under modules/<layer>/. Beside them it writes the package's README.md (what
-// it is, the usage snippet, the nested modules), this repository's LICENSE and
-// CHANGELOG.md, and VERSION.
+// under modules/<layer>/ (the modules' tests/ stay here). Beside them it
+// writes the package's README.md (what it is, the usage snippet, the nested
+// modules), this repository's LICENSE and CHANGELOG.md, and VERSION.
 //
 // The registry publishes a module from a GitHub repository named
 // terraform-<provider>-<name>, one version per tag, so a release of version
@@ -121,14 +121,15 @@ func (o options) packageFiles() (map[string][]byte, error) {
 		return nil, err
 	}
 	for name, content := range stack {
-		if !strings.HasSuffix(name, ".tf") || strings.Contains(name, "/") {
-			// The root's README is the package's own; the stack's
-			// tests call it by its place in this repository.
-			continue
+		switch {
+		case name == "README.md":
+			continue // the root's README is the package's own
+		case strings.HasSuffix(name, ".tf"):
+			if content, err = rewriteSources(name, content, "./modules/", layers); err != nil {
+				return nil, fmt.Errorf("%s: %w", filepath.Join(o.modules, stackModule, name), err)
+			}
 		}
-		if files[name], err = rewriteSources(name, content, "./modules/", layers); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(o.modules, stackModule, name), err)
-		}
+		files[name] = content
 	}
 	readmes := map[string][]byte{stackModule: stack["README.md"]}
 	for _, layer := range layers {
@@ -173,16 +174,18 @@ func layerNames(dir string) ([]string, error) {
 }
 
 // readModule returns a module's files by their slash-separated path in it,
-// leaving out what Terraform leaves behind in a working directory (dot
-// files: .terraform/, the lock file) and state.
+// leaving out its tests (tests/: this repository's CI runs them, users call
+// the module) and what Terraform leaves behind in a working directory (dot
+// files: .terraform/, the lock file; state).
 func readModule(dir string) (map[string][]byte, error) {
 	files := map[string][]byte{}
+	tests := filepath.Join(dir, "tests")
 	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
-		if p != dir && (strings.HasPrefix(name, ".") || strings.Contains(name, ".tfstate")) {
+		if p != dir && (p == tests || strings.HasPrefix(name, ".") || strings.Contains(name, ".tfstate")) {
 			if d.IsDir() {
 				return filepath.SkipDir
 			}

@@ -154,6 +154,8 @@ func testRepo(t *testing.T) options {
 	writeFile(t, filepath.Join(modules, "mcpai-stack", "tests", "plan.tftest.hcl"), "run \"plan\" {}\n")
 	writeFile(t, filepath.Join(modules, "redis", "main.tf"), "resource \"mcpai_redis_config\" \"this\" {}\n")
 	writeFile(t, filepath.Join(modules, "redis", "README.md"), "# redis\n\nRedis settings.\n")
+	writeFile(t, filepath.Join(modules, "redis", "tests", "redis.tftest.hcl"), "run \"plan\" {}\n")
+	writeFile(t, filepath.Join(modules, "redis", "templates", "redis.conf.tftpl"), "maxmemory ${bytes}\n")
 	writeFile(t, filepath.Join(modules, "redis", ".terraform.lock.hcl"), "left by a local run\n")
 	writeFile(t, filepath.Join(modules, "redis", ".terraform", "modules", "modules.json"), "{}\n")
 	writeFile(t, filepath.Join(modules, "redis", "terraform.tfstate"), "{}\n")
@@ -188,7 +190,8 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []string{"CHANGELOG.md", "LICENSE", "README.md", "VERSION", "main.tf",
-		"modules/host-tuning/README.md", "modules/host-tuning/main.tf", "modules/redis/README.md", "modules/redis/main.tf"}
+		"modules/host-tuning/README.md", "modules/host-tuning/main.tf", "modules/redis/README.md", "modules/redis/main.tf",
+		"modules/redis/templates/redis.conf.tftpl"}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("package files:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
