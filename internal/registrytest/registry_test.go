@@ -119,7 +119,7 @@ module "stack" {
 		out := w.run(t, 0, "init")
 		for _, want := range []string{
 			"Downloading registry.terraform.io/" + moduleAddress + " " + version + " for stack...",
-			"Installed " + providerAddress + " v" + version,
+			"Installed " + providerAddress + " v" + version + " (self-signed, key ID " + release.key.PrimaryKey.KeyIdString() + ")",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("init's output lacks %q:\n%s", want, out)
@@ -130,10 +130,8 @@ module "stack" {
 		w.run(t, 0, "plan", "-out=tfplan")
 		var plan struct {
 			ResourceChanges []struct {
-				Address       string `json:"address"`
-				ModuleAddress string `json:"module_address"`
-				Type          string `json:"type"`
-				Change        struct {
+				Address string `json:"address"`
+				Change  struct {
 					Actions []string       `json:"actions"`
 					After   map[string]any `json:"after"`
 				} `json:"change"`
@@ -178,7 +176,7 @@ module "stack" {
 
 	t.Run("a layer alone", func(t *testing.T) {
 		snippet := firstHCLBlock(t, readFile(t, filepath.Join(root, "modules", "redis", "README.md")))
-		if !strings.Contains(snippet, `source   = "`+moduleAddress+`//modules/redis"`) {
+		if !regexp.MustCompile(`source\s*= "` + moduleAddress + `//modules/redis"`).MatchString(snippet) {
 			t.Fatalf("the redis README's example does not call %s//modules/redis:\n%s", moduleAddress, snippet)
 		}
 		w := newWorkdir(t, reg, trap, snippet+"\nvariable \"redis_password\" {\n  sensitive = true\n}\n")
