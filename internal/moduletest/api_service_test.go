@@ -355,57 +355,15 @@ func TestAccModuleAPIService(t *testing.T) {
 	}
 }
 
-// Bad inputs are refused at plan time, before the host is reached (the
-// host's CPUs are not read either); with validate_only good ones manage
-// nothing and read nothing.
+// A bad input that reaches the module through the caller's variable is
+// refused at plan time, before the host is reached (the host's CPUs are not
+// read either); with validate_only good ones manage nothing and read
+// nothing. Each validation is tested in modules/api-service/tests.
 func TestAccModuleAPIService_validation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
 	}
 	h := acctest.FirstHost(t)
-	for name, tc := range map[string]struct{ args, want string }{
-		"host":           {`host = "api; reboot"`, `host must be an IP address or DNS name.`},
-		"name":           {`name = "-api"`, `name must start with a letter or digit`},
-		"image":          {`image = "api image"`, `image must be an image reference without spaces.`},
-		"app":            {`app = "main"`, `app must be <module>:<attribute>, such as app.main:app.`},
-		"app injection":  {`app = "main:app --reload"`, `app must be <module>:<attribute>`},
-		"replicas":       {`replicas = 0`, `replicas must be a whole number from 1 to 64.`},
-		"base_port":      {"replicas = 3\nbase_port = 65534", `base_port + replicas - 1 at most 65535.`},
-		"app_port":       {`app_port = 0`, `app_port must be a whole number from 1 to 65535.`},
-		"workers":        {`workers = 0`, `workers must be a whole number from 1 to 1024, or null.`},
-		"loop":           {`loop = "trio"`, `loop must be uvloop, asyncio or auto.`},
-		"http":           {`http = "h2"`, `http must be httptools, h11 or auto.`},
-		"keep-alive":     {`timeout_keep_alive = -1`, `timeout_keep_alive must be a whole number of seconds from 0 to 86400`},
-		"backlog":        {`backlog = 0`, `backlog must be a whole number from 1 to 1048576`},
-		"env":            {`env = { "A-B" = "1" }`, `env keys must be variable names`},
-		"sensitive_env":  {`sensitive_env = { "1A" = "x" }`, `sensitive_env keys must be variable names`},
-		"memory":         {`memory = "lots"`, `memory must be a size above 0, such as 2g or 512m.`},
-		"cpus":           {`cpus = "0"`, `cpus must be a number of CPUs above 0`},
-		"nofile":         {`nofile = 100`, `nofile must be a whole number of 1024 or more, or null.`},
-		"restart":        {`restart_policy = "sometimes"`, `restart_policy must be one of no, always, unless-stopped or on-failure.`},
-		"traefik_image":  {`traefik_image = ""`, `traefik_image must be an image reference without spaces.`},
-		"port":           {`port = 70000`, `port must be a whole number from 1 to 65535.`},
-		"port clash":     {"base_port = 8001\nport = 8002", `port, metrics_port and the API containers' ports`},
-		"metrics clash":  {`metrics_port = 80`, `port, metrics_port and the API containers' ports`},
-		"path_prefix":    {"path_prefix = \"/api`) || Host(`x\"", `path_prefix must be a path starting with /`},
-		"health path":    {`health_check = { path = "health" }`, `health_check.path must be a path starting with /.`},
-		"health timing":  {`health_check = { interval = "often" }`, `health_check.interval and timeout must be durations above 0`},
-		"config dir":     {`traefik_config_dir = "/etc/../root"`, `traefik_config_dir must be an absolute path`},
-		"log level":      {`traefik_log_level = "LOUD"`, `traefik_log_level must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL or PANIC.`},
-		"traefik memory": {`traefik_memory = "0"`, `traefik_memory must be a size above 0`},
-		"timeouts":       {`timeouts = { create = "ten minutes" }`, `timeouts must be durations such as "5m"`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			// The required inputs, where the case does not set them.
-			args := tc.args
-			for input, value := range map[string]string{"host": fmt.Sprintf("%q", h.Address), "image": fmt.Sprintf("%q", acctest.DemoAPIImage)} {
-				if !strings.HasPrefix(tc.args, input+" ") {
-					args = input + " = " + value + "\n" + args
-				}
-			}
-			planRefusedAsProbe(t, callModuleAsProbe(t, "api-service", args), h, tc.want)
-		})
-	}
 	good := fmt.Sprintf("host = %q\nimage = %q\n", h.Address, acctest.DemoAPIImage)
 	t.Run("through a variable", func(t *testing.T) {
 		w := callModuleAsProbe(t, "api-service", good+"replicas = var.replicas")

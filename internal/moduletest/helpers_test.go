@@ -1,7 +1,6 @@
 package moduletest
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,27 +77,4 @@ func planEmpty(t *testing.T, w *acctest.Workspace) {
 	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 0 {
 		t.Errorf("the plan after apply is not empty:\n%s", out)
 	}
-}
-
-// plannedOutputs are the root outputs' values as `terraform plan` plans
-// them (those known before apply), by name.
-func plannedOutputs(t *testing.T, w *acctest.Workspace) map[string]any {
-	t.Helper()
-	w.Run([]int{0}, "plan", "-out=plan.tfplan")
-	_, out := w.Run([]int{0}, "show", "-json", "plan.tfplan")
-	var plan struct {
-		PlannedValues struct {
-			Outputs map[string]struct {
-				Value any `json:"value"`
-			} `json:"outputs"`
-		} `json:"planned_values"`
-	}
-	if err := json.Unmarshal([]byte(out), &plan); err != nil {
-		t.Fatalf("terraform show -json: %v\n%s", err, out)
-	}
-	values := map[string]any{}
-	for name, o := range plan.PlannedValues.Outputs {
-		values[name] = o.Value
-	}
-	return values
 }

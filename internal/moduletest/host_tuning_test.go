@@ -1,7 +1,6 @@
 package moduletest
 
 import (
-	"encoding/json"
 	"fmt"
 	"maps"
 	"os"
@@ -242,83 +241,17 @@ func TestAccModuleHostTuning_thp(t *testing.T) {
 	}
 }
 
-// Bad inputs are refused at plan time, before any host is touched; the
-// defaults are the guide's values.
+// A bad input is refused at plan time, before any host is touched (each
+// validation, and the settings planned, is tested in
+// modules/host-tuning/tests).
 func TestAccModuleHostTuning_validation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
 	}
 	h := acctest.FirstHost(t)
 	before := tuningSnapshot(t, h)
-	for name, tc := range map[string]struct{ args, want string }{
-		"tcp_rmem length":     {`tcp_rmem = [4096, 87380]`, `tcp_rmem must be [min, default, max]`},
-		"tcp_wmem order":      {`tcp_wmem = [4096, 65536, 1024]`, `tcp_wmem must be [min, default, max]`},
-		"fin timeout":         {`tcp_fin_timeout = 300`, `tcp_fin_timeout must be a whole number of seconds between 1 and 120`},
-		"tw_reuse":            {`tcp_tw_reuse = 3`, `tcp_tw_reuse must be 0, 1 or 2`},
-		"qdisc":               {`default_qdisc = "noqueue"`, `default_qdisc must be one of fq`},
-		"congestion control":  {`tcp_congestion_control = "fast; reboot"`, `tcp_congestion_control must name a Linux congestion control algorithm`},
-		"dirty ratios":        {"vm_dirty_ratio = 10\n  vm_dirty_background_ratio = 20", `vm_dirty_background_ratio must be a whole percentage between 1 and 100 and below vm_dirty_ratio`},
-		"swappiness":          {`vm_swappiness = 10.5`, `vm_swappiness must be a whole number between 0 and 200`},
-		"max_map_count":       {`vm_max_map_count = 1000`, `vm_max_map_count must be a whole number between 65530`},
-		"thp":                 {`transparent_hugepage_enabled = "sometimes"`, `transparent_hugepage_enabled must be always, madvise or never`},
-		"governor":            {`cpu_governor = "turbo"`, `cpu_governor must be performance`},
-		"nofile soft > hard":  {`nofile_limit = { soft = 70000, hard = 65536 }`, `nofile_limit must be { soft, hard }`},
-		"nproc unlimited":     {`nproc_limit = { soft = "unlimited", hard = "4096" }`, `nproc_limit must be { soft, hard }`},
-		"sysctl file":         {`sysctl_file = "/etc/sysctl.d/../passwd.conf"`, `sysctl_file must be a .conf file in a sysctl.d folder`},
-		"extra key injection": {`extra_settings = { "vm.swappiness; reboot" = "1" }`, `extra_settings keys must be sysctl keys`},
-		"no hosts":            {`hosts = []`, `hosts must hold at least one address`},
-		"leave_alone name":    {`leave_alone = ["swap; reboot"]`, `leave_alone takes sysctl keys`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			args := "  " + tc.args + "\n"
-			if !strings.HasPrefix(tc.args, "hosts") {
-				args = hostsArg(h) + args
-			}
-			w := callModule(t, "host-tuning", args)
-			planRefused(t, w, h, tc.want)
-		})
-	}
-	t.Run("guide defaults", func(t *testing.T) {
-		w := callModule(t, "host-tuning", hostsArg(h), "settings", "kernel_settings")
-		got := plannedOutputs(t, w)
-		want := map[string]any{
-			"net.core.rmem_max": "16777216", "net.core.wmem_max": "16777216",
-			"net.ipv4.tcp_rmem": "4096 87380 16777216", "net.ipv4.tcp_wmem": "4096 65536 16777216",
-			"net.core.somaxconn": "65535", "net.ipv4.tcp_max_syn_backlog": "65535",
-			"net.ipv4.tcp_fin_timeout": "15", "net.ipv4.tcp_tw_reuse": "1",
-			"net.ipv4.tcp_keepalive_time": "300", "net.ipv4.tcp_keepalive_intvl": "30", "net.ipv4.tcp_keepalive_probes": "5",
-			"net.core.default_qdisc": "fq", "net.ipv4.tcp_congestion_control": "bbr",
-			"vm.swappiness": "10", "vm.dirty_ratio": "15", "vm.dirty_background_ratio": "5",
-			"vm.max_map_count": "262144", "fs.file-max": "2097152",
-		}
-		if settings, _ := got["settings"].(map[string]any); !maps.Equal(settings, want) {
-			t.Errorf("settings = %v\nwant %v", got["settings"], want)
-		}
-		kernelWant := `{"cpu_governor":"performance","nofile_limit":{"hard":"65536","soft":"65536"},"nproc_limit":{"hard":"65536","soft":"65536"},"transparent_hugepage_defrag":"never","transparent_hugepage_enabled":"never"}`
-		if k, _ := json.Marshal(got["kernel_settings"]); string(k) != kernelWant {
-			t.Errorf("kernel_settings = %s\nwant %s", k, kernelWant)
-		}
-	})
-	// A host that shares its kernel keeps its own network sysctls and
-	// limits files; the rest is left to the machine that owns the kernel.
-	t.Run("leave alone", func(t *testing.T) {
-		w := callModule(t, "host-tuning", hostsArg(h)+`  leave_alone = ["kernel_wide", "net.core.rmem_max", "nproc_limit"]
-`, "settings", "kernel_settings")
-		got := plannedOutputs(t, w)
-		settings, _ := got["settings"].(map[string]any)
-		for k := range settings {
-			if k == "net.core.rmem_max" || !strings.HasPrefix(k, "net.") {
-				t.Errorf("settings has %s, which leave_alone names", k)
-			}
-		}
-		if settings["net.core.wmem_max"] != "16777216" || len(settings) != 12 {
-			t.Errorf("settings = %v, want the guide's 13 net.* keys but rmem_max", settings)
-		}
-		kernelWant := `{"cpu_governor":null,"nofile_limit":{"hard":"65536","soft":"65536"},"nproc_limit":null,"transparent_hugepage_defrag":null,"transparent_hugepage_enabled":null}`
-		if k, _ := json.Marshal(got["kernel_settings"]); string(k) != kernelWant {
-			t.Errorf("kernel_settings = %s\nwant %s", k, kernelWant)
-		}
-	})
+	w := callModule(t, "host-tuning", hostsArg(h)+"  extra_settings = { \"vm.swappiness; reboot\" = \"1\" }\n")
+	planRefused(t, w, h, `extra_settings keys must be sysctl keys`)
 	if after := tuningSnapshot(t, h); after != before {
 		t.Fatalf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}

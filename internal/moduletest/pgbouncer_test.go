@@ -270,7 +270,7 @@ func TestAccModulePgBouncer_stack(t *testing.T) {
 	}
 
 	t.Run("wired", func(t *testing.T) {
-		w := acctest.ModuleWorkspace(t, stackConfig(t, "root", "", args(20)))
+		w := acctest.ModuleWorkspace(t, stackConfig(t, "root", args(20)))
 		w.Run([]int{0}, "plan", "-out=plan.tfplan")
 		_, out := w.Run([]int{0}, "show", "-json", "plan.tfplan")
 		var plan struct {
@@ -307,7 +307,7 @@ func TestAccModulePgBouncer_stack(t *testing.T) {
 	})
 
 	t.Run("oversized", func(t *testing.T) {
-		w := acctest.ModuleWorkspace(t, stackConfig(t, "root", "", args(98)))
+		w := acctest.ModuleWorkspace(t, stackConfig(t, "root", args(98)))
 		planFails(t, w, "PgBouncer would open up to 98 server connections: (default_pool_size 98 + reserve_pool_size 0) x 1 database(s) x 1 PgBouncer instance(s), but PostgreSQL accepts 97 (max_connections 100 - superuser_reserved_connections 3).")
 	})
 }

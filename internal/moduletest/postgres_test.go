@@ -296,45 +296,17 @@ func planRefusedAsProbe(t *testing.T, w *acctest.Workspace, h acctest.Host, want
 	}
 }
 
-// Bad inputs are refused by the module's validation at plan time, before
+// A bad input is refused by the module's validation at plan time, before
 // the host is reached: no SSH attempt, no setting changed. Values that come
 // through a variable of the caller reach the module only at plan time, when
 // Terraform walks the configuration concurrently; they must stop it too.
+// Each validation is tested in modules/postgres/tests.
 func TestAccModulePostgres_validation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
 	}
 	h := serviceHost(t)
 	before := pgAutoConf(t, h)
-	for name, tc := range map[string]struct{ args, want string }{
-		"host":          {`host = "db; reboot"`, `host must be an IP address or DNS name.`},
-		"port":          {`port = 0`, `port must be a whole number between 1 and 65535.`},
-		"db_type":       {`db_type = "olap"`, `db_type must be one of web, oltp, dw, desktop or mixed.`},
-		"db_version":    {`db_version = 9`, `db_version must be a PostgreSQL major version from 10 to 18.`},
-		"connections":   {`connections = 5`, `connections must be a whole number from 20 to 999999.`},
-		"total_memory":  {`total_memory = "16G"`, `total_memory must be a whole number of MB, GB or TB`},
-		"disk_type":     {`disk_type = "floppy"`, `disk_type must be one of ssd, hdd, san or nvme.`},
-		"sslmode":       {`sslmode = "on"`, `sslmode must be one of disable, allow, prefer, require, verify-ca or verify-full.`},
-		"restart":       {`restart = "allowed"`, `restart = "allowed" needs ssh_tunnel = true`},
-		"statements":    {`pg_stat_statements = {}`, `pg_stat_statements needs restart = "allowed"`},
-		"track":         {"ssh_tunnel = true\nrestart = \"allowed\"\npg_stat_statements = { track = \"some\" }", `track one of top, all or none`},
-		"override name": {`overrides = { "work_mem; DROP TABLE x" = "1" }`, `overrides keys must be PostgreSQL setting names`},
-		"index order": {`indexes = { i = { table = "t", columns = [{ name = "a", order = "up" }] } }`,
-			`order must be asc or desc, nulls first or last.`},
-		"index method": {`indexes = { i = { table = "t", columns = [{ name = "a" }], method = "bloom" } }`,
-			`An index method must be one of btree, hash, gist, gin, brin or spgist.`},
-	} {
-		t.Run(name, func(t *testing.T) {
-			// The required inputs, where the case does not set them.
-			var args strings.Builder
-			for name, value := range map[string]string{"host": strconv.Quote(h.Address), "db_version": "15"} {
-				if !strings.Contains(tc.args, name+" =") {
-					fmt.Fprintf(&args, "  %s = %s\n", name, value)
-				}
-			}
-			planRefusedAsProbe(t, callModuleAsProbe(t, "postgres", args.String()+tc.args), h, tc.want)
-		})
-	}
 	t.Run("through a variable", func(t *testing.T) {
 		w := callModuleAsProbe(t, "postgres", postgresModuleArgs(h, pgVersionArg+`db_type = var.db_type`))
 		if err := os.WriteFile(filepath.Join(w.Dir, "variables.tf"), []byte("variable \"db_type\" { type = string }\n"), 0o600); err != nil {

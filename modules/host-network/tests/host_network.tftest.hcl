@@ -24,7 +24,7 @@ run "guide_defaults" {
     error_message = "each resource reaches its own host and writes file."
   }
   assert {
-    condition = mcpai_host_sysctl.network["10.0.0.1"].settings["net.core.somaxconn"] == "65535" && output.settings["net.ipv4.tcp_max_syn_backlog"] == "65535" && output.settings["net.ipv4.ip_local_port_range"] == "1024 65535"
+    condition     = mcpai_host_sysctl.network["10.0.0.1"].settings["net.core.somaxconn"] == "65535" && output.settings["net.ipv4.tcp_max_syn_backlog"] == "65535" && output.settings["net.ipv4.ip_local_port_range"] == "1024 65535"
     error_message = "the guide's accept queues and port range: ${jsonencode(output.settings)}"
   }
   assert {
