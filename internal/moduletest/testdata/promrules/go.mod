@@ -1,4 +1,4 @@
-module github.com/mcpai/terraform-provider-mcpai/internal/provider/testdata/promrules
+module github.com/mcpai/terraform-provider-mcpai/internal/moduletest/testdata/promrules
 
 go 1.26.8
 
