@@ -5,11 +5,25 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
+
+// modulesDir is the repository's modules/ folder.
+func modulesDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "modules")
+}
+
+// moduleSource is modules/<name>, for a module block's source: modules are
+// tested through the terraform CLI with the provider binary, as users run
+// them, and `terraform get` installs the module from this tree.
+func moduleSource(name string) string {
+	return filepath.Join(modulesDir(), name)
+}
 
 // callModule is a workspace that calls modules/<name> as module "m" with
 // args (HCL lines) and passes each named output of it on, for `terraform

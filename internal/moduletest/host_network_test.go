@@ -2,21 +2,11 @@ package moduletest
 
 import (
 	"fmt"
-	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
-
-// Modules are tested through the terraform CLI with the provider binary,
-// as users run them; `terraform get` installs the module from this tree.
-
-func moduleSource(name string) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..", "modules", name)
-}
 
 func hostNetworkWorkspace(t *testing.T, hosts []acctest.Host, extra string) *acctest.Workspace {
 	var addrs []string

@@ -12,16 +12,6 @@ import (
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
 
-// modulesRoot is the repository's modules/ folder.
-func modulesRoot(t *testing.T) string {
-	t.Helper()
-	root, err := filepath.Abs(filepath.Join("..", "..", "modules"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
 // moduleDirs are the folders under root that hold a module (*.tf files).
 func moduleDirs(t *testing.T, root string) []string {
 	t.Helper()
@@ -60,7 +50,7 @@ func moduleDirs(t *testing.T, root string) []string {
 // The modules are tested in a copy of modules/, so that .terraform folders
 // land outside the tree.
 func TestModules(t *testing.T) {
-	root := modulesRoot(t)
+	root := modulesDir()
 	fmtCheck := acctest.NewWorkspace(t, "")
 	fmtCheck.Dir = root
 	if code, out := fmtCheck.Run([]int{0, 3}, "fmt", "-check", "-recursive", "-diff"); code != 0 {
@@ -96,7 +86,7 @@ func TestModules(t *testing.T) {
 // type of its hosts' ssh, token for token (white space aside), optional
 // attributes and defaults included.
 func TestModulesSSHType(t *testing.T) {
-	root := modulesRoot(t)
+	root := modulesDir()
 	stack := parseVariables(t, filepath.Join(root, "mcpai-stack"))
 	hosts, ok := stack["hosts"]
 	if !ok {
