@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -212,9 +213,9 @@ func writeIfChanged(p string, data []byte, mode fs.FileMode) error {
 
 // writeContexts builds the programs and writes every build context under
 // dir (the sandbox folder) from the repository at repo.
-func writeContexts(repo, dir, recipe string) error {
+func writeContexts(ctx context.Context, repo, dir, recipe string) error {
 	for _, p := range programs {
-		if err := buildProgram(repo, p.Name, filepath.Join(dir, p.Out)); err != nil {
+		if err := buildProgram(ctx, repo, p.Name, filepath.Join(dir, p.Out)); err != nil {
 			return err
 		}
 	}
@@ -242,12 +243,12 @@ func writeContexts(repo, dir, recipe string) error {
 		}
 	}
 	for _, img := range labelledImages(recipe) {
-		ctx := filepath.Join(dir, img.Context)
-		sum, err := programSum(filepath.Join(ctx, img.Program))
+		ctxDir := filepath.Join(dir, img.Context)
+		sum, err := programSum(filepath.Join(ctxDir, img.Program))
 		if err != nil {
 			return fmt.Errorf("%s: %w", img.Ref, err)
 		}
-		if err := writeIfChanged(filepath.Join(ctx, img.Dockerfile), []byte(labelledDockerfile(sum, img.Body)), 0o644); err != nil {
+		if err := writeIfChanged(filepath.Join(ctxDir, img.Dockerfile), []byte(labelledDockerfile(sum, img.Body)), 0o644); err != nil {
 			return err
 		}
 	}
@@ -260,7 +261,7 @@ func writeContexts(repo, dir, recipe string) error {
 // stamp): a rebuild that gives the same bytes leaves out as it was (only
 // its time changes), so neither the images' labels nor h2's mock hook see
 // a change.
-func buildProgram(repo, name, out string) error {
+func buildProgram(ctx context.Context, repo, name, out string) error {
 	fresh, err := upToDate(repo, out)
 	if err != nil || fresh {
 		return err
@@ -269,7 +270,7 @@ func buildProgram(repo, name, out string) error {
 		return err
 	}
 	tmp := out + ".new"
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./"+testdata+"/"+name)
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", tmp, "./"+testdata+"/"+name)
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-buildvcs=false")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -51,7 +51,14 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "sandbox: "+format+"\n", args...)
 }
 
+// maxRun bounds any one command, so that an engine that stops answering
+// fails `up` instead of hanging it (a build or a cold `contexts` takes
+// seconds to minutes).
+const maxRun = 10 * time.Minute
+
 func run(ctx context.Context, cmd string, args []string) error {
+	ctx, cancel := context.WithTimeout(ctx, maxRun)
+	defer cancel()
 	fs := flag.NewFlagSet("sandboxctl "+cmd, flag.ContinueOnError)
 	socket := fs.String("socket", "", "the machine-side path of the host's docker.sock")
 	dir := fs.String("dir", "", "the sandbox folder (<repo>/.sandbox)")
@@ -65,7 +72,7 @@ func run(ctx context.Context, cmd string, args []string) error {
 		if *repo == "" || *dir == "" || *recipe == "" {
 			return errors.New("contexts: -repo, -dir and -debian-recipe are needed")
 		}
-		return writeContexts(*repo, *dir, *recipe)
+		return writeContexts(ctx, *repo, *dir, *recipe)
 
 	case "wait-engine":
 		kind := fs.String("engine", "", "current or distribution")
