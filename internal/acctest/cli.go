@@ -1,6 +1,7 @@
 package acctest
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -148,4 +149,22 @@ func ExampleWorkspace(t testing.TB, name string) *Workspace {
 	w.Setenv("TF_VAR_hosts_file", HostsFile())
 	w.Setenv("TF_VAR_vms_file", VMsFile())
 	return w
+}
+
+// OutputJSON decodes the workspace's output name into v.
+func (w *Workspace) OutputJSON(name string, v any) {
+	w.t.Helper()
+	_, out := w.Run([]int{0}, "output", "-json", name)
+	if err := json.Unmarshal([]byte(out), v); err != nil {
+		w.t.Fatalf("output %s: %v:\n%s", name, err, out)
+	}
+}
+
+// PlanEmpty checks that a plan after apply has nothing to do: with
+// -detailed-exitcode, 0 is no change and 2 a change.
+func (w *Workspace) PlanEmpty() {
+	w.t.Helper()
+	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 0 {
+		w.t.Errorf("the plan after apply is not empty:\n%s", out)
+	}
 }

@@ -30,7 +30,7 @@ func newAPIServiceTest(t *testing.T, name string, basePort, port, metrics int) a
 	t.Helper()
 	s := apiServiceTest{h: acctest.FirstHost(t), name: name, dir: "/root/" + name, basePort: basePort, port: port, metrics: metrics}
 	reset := func() {
-		removeContainers(t, s.h, s.containers()...)
+		s.h.RemoveContainers(t, s.containers()...)
 		s.h.InHost(t, "rm -rf "+s.dir)
 	}
 	reset()
@@ -187,24 +187,24 @@ func TestAccModuleAPIService(t *testing.T) {
 	_, cpus := hostSizing(t, h)
 	wantWorkers := max(1, cpus/2)
 	var workers int
-	outputJSON(t, w, "workers", &workers)
+	w.OutputJSON("workers", &workers)
 	if workers != wantWorkers {
 		t.Errorf("workers = %d, want %d (%d CPUs over 2 containers)", workers, wantWorkers, cpus)
 	}
 
 	// The API containers: uvicorn's flags, a loopback port each, limits.
 	var ids []string
-	outputJSON(t, w, "api_container_ids", &ids)
+	w.OutputJSON("api_container_ids", &ids)
 	var hostnames []string
 	for i := range 2 {
-		c, ok := containerOf(t, h, fmt.Sprintf("%s-%d", s.name, i+1))
+		c, ok := h.InspectContainer(t, fmt.Sprintf("%s-%d", s.name, i+1))
 		if !ok {
 			t.Fatalf("no container %s-%d", s.name, i+1)
 		}
 		if !slices.Equal(c.Config.Cmd, uvicornCommand(wantWorkers, "--timeout-keep-alive", "75", "--backlog", "4096")) {
 			t.Errorf("%s command = %q", c.Name, c.Config.Cmd)
 		}
-		if err := hasAll(c.Config.Env, "APP_ENV=acceptance", "API_KEY="+secret); err != nil {
+		if err := acctest.HasAll(c.Config.Env, "APP_ENV=acceptance", "API_KEY="+secret); err != nil {
 			t.Errorf("%s: %v", c.Name, err)
 		}
 		hc := c.HostConfig
@@ -214,7 +214,7 @@ func TestAccModuleAPIService(t *testing.T) {
 		if hc.Memory != 256<<20 || hc.RestartPolicy.Name != "unless-stopped" || fmt.Sprint(hc.Ulimits) != "[{nofile 16384 16384}]" {
 			t.Errorf("%s: memory %d, restart %q, ulimits %v", c.Name, hc.Memory, hc.RestartPolicy.Name, hc.Ulimits)
 		}
-		if logs := dockerCLI(t, h, "inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}", c.Name); logs != `json-file {"max-file":"3","max-size":"100m"}` {
+		if logs := h.Docker(t, "inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}", c.Name); logs != `json-file {"max-file":"3","max-size":"100m"}` {
 			t.Errorf("%s log config = %s", c.Name, logs)
 		}
 		if i >= len(ids) || ids[i] != c.ID {
@@ -224,17 +224,17 @@ func TestAccModuleAPIService(t *testing.T) {
 	}
 
 	// Traefik on the host network, the configuration folder read-only.
-	traefik, ok := containerOf(t, h, s.name+"-traefik")
+	traefik, ok := h.InspectContainer(t, s.name+"-traefik")
 	if !ok {
 		t.Fatalf("no container %s-traefik", s.name)
 	}
-	if mode := dockerCLI(t, h, "inspect", "-f", "{{.HostConfig.NetworkMode}}", traefik.Name); mode != "host" {
+	if mode := h.Docker(t, "inspect", "-f", "{{.HostConfig.NetworkMode}}", traefik.Name); mode != "host" {
 		t.Errorf("Traefik's network mode = %s", mode)
 	}
 	if !slices.Equal(traefik.HostConfig.Binds, []string{s.dir + ":/etc/traefik/dynamic:ro"}) {
 		t.Errorf("Traefik's binds = %q", traefik.HostConfig.Binds)
 	}
-	if err := hasAll(traefik.Config.Cmd, fmt.Sprintf("--entryPoints.web.address=:%d", s.port), fmt.Sprintf("--entryPoints.metrics.address=:%d", s.metrics),
+	if err := acctest.HasAll(traefik.Config.Cmd, fmt.Sprintf("--entryPoints.web.address=:%d", s.port), fmt.Sprintf("--entryPoints.metrics.address=:%d", s.metrics),
 		"--providers.file.filename=/etc/traefik/dynamic/"+s.name+".yml", "--providers.file.watch=true", "--ping.entryPoint=metrics",
 		"--metrics.prometheus=true", "--metrics.prometheus.entryPoint=metrics", "--accessLog=false"); err != nil {
 		t.Error(err)
@@ -242,8 +242,8 @@ func TestAccModuleAPIService(t *testing.T) {
 
 	// The dynamic configuration on the host.
 	var dynamic string
-	outputJSON(t, w, "dynamic_config", &dynamic)
-	if got := fileOnHost(t, h, configPath); got != managedFile(dynamic) {
+	w.OutputJSON("dynamic_config", &dynamic)
+	if got := h.FileState(t, configPath); got != managedFile(dynamic) {
 		t.Errorf("dynamic configuration on the host:\n%s\nwant:\n%s", got, managedFile(dynamic))
 	}
 	for _, want := range []string{fmt.Sprintf("http://127.0.0.1:%d", s.basePort), fmt.Sprintf("http://127.0.0.1:%d", s.basePort+1), "PathPrefix(`/`)", `"interval": "1s"`} {
@@ -274,8 +274,8 @@ func TestAccModuleAPIService(t *testing.T) {
 		Targets     []string `json:"targets"`
 		MetricsPath string   `json:"metrics_path"`
 	}
-	outputJSON(t, w, "endpoint", &endpoint)
-	outputJSON(t, w, "metrics_endpoints", &endpoints)
+	w.OutputJSON("endpoint", &endpoint)
+	w.OutputJSON("metrics_endpoints", &endpoints)
 	if endpoint != fmt.Sprintf("http://%s:%d/", h.Address, s.port) {
 		t.Errorf("endpoint = %s", endpoint)
 	}
@@ -283,11 +283,11 @@ func TestAccModuleAPIService(t *testing.T) {
 		s.name, s.basePort, s.basePort+1, h.Address, s.metrics) {
 		t.Errorf("metrics_endpoints = %s", got)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// A stopped container: Traefik's health check takes it out, the plan
 	// shows it, and apply starts it again.
-	dockerCLI(t, h, "stop", s.name+"-2")
+	h.Docker(t, "stop", s.name+"-2")
 	s.waitServedBy(t, 10, hostnames[0])
 	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 2 || !strings.Contains(out, "module.m.mcpai_container.api[1] will be updated in-place") {
 		t.Errorf("the plan does not show the stopped container:\n%s", out)
@@ -303,7 +303,7 @@ func TestAccModuleAPIService(t *testing.T) {
 	}
 	w.Run([]int{0}, "apply", "-auto-approve")
 	s.waitServedBy(t, 20, hostnames...)
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// A third container is ready before the configuration sends it
 	// requests; going back to two, Terraform removes it first (a destroy
@@ -312,12 +312,12 @@ func TestAccModuleAPIService(t *testing.T) {
 	recallModule(t, w, "api-service", s.args(extra+"  replicas = 3\n"), outputs...)
 	_, out = w.Run([]int{0}, "apply", "-auto-approve")
 	inOrder(t, out, "module.m.mcpai_container.api[2]: Creation complete", "module.m.mcpai_host_file.dynamic[0]: Modifying...")
-	third, _ := containerOf(t, h, s.name+"-3")
+	third, _ := h.InspectContainer(t, s.name+"-3")
 	s.waitServedBy(t, 30, append(slices.Clone(hostnames), third.ID[:12])...)
 	recallModule(t, w, "api-service", s.args(extra), outputs...)
 	w.Run([]int{0}, "apply", "-auto-approve")
 	s.waitServedBy(t, 20, hostnames...)
-	if _, ok := containerOf(t, h, s.name+"-3"); ok {
+	if _, ok := h.InspectContainer(t, s.name+"-3"); ok {
 		t.Errorf("container %s-3 is left", s.name)
 	}
 
@@ -325,13 +325,13 @@ func TestAccModuleAPIService(t *testing.T) {
 	recallModule(t, w, "api-service", s.args(extra+"  workers = 3\n"), outputs...)
 	w.Run([]int{0}, "apply", "-auto-approve")
 	var newIDs []string
-	outputJSON(t, w, "api_container_ids", &newIDs)
+	w.OutputJSON("api_container_ids", &newIDs)
 	var newHostnames []string
 	for i, id := range newIDs {
 		if slices.Contains(ids, id) {
 			t.Errorf("container %d kept its id %s for other workers", i+1, id)
 		}
-		c, _ := containerOf(t, h, fmt.Sprintf("%s-%d", s.name, i+1))
+		c, _ := h.InspectContainer(t, fmt.Sprintf("%s-%d", s.name, i+1))
 		if !slices.Equal(c.Config.Cmd, uvicornCommand(3, "--timeout-keep-alive", "75", "--backlog", "4096")) {
 			t.Errorf("%s command = %q", c.Name, c.Config.Cmd)
 		}
@@ -341,16 +341,16 @@ func TestAccModuleAPIService(t *testing.T) {
 	if _, settings := s.servedBy(t, 1); settings.Workers != 3 {
 		t.Errorf("GET / after the update: workers %d", settings.Workers)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
 	for _, name := range s.containers() {
-		if _, ok := containerOf(t, h, name); ok {
+		if _, ok := h.InspectContainer(t, name); ok {
 			t.Errorf("destroy left container %s", name)
 		}
 	}
-	if got := fileOnHost(t, h, configPath); got != "600 root:root\nhttp: {}" {
+	if got := h.FileState(t, configPath); got != "600 root:root\nhttp: {}" {
 		t.Errorf("destroy left the dynamic configuration\n%s\nwant the one from before", got)
 	}
 }
@@ -426,7 +426,7 @@ func TestAccModuleAPIService_alerts(t *testing.T) {
 	// Neither module's folder is there: each creates its own, and destroy
 	// removes them.
 	prom := s.dir + "-prometheus"
-	removeOnHost(t, h, prom)
+	h.RemovePaths(t, prom)
 	config := moduleConfig(t, "api-service", s.args("  workers = 2\n")) + fmt.Sprintf(`
 module "monitoring" {
   source            = %q
@@ -443,18 +443,18 @@ module "monitoring" {
 	w.Run([]int{0}, "apply", "-auto-approve")
 	t.Cleanup(func() {
 		w.Run([]int{0}, "destroy", "-auto-approve")
-		if got := dirsOnHost(t, h, s.dir, prom); got != "absent\nabsent" {
+		if got := h.DirsState(t, s.dir, prom); got != "absent\nabsent" {
 			t.Errorf("destroy left the folders the modules created: %q", got)
 		}
 	})
-	if got := dirsOnHost(t, h, s.dir, prom); got != "755 root:root directory\n755 root:root directory" {
+	if got := h.DirsState(t, s.dir, prom); got != "755 root:root directory\n755 root:root directory" {
 		t.Errorf("the folders the modules created: %q", got)
 	}
 
 	// Traefik is among monitoring's targets.
 	traefikJob := s.name + "-traefik"
 	var groups []targetGroup
-	targets := fileContent(fileOnHost(t, h, prom+"/targets.json"))
+	targets := fileContent(h.FileState(t, prom+"/targets.json"))
 	if err := json.Unmarshal([]byte(targets), &groups); err != nil {
 		t.Fatalf("targets file: %v:\n%s", err, targets)
 	}
@@ -475,13 +475,13 @@ module "monitoring" {
 	target := map[string]string{"job": traefikJob, "instance": fmt.Sprintf("%s:%d", h.Address, s.metrics)}
 	healthy := ruleCase{Name: "healthy", Step: "1m", Labels: target, Scrapes: rounds(5, map[string]int{"/": 20})}
 	// The second container stopped and out of the balancer.
-	first, _ := containerOf(t, h, s.name+"-1")
-	dockerCLI(t, h, "stop", s.name+"-2")
+	first, _ := h.InspectContainer(t, s.name+"-1")
+	h.Docker(t, "stop", s.name+"-2")
 	s.waitServedBy(t, 10, first.ID[:12])
 	degraded := ruleCase{Name: "degraded", Step: "1m", Labels: target,
 		Scrapes: rounds(5, map[string]int{"/slow?ms=700": 10, "/status/500": 10, "/": 10})}
 
-	parsed := checkRules(t, fileContent(fileOnHost(t, h, prom+"/rules.yml")), healthy, degraded)
+	parsed := checkRules(t, fileContent(h.FileState(t, prom+"/rules.yml")), healthy, degraded)
 	if got := firing(parsed.Cases["healthy"]); len(got) != 0 {
 		t.Errorf("healthy rounds fire %q", got)
 	}

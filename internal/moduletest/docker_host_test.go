@@ -46,9 +46,9 @@ func TestAccModuleDockerHost(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	h := dockerModuleHost(t)
-	resetDocker(t, h)
-	t.Cleanup(func() { resetDocker(t, h) })
-	before := dockerState(t, h)
+	h.ResetDocker(t)
+	t.Cleanup(func() { h.ResetDocker(t) })
+	before := h.DockerState(t)
 	args := hostsArg(h) + `
   nofile_limit   = { soft = 16384, hard = 16384 }
   cgroup_driver  = "cgroupfs"
@@ -64,7 +64,7 @@ func TestAccModuleDockerHost(t *testing.T) {
 		}
 	})
 
-	content, _ := daemonJSON(t, h)
+	content, _ := h.DaemonJSON(t)
 	want := `{
   "default-ulimits": {"nofile": {"Name": "nofile", "Soft": 16384, "Hard": 16384}},
   "exec-opts": ["native.cgroupdriver=cgroupfs"],
@@ -77,40 +77,40 @@ func TestAccModuleDockerHost(t *testing.T) {
 	if !sameJSON(t, content, want) {
 		t.Errorf("daemon.json:\n%s\nwant:\n%s", content, want)
 	}
-	if got := dockerCLI(t, h, "info", "--format", "{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.CgroupDriver}} {{.DefaultRuntime}} {{(index .Runtimes \"nvidia\").Path}}"); got != "json-file true cgroupfs runc nvidia-container-runtime" {
+	if got := h.Docker(t, "info", "--format", "{{.LoggingDriver}} {{.LiveRestoreEnabled}} {{.CgroupDriver}} {{.DefaultRuntime}} {{(index .Runtimes \"nvidia\").Path}}"); got != "json-file true cgroupfs runc nvidia-container-runtime" {
 		t.Errorf("docker info: %s", got)
 	}
 	// Containers get the limit and the log rotation.
-	if got := dockerCLI(t, h, "run", "--rm", h.DockerImage, "-nofile"); got != "16384" {
+	if got := h.Docker(t, "run", "--rm", h.DockerImage, "-nofile"); got != "16384" {
 		t.Errorf("container open-file limit %q", got)
 	}
-	id := dockerCLI(t, h, "create", h.DockerImage)
-	logConfig := dockerCLI(t, h, "inspect", "--format", "{{json .HostConfig.LogConfig}}", id)
-	dockerCLI(t, h, "rm", id)
+	id := h.Docker(t, "create", h.DockerImage)
+	logConfig := h.Docker(t, "inspect", "--format", "{{json .HostConfig.LogConfig}}", id)
+	h.Docker(t, "rm", id)
 	if !sameJSON(t, logConfig, `{"Type": "json-file", "Config": {"max-file": "3", "max-size": "10m"}}`) {
 		t.Errorf("a new container's log configuration: %s", logConfig)
 	}
 	if _, out := w.Run([]int{0}, "output", "-json", "previous_content"); !sameJSON(t, out, fmt.Sprintf(`{%q: null}`, h.Address)) {
 		t.Errorf("previous_content output: %s", out)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// restart reaches the resource: under reload_only a change that needs
 	// a restart (log-opts) is refused before the file is touched.
-	pid := dockerPid(t, h)
+	pid := h.DockerPid(t)
 	recallModule(t, w, "docker-host", args+"  log_max_file = 5\n  restart = \"reload_only\"\n")
 	_, out := w.Run([]int{1}, "apply", "-auto-approve")
 	if !strings.Contains(strings.Join(strings.Fields(out), " "), "log-opts cannot be applied by a reload") {
 		t.Errorf("reload_only did not refuse a restart:\n%s", out)
 	}
-	if after, _ := daemonJSON(t, h); after != content || dockerPid(t, h) != pid {
-		t.Errorf("the refused change touched the host: pid %s -> %s, daemon.json:\n%s", pid, dockerPid(t, h), after)
+	if after, _ := h.DaemonJSON(t); after != content || h.DockerPid(t) != pid {
+		t.Errorf("the refused change touched the host: pid %s -> %s, daemon.json:\n%s", pid, h.DockerPid(t), after)
 	}
 	recallModule(t, w, "docker-host", args)
 
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
-	if after := dockerState(t, h); after != before {
+	if after := h.DockerState(t); after != before {
 		t.Errorf("not restored:\nbefore: %s\nafter:  %s", before, after)
 	}
 }
@@ -123,13 +123,13 @@ func TestAccModuleDockerHost_validation(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	h := dockerModuleHost(t)
-	before, pid := dockerState(t, h), dockerPid(t, h)
+	before, pid := h.DockerState(t), h.DockerPid(t)
 	w := callModule(t, "docker-host", hostsArg(h)+"  default_runtime = \"runc; reboot\"\n")
 	planRefused(t, w, h, `default_runtime must be a runtime name`)
-	if after := dockerState(t, h); after != before {
+	if after := h.DockerState(t); after != before {
 		t.Errorf("the host changed:\nbefore: %s\nafter:  %s", before, after)
 	}
-	if got := dockerPid(t, h); got != pid {
+	if got := h.DockerPid(t); got != pid {
 		t.Errorf("dockerd was restarted: pid %s -> %s", pid, got)
 	}
 }

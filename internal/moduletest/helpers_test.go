@@ -83,12 +83,3 @@ func planRefused(t *testing.T, w *acctest.Workspace, h acctest.Host, want string
 		t.Errorf("the plan logged in to %s over SSH %d times", h.Name, n-logins)
 	}
 }
-
-// planEmpty checks that a plan after apply has nothing to do: with
-// -detailed-exitcode, 0 is no change and 2 a change.
-func planEmpty(t *testing.T, w *acctest.Workspace) {
-	t.Helper()
-	if code, out := w.Run([]int{0, 2}, "plan", "-detailed-exitcode"); code != 0 {
-		t.Errorf("the plan after apply is not empty:\n%s", out)
-	}
-}

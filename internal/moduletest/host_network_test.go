@@ -34,7 +34,7 @@ func TestAccModuleHostNetwork(t *testing.T) {
 	hosts := acctest.Hosts(t)
 	before := map[string]string{}
 	for _, h := range hosts {
-		before[h.Name] = hostSnapshot(t, h)
+		before[h.Name] = h.SysctlSnapshot(t)
 	}
 	w := hostNetworkWorkspace(t, hosts, `file = "/etc/sysctl.d/90-mcpai-module-acc.conf"
   extra_settings = { "net.ipv4.tcp_fin_timeout" = "21" }`)
@@ -46,10 +46,10 @@ func TestAccModuleHostNetwork(t *testing.T) {
 		}
 	})
 	for _, h := range hosts {
-		if got := liveValue(t, h, "net.core.somaxconn"); got != "65535" {
+		if got := h.Sysctl(t, "net.core.somaxconn"); got != "65535" {
 			t.Errorf("%s somaxconn = %s", h.Name, got)
 		}
-		if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "21" {
+		if got := h.Sysctl(t, "net.ipv4.tcp_fin_timeout"); got != "21" {
 			t.Errorf("%s extra setting tcp_fin_timeout = %s", h.Name, got)
 		}
 	}
@@ -61,7 +61,7 @@ func TestAccModuleHostNetwork(t *testing.T) {
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
 	for _, h := range hosts {
-		if after := hostSnapshot(t, h); after != before[h.Name] {
+		if after := h.SysctlSnapshot(t); after != before[h.Name] {
 			t.Errorf("%s not restored:\nbefore:\n%s\nafter:\n%s", h.Name, before[h.Name], after)
 		}
 	}
@@ -75,13 +75,13 @@ func TestAccModuleHostNetwork_validation(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	h := acctest.FirstHost(t)
-	before := hostSnapshot(t, h)
+	before := h.SysctlSnapshot(t)
 	w := hostNetworkWorkspace(t, []acctest.Host{h}, `extra_settings = { "vm.swappiness; reboot" = "1" }`)
 	_, out := w.Run([]int{1}, "plan")
-	if want := "Invalid Sysctl Key"; !errorWords(want).MatchString(out) {
+	if want := "Invalid Sysctl Key"; !acctest.ErrorWords(want).MatchString(out) {
 		t.Errorf("plan output lacks %q:\n%s", want, out)
 	}
-	if after := hostSnapshot(t, h); after != before {
+	if after := h.SysctlSnapshot(t); after != before {
 		t.Fatalf("the host changed:\n%s\n%s", before, after)
 	}
 }

@@ -54,7 +54,7 @@ func tuningSnapshot(t *testing.T, h acctest.Host) string {
 		fmt.Fprintf(&cmd, "echo %s=$(cat /proc/sys/%s 2>&1); ", k, strings.ReplaceAll(k, ".", "/"))
 	}
 	cmd.WriteString("cd /etc/sysctl.d && for f in $(ls -A); do echo $f $(md5sum < $f); done")
-	return h.InHost(t, cmd.String()) + "\n" + kernelSnapshotOf(t, h)
+	return h.InHost(t, cmd.String()) + "\n" + h.KernelSnapshot(t)
 }
 
 // machineSysctl is a key's value on this machine, whitespace-normalised.
@@ -98,7 +98,7 @@ func TestAccModuleHostTuning(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	hosts := acctest.Hosts(t)
-	thpEnabled, thpDefrag := guardTHP(t)
+	thpEnabled, thpDefrag := acctest.GuardTHP(t)
 	cc := congestionControl(t, hosts[0])
 	for _, h := range hosts[1:] {
 		if got := congestionControl(t, h); got != cc {
@@ -151,7 +151,7 @@ func TestAccModuleHostTuning(t *testing.T) {
 	}
 	for _, h := range hosts {
 		for k, v := range want {
-			if got := liveValue(t, h, k); got != v {
+			if got := h.Sysctl(t, k); got != v {
 				t.Errorf("%s %s = %q, want %q", h.Name, k, got, v)
 			}
 		}
@@ -161,13 +161,13 @@ func TestAccModuleHostTuning(t *testing.T) {
 		}
 		if h.CPUFreq == "emulated" {
 			for cpu := range 2 {
-				if got := governorOf(t, h, cpu); got != "performance" {
+				if got := h.Governor(t, cpu); got != "performance" {
 					t.Errorf("%s cpu%d governor = %q", h.Name, cpu, got)
 				}
 			}
 		}
 	}
-	if got := machineTHP(t, kernel.THPEnabledPath) + " " + machineTHP(t, kernel.THPDefragPath); got != thpEnabled+" "+thpDefrag {
+	if got := acctest.MachineTHP(t, kernel.THPEnabledPath) + " " + acctest.MachineTHP(t, kernel.THPDefragPath); got != thpEnabled+" "+thpDefrag {
 		t.Errorf("THP changed to %s", got)
 	}
 	if !strings.Contains(out, "Warning: ") || !strings.Contains(out, "cpu_governor_optional") {
@@ -182,7 +182,7 @@ func TestAccModuleHostTuning(t *testing.T) {
 		}
 	}
 
-	planEmpty(t, w)
+	w.PlanEmpty()
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
 	for _, h := range hosts {
@@ -200,7 +200,7 @@ func TestAccModuleHostTuning_thp(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	h := acctest.FirstHost(t)
-	thpEnabled, thpDefrag := guardTHP(t)
+	thpEnabled, thpDefrag := acctest.GuardTHP(t)
 	if thpEnabled == "never" || thpDefrag == "never" {
 		t.Skip("the machine's THP is already never; the test could not see a change")
 	}
@@ -221,19 +221,19 @@ func TestAccModuleHostTuning_thp(t *testing.T) {
 	if !strings.Contains(out, "Resources: 1 added") {
 		t.Errorf("expected one resource (mcpai_host_kernel) only:\n%s", out)
 	}
-	if got := machineTHP(t, kernel.THPEnabledPath) + " " + machineTHP(t, kernel.THPDefragPath); got != "never never" {
+	if got := acctest.MachineTHP(t, kernel.THPEnabledPath) + " " + acctest.MachineTHP(t, kernel.THPDefragPath); got != "never never" {
 		t.Errorf("THP enabled/defrag = %s", got)
 	}
-	if got := hostFile(t, h, kernel.TmpfilesFile); !strings.Contains(got, "transparent_hugepage/enabled - - - - never") {
+	if got := h.EtcFile(t, kernel.TmpfilesFile); !strings.Contains(got, "transparent_hugepage/enabled - - - - never") {
 		t.Errorf("THP is not persisted for boot:\n%s", got)
 	}
 	if _, prev := w.Run([]int{0}, "output", "-json", "previous_values"); !strings.Contains(prev, fmt.Sprintf("%q:%q", kernel.THPEnabledPath, thpEnabled)) {
 		t.Errorf("previous_values does not record THP enabled %s: %s", thpEnabled, prev)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
-	if got := machineTHP(t, kernel.THPEnabledPath) + " " + machineTHP(t, kernel.THPDefragPath); got != thpEnabled+" "+thpDefrag {
+	if got := acctest.MachineTHP(t, kernel.THPEnabledPath) + " " + acctest.MachineTHP(t, kernel.THPDefragPath); got != thpEnabled+" "+thpDefrag {
 		t.Errorf("THP not restored: %s, want %s %s", got, thpEnabled, thpDefrag)
 	}
 	if after := tuningSnapshot(t, h); after != before {

@@ -70,7 +70,7 @@ func TestAccModuleMcpaiStack_validation(t *testing.T) {
 			w := acctest.ModuleWorkspace(t, stackConfig(t, probeUser, tc.args))
 			before := []int{probes(t, sandbox[0]), probes(t, sandbox[1])}
 			_, out := w.Run([]int{1}, "plan")
-			if !errorWords(tc.want).MatchString(out) {
+			if !acctest.ErrorWords(tc.want).MatchString(out) {
 				t.Errorf("plan output lacks %q:\n%s", tc.want, out)
 			}
 			for i, h := range sandbox[:2] {

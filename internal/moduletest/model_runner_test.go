@@ -41,8 +41,8 @@ func TestAccModuleModelRunner(t *testing.T) {
 	}
 	h := serviceHost(t)
 	const name = "mcpai-module-runner"
-	removeContainers(t, h, name)
-	t.Cleanup(func() { removeContainers(t, h, name) })
+	h.RemoveContainers(t, name)
+	t.Cleanup(func() { h.RemoveContainers(t, name) })
 	const secret = "hf-module-secret-4711"
 
 	common := `
@@ -108,16 +108,16 @@ func TestAccModuleModelRunner(t *testing.T) {
 		t.Errorf("the apply output shows sensitive_env:\n%s", out)
 	}
 
-	c, ok := containerOf(t, h, name)
+	c, ok := h.InspectContainer(t, name)
 	if !ok {
 		t.Fatalf("no container %s", name)
 	}
 	// The knobs as vLLM's flags after the command, and its environment.
-	if err := containsRun(c.Config.Cmd, "--model", "/models/llama", "--gpu-memory-utilization", "0.85", "--dtype", "bfloat16",
+	if err := acctest.ContainsRun(c.Config.Cmd, "--model", "/models/llama", "--gpu-memory-utilization", "0.85", "--dtype", "bfloat16",
 		"--quantization", "awq", "--max-num-seqs", "32", "--tensor-parallel-size", "1"); err != nil {
 		t.Error(err)
 	}
-	if err := hasAll(c.Config.Env, "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True", "PYTHONMALLOC=malloc", "MALLOC_ARENA_MAX=2",
+	if err := acctest.HasAll(c.Config.Env, "PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True", "PYTHONMALLOC=malloc", "MALLOC_ARENA_MAX=2",
 		"TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1", "HF_TOKEN="+secret, "MODELSERVER_READY_AFTER=1s"); err != nil {
 		t.Error(err)
 	}
@@ -130,7 +130,7 @@ func TestAccModuleModelRunner(t *testing.T) {
 	if ulimits != "[{memlock 8388608 8388608} {stack 67108864 67108864}]" {
 		t.Errorf("ulimits = %s", ulimits)
 	}
-	if logs := dockerCLI(t, h, "inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}", name); logs != `json-file {"max-file":"3","max-size":"100m"}` {
+	if logs := h.Docker(t, "inspect", "-f", "{{.HostConfig.LogConfig.Type}} {{json .HostConfig.LogConfig.Config}}", name); logs != `json-file {"max-file":"3","max-size":"100m"}` {
 		t.Errorf("log config = %s", logs)
 	}
 	if len(hc.DeviceRequests) != 1 || hc.DeviceRequests[0].Count != -1 || hc.DeviceRequests[0].Driver != "nvidia" {
@@ -145,17 +145,17 @@ func TestAccModuleModelRunner(t *testing.T) {
 
 	var id, state, digest string
 	var gpuIDs []string
-	outputJSON(t, w, "container_id", &id)
-	outputJSON(t, w, "state", &state)
-	outputJSON(t, w, "gpu_ids", &gpuIDs)
-	outputJSON(t, w, "image_digest", &digest)
+	w.OutputJSON("container_id", &id)
+	w.OutputJSON("state", &state)
+	w.OutputJSON("gpu_ids", &gpuIDs)
+	w.OutputJSON("image_digest", &digest)
 	if id != c.ID || state != "running" || !slices.Equal(gpuIDs, []string{"all"}) {
 		t.Errorf("outputs: container_id %s (container %s), state %s, gpu_ids %q", id, c.ID, state, gpuIDs)
 	}
 	if digest != "" && !strings.HasPrefix(digest, "mcpai-model@sha256:") {
 		t.Errorf("image_digest = %q", digest)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// Another server kind: the knobs become the custom contract's
 	// variables, in a new container.
@@ -166,29 +166,29 @@ func TestAccModuleModelRunner(t *testing.T) {
   torch_compile_mode = "max-autotune"
   max_batch_size     = 8`)
 	w.Run([]int{0}, "apply", "-auto-approve")
-	c2, ok := containerOf(t, h, name)
+	c2, ok := h.InspectContainer(t, name)
 	if !ok {
 		t.Fatalf("no container %s after the change", name)
 	}
 	if c2.ID == c.ID {
 		t.Error("a new server kind kept the container")
 	}
-	if err := hasAll(c2.Config.Env, "MCPAI_TORCH_COMPILE_MODE=max-autotune", "MCPAI_MAX_BATCH_SIZE=8"); err != nil {
+	if err := acctest.HasAll(c2.Config.Env, "MCPAI_TORCH_COMPILE_MODE=max-autotune", "MCPAI_MAX_BATCH_SIZE=8"); err != nil {
 		t.Error(err)
 	}
-	outputJSON(t, w, "container_id", &id)
-	outputJSON(t, w, "gpu_ids", &gpuIDs)
+	w.OutputJSON("container_id", &id)
+	w.OutputJSON("gpu_ids", &gpuIDs)
 	if id != c2.ID || !slices.Equal(gpuIDs, []string{"0"}) {
 		t.Errorf("outputs after the change: container_id %s (container %s), gpu_ids %q", id, c2.ID, gpuIDs)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
-	if _, ok := containerOf(t, h, name); ok {
+	if _, ok := h.InspectContainer(t, name); ok {
 		t.Errorf("destroy left container %s", name)
 	}
-	if err := noLeftovers(t, h, name); err != nil {
+	if err := h.NoLeftovers(t, name); err != nil {
 		t.Error(err)
 	}
 }
@@ -204,7 +204,7 @@ func TestAccModuleModelRunner_validation(t *testing.T) {
 	const name = "mcpai-module-bad"
 	w := callModuleAsProbe(t, "model-runner", modelRunnerArgs(h, name, "server = \"triton\"\ndtype = \"bfloat16\""))
 	planRefusedAsProbe(t, w, h, `Triton sets precision per model`)
-	if _, ok := containerOf(t, h, name); ok {
+	if _, ok := h.InspectContainer(t, name); ok {
 		t.Errorf("a container %s was created", name)
 	}
 }

@@ -49,8 +49,8 @@ func newPromTest(t *testing.T) promTest {
 	t.Helper()
 	s := promTest{h: serviceHost(t), dir: "/root/" + promName}
 	reset := func() {
-		removeContainers(t, s.h, promContainers...)
-		_, _ = dockerOutput(s.h, "volume", "rm", "-f", promName+"-prometheus-data")
+		s.h.RemoveContainers(t, promContainers...)
+		_, _ = s.h.DockerOutput("volume", "rm", "-f", promName+"-prometheus-data")
 		s.h.InHost(t, "rm -rf "+s.dir)
 	}
 	reset()
@@ -80,7 +80,7 @@ EOF`, s.dir, promAppPort))
 		{"--name", promName + "-dcgm", "-v", s.dir + "/dcgm:/srv:ro", "--entrypoint", "python3", debianStackImage,
 			"-m", "http.server", "--bind", "127.0.0.1", "--directory", "/srv", strconv.Itoa(promDCGMPort)},
 	} {
-		if out, err := dockerOutput(s.h, append([]string{"run", "-d", "--network", "host"}, run...)...); err != nil {
+		if out, err := s.h.DockerOutput(append([]string{"run", "-d", "--network", "host"}, run...)...); err != nil {
 			t.Fatalf("docker run %s: %v: %s", run[1], err, out)
 		}
 	}
@@ -242,17 +242,17 @@ func TestAccModuleMonitoring_prometheus(t *testing.T) {
 	})
 
 	var base string
-	outputJSON(t, w, "prometheus_url", &base)
+	w.OutputJSON("prometheus_url", &base)
 	if want := fmt.Sprintf("http://%s:%d", s.h.Address, promPort); base != want {
 		t.Fatalf("prometheus_url = %q, want %q", base, want)
 	}
 	var recorded map[string][]string
-	outputJSON(t, w, "recording_rules", &recorded)
+	w.OutputJSON("recording_rules", &recorded)
 	wantRecorded := []string{"mcpai:redis_cache_hit_ratio", "mcpai:postgres_connections_used_ratio", "mcpai:gpu_memory_used_ratio"}
 	if !slices.Equal(recorded["mcpai-dashboard"], wantRecorded) {
 		t.Errorf("recording_rules = %v", recorded)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	waited := time.Now()
 	eventually(t, 20*time.Second, "the rules loaded and evaluated", func() error { _, err := rulesLoaded(base); return err })
@@ -365,7 +365,7 @@ func TestAccModuleMonitoring_prometheus(t *testing.T) {
 		})
 	}
 	stop()
-	explainStatStatements(t, s.h, fileContent(fileOnHost(t, s.h, s.dir+"/config/postgres-queries.yml")))
+	explainStatStatements(t, s.h, fileContent(s.h.FileState(t, s.dir+"/config/postgres-queries.yml")))
 
 	// A new threshold: a new rules file, a new Prometheus reading it.
 	before := containerID(t, s.h, promName+"-prometheus")
@@ -388,18 +388,18 @@ func TestAccModuleMonitoring_prometheus(t *testing.T) {
 		}
 		return nil
 	})
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// Rules the image's promtool refuses: the apply fails, the file and
 	// Prometheus stay.
-	rulesBefore := fileOnHost(t, s.h, s.dir+"/rules/mcpai.yml")
+	rulesBefore := s.h.FileState(t, s.dir+"/rules/mcpai.yml")
 	before = containerID(t, s.h, promName+"-prometheus")
 	recallModule(t, w, "monitoring", strings.Replace(s.args(`  alert_labels = { team = "{{ $labels.team" }`), `error_ratio_for = "2s"`, `error_ratio_for = "3s"`, 1),
 		"prometheus_url", "recording_rules", "alerts")
 	if _, out := w.Run([]int{1}, "apply", "-auto-approve"); !strings.Contains(out, "Content Refused By validate_command") {
 		t.Errorf("refused rules: the apply says\n%s", out)
 	}
-	if got := fileOnHost(t, s.h, s.dir+"/rules/mcpai.yml"); got != rulesBefore {
+	if got := s.h.FileState(t, s.dir+"/rules/mcpai.yml"); got != rulesBefore {
 		t.Errorf("refused rules replaced the file:\n%s", got)
 	}
 	if containerID(t, s.h, promName+"-prometheus") != before {
@@ -409,11 +409,11 @@ func TestAccModuleMonitoring_prometheus(t *testing.T) {
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
 	for _, c := range promContainers[:4] {
-		if out, err := dockerOutput(s.h, "inspect", "--format", "{{.Name}}", c); err == nil {
+		if out, err := s.h.DockerOutput("inspect", "--format", "{{.Name}}", c); err == nil {
 			t.Errorf("destroy left container %s", out)
 		}
 	}
-	if out, err := dockerOutput(s.h, "volume", "inspect", "--format", "{{.Name}}", promName+"-prometheus-data"); err != nil {
+	if out, err := s.h.DockerOutput("volume", "inspect", "--format", "{{.Name}}", promName+"-prometheus-data"); err != nil {
 		t.Errorf("destroy removed the data volume: %s", out)
 	}
 }
@@ -421,7 +421,7 @@ func TestAccModuleMonitoring_prometheus(t *testing.T) {
 // containerID is the id of the container name on h.
 func containerID(t *testing.T, h acctest.Host, name string) string {
 	t.Helper()
-	out, err := dockerOutput(h, "inspect", "--format", "{{.Id}}", name)
+	out, err := h.DockerOutput("inspect", "--format", "{{.Id}}", name)
 	if err != nil {
 		t.Fatalf("docker inspect %s: %v: %s", name, err, out)
 	}

@@ -257,9 +257,9 @@ func TestAccModuleMonitoring(t *testing.T) {
 	})
 
 	var rules, targets string
-	outputJSON(t, w, "rules", &rules)
-	outputJSON(t, w, "targets", &targets)
-	onHost := fileOnHost(t, h, rulesPath)
+	w.OutputJSON("rules", &rules)
+	w.OutputJSON("targets", &targets)
+	onHost := h.FileState(t, rulesPath)
 	if onHost != managedFile(rules) {
 		t.Errorf("rules file on the host:\n%s\nwant:\n%s", onHost, managedFile(rules))
 	}
@@ -268,7 +268,7 @@ func TestAccModuleMonitoring(t *testing.T) {
 	// rules fire over the degraded stack only.
 	parsed := checkRules(t, fileContent(onHost), stackCases()...)
 	var alerts map[string][]string
-	outputJSON(t, w, "alerts", &alerts)
+	w.OutputJSON("alerts", &alerts)
 	for _, g := range parsed.Groups {
 		var names []string
 		for _, r := range g.Rules {
@@ -303,10 +303,10 @@ func TestAccModuleMonitoring(t *testing.T) {
 
 	// The targets file, in the folder the module created: file_sd target
 	// groups with the job and path.
-	if got := dirsOnHost(t, h, dir+"/file_sd"); got != "755 root:root directory" {
+	if got := h.DirsState(t, dir+"/file_sd"); got != "755 root:root directory" {
 		t.Errorf("the targets file's folder: %q", got)
 	}
-	onHost = fileOnHost(t, h, targetsPath)
+	onHost = h.FileState(t, targetsPath)
 	if onHost != managedFile(targets) {
 		t.Errorf("targets file on the host:\n%s\nwant:\n%s", onHost, managedFile(targets))
 	}
@@ -335,11 +335,11 @@ func TestAccModuleMonitoring(t *testing.T) {
 			} `json:"file_sd_configs"`
 		} `json:"scrape_configs"`
 	}
-	outputJSON(t, w, "prometheus_config", &config)
+	w.OutputJSON("prometheus_config", &config)
 	if fmt.Sprint(config) != fmt.Sprintf("{[%s] [{mcpai [{[%s]}]}]}", rulesPath, targetsPath) {
 		t.Errorf("prometheus_config = %+v", config)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// Drift: an edited targets file and a removed rules file show in the
 	// plan, and apply puts them back.
@@ -350,13 +350,13 @@ func TestAccModuleMonitoring(t *testing.T) {
 		t.Errorf("the plan does not show the drift:\n%s", out)
 	}
 	w.Run([]int{0}, "apply", "-auto-approve")
-	if onHost := fileOnHost(t, h, targetsPath); onHost != managedFile(targets) {
+	if onHost := h.FileState(t, targetsPath); onHost != managedFile(targets) {
 		t.Errorf("targets file after apply:\n%s", onHost)
 	}
-	if onHost := fileOnHost(t, h, rulesPath); onHost != managedFile(rules) {
+	if onHost := h.FileState(t, rulesPath); onHost != managedFile(rules) {
 		t.Errorf("rules file after apply:\n%s", onHost)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// New thresholds reach the rules: at 2 s the slow stack's p95 (about
 	// 1.2 s) no longer fires; the 5xx ratio (10%) still does at 5%.
@@ -364,7 +364,7 @@ func TestAccModuleMonitoring(t *testing.T) {
   alert_labels = { severity = "page", team = "api" }
 `, "rules", "targets", "alerts", "prometheus_config")
 	w.Run([]int{0}, "apply", "-auto-approve")
-	parsed = checkRules(t, fileContent(fileOnHost(t, h, rulesPath)), stackCases()...)
+	parsed = checkRules(t, fileContent(h.FileState(t, rulesPath)), stackCases()...)
 	want = []string{
 		"APIHigh5xxRatio{service=api@file,severity=page,team=api}",
 		"APIServerDown{service=api@file,severity=page,team=api}",
@@ -380,17 +380,17 @@ func TestAccModuleMonitoring(t *testing.T) {
 			}
 		}
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
-	if onHost := fileOnHost(t, h, rulesPath); onHost != "640 root:root\ngroups: []" {
+	if onHost := h.FileState(t, rulesPath); onHost != "640 root:root\ngroups: []" {
 		t.Errorf("destroy left the rules file\n%s\nwant the one from before", onHost)
 	}
-	if onHost := fileOnHost(t, h, targetsPath); onHost != "absent" {
+	if onHost := h.FileState(t, targetsPath); onHost != "absent" {
 		t.Errorf("destroy left the targets file:\n%s", onHost)
 	}
-	if got := dirsOnHost(t, h, dir+"/rules", dir+"/file_sd"); got != "755 root:root directory\nabsent" {
+	if got := h.DirsState(t, dir+"/rules", dir+"/file_sd"); got != "755 root:root directory\nabsent" {
 		t.Errorf("after destroy the rules folder (there before) and the targets folder (created): %q", got)
 	}
 }
@@ -413,10 +413,10 @@ func TestAccModuleMonitoring_promtool(t *testing.T) {
   alert_labels = { team = "{{ $labels.service" }
 `, h.Address, rulesPath, dir+"/file_sd/mcpai.yml", promrules(t)))
 	_, out := w.Run([]int{1}, "apply", "-auto-approve")
-	if !errorWords(`label "team"`).MatchString(out) || !errorWords("unclosed action").MatchString(out) {
+	if !acctest.ErrorWords(`label "team"`).MatchString(out) || !acctest.ErrorWords("unclosed action").MatchString(out) {
 		t.Errorf("the apply does not fail with the parser's error:\n%s", out)
 	}
-	if onHost := fileOnHost(t, h, rulesPath); onHost != "644 root:root\ngroups: []" {
+	if onHost := h.FileState(t, rulesPath); onHost != "644 root:root\ngroups: []" {
 		t.Errorf("refused rules replaced the file:\n%s", onHost)
 	}
 	w.Run([]int{0}, "destroy", "-auto-approve")

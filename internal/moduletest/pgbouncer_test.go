@@ -29,11 +29,11 @@ type pgbouncerTest struct {
 func newPgBouncerTest(t *testing.T, name string, port int) pgbouncerTest {
 	t.Helper()
 	s := pgbouncerTest{h: serviceHost(t), name: name, dir: "/root/" + name, port: port}
-	if out, err := dockerOutput(s.h, "image", "inspect", "--format", "{{.Id}}", debianStackImage); err != nil {
+	if out, err := s.h.DockerOutput("image", "inspect", "--format", "{{.Id}}", debianStackImage); err != nil {
 		t.Fatalf("the sandbox engine on %s has no %s (scripts/debian-images.sh): %s", s.h.Name, debianStackImage, out)
 	}
 	reset := func() {
-		removeContainers(t, s.h, s.name)
+		s.h.RemoveContainers(t, s.name)
 		s.h.InHost(t, "rm -rf "+s.dir)
 	}
 	reset()
@@ -126,7 +126,7 @@ func TestAccModulePgBouncer(t *testing.T) {
 	}
 
 	var dsn string
-	outputJSON(t, w, "dsn", &dsn)
+	w.OutputJSON("dsn", &dsn)
 	if want := fmt.Sprintf("postgresql://%s@%s:%d/%s", h.PostgresUser, h.Address, s.port, h.PostgresDatabase); dsn != want {
 		t.Errorf("dsn = %q, want %q", dsn, want)
 	}
@@ -149,11 +149,11 @@ func TestAccModulePgBouncer(t *testing.T) {
 
 	// Not root, as PgBouncer insists; the files root's alone, and the
 	// userlist holds a secret, not the password.
-	if got, err := dockerOutput(h, "top", s.name, "-o", "pid,user,args"); err != nil || !strings.Contains(got, "postgres") || strings.Contains(got, "root") {
+	if got, err := h.DockerOutput("top", s.name, "-o", "pid,user,args"); err != nil || !strings.Contains(got, "postgres") || strings.Contains(got, "root") {
 		t.Errorf("docker top %s: want pgbouncer as postgres: %v\n%s", s.name, err, got)
 	}
 	var paths []string
-	outputJSON(t, w, "config_paths", &paths)
+	w.OutputJSON("config_paths", &paths)
 	for _, p := range paths {
 		if got := h.InHost(t, "stat -c '%a %U:%G' "+p); got != "600 root:root" {
 			t.Errorf("%s: %s, want 600 root:root", p, got)
@@ -163,12 +163,12 @@ func TestAccModulePgBouncer(t *testing.T) {
 		t.Errorf("userlist.txt = %q, want the user's md5 secret", got)
 	}
 
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// A hand edit of pgbouncer.ini is drift: the file is written back and
 	// PgBouncer restarted with it.
 	var id string
-	outputJSON(t, w, "container_id", &id)
+	w.OutputJSON("container_id", &id)
 	h.InHost(t, "sed -i 's/^pool_mode = transaction/pool_mode = session/' "+s.dir+"/pgbouncer.ini")
 	code, plan := w.Run([]int{0, 2}, "plan", "-detailed-exitcode")
 	if code != 2 || !strings.Contains(plan, "module.m.mcpai_host_file.ini will be updated in-place") ||
@@ -177,7 +177,7 @@ func TestAccModulePgBouncer(t *testing.T) {
 	}
 	w.Run([]int{0}, "apply", "-auto-approve")
 	var newID string
-	outputJSON(t, w, "container_id", &newID)
+	w.OutputJSON("container_id", &newID)
 	if newID == id {
 		t.Errorf("the container %s was not replaced after its file changed", id)
 	}
@@ -187,14 +187,14 @@ func TestAccModulePgBouncer(t *testing.T) {
 	if got := s.poolMode(t, h.PostgresDatabase); got != "transaction" {
 		t.Errorf("pool_mode after apply = %q, want transaction", got)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
-	if _, ok := containerOf(t, h, s.name); ok {
+	if _, ok := h.InspectContainer(t, s.name); ok {
 		t.Errorf("destroy left the container %s", s.name)
 	}
-	if got := dirsOnHost(t, h, s.dir); got != "absent" {
+	if got := h.DirsState(t, s.dir); got != "absent" {
 		t.Errorf("destroy left %s: %s", s.dir, got)
 	}
 }
@@ -240,10 +240,10 @@ func TestAccModulePgBouncer_sizing(t *testing.T) {
 			for _, want := range tc.want {
 				planRefused(t, w, s.h, want)
 			}
-			if _, ok := containerOf(t, s.h, s.name); ok {
+			if _, ok := s.h.InspectContainer(t, s.name); ok {
 				t.Errorf("a refused plan left a container %s", s.name)
 			}
-			if got := dirsOnHost(t, s.h, s.dir); got != "absent" {
+			if got := s.h.DirsState(t, s.dir); got != "absent" {
 				t.Errorf("a refused plan left %s: %s", s.dir, got)
 			}
 		})

@@ -2,7 +2,6 @@ package moduletest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -26,15 +25,6 @@ func serviceHost(t *testing.T) acctest.Host {
 		t.Fatalf("sandbox host %s runs no PostgreSQL or no mock NVIDIA stack; run scripts/sandbox.sh up 2", h.Name)
 	}
 	return h
-}
-
-// outputJSON decodes the workspace's output name into v.
-func outputJSON(t *testing.T, w *acctest.Workspace, name string, v any) {
-	t.Helper()
-	_, out := w.Run([]int{0}, "output", "-json", name)
-	if err := json.Unmarshal([]byte(out), v); err != nil {
-		t.Fatalf("output %s: %v:\n%s", name, err, out)
-	}
 }
 
 // pgVersionArg is the module's required db_version for the sandbox's
@@ -78,13 +68,13 @@ func TestAccModulePostgres(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	h := serviceHost(t)
-	resetPostgres(t, h)
-	t.Cleanup(func() { resetPostgres(t, h) })
+	h.ResetPostgres(t)
+	t.Cleanup(func() { h.ResetPostgres(t) })
 	const table = "mcpai_acc_module_orders"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	before := map[string]string{}
 	for _, name := range []string{"shared_buffers", "max_connections", "work_mem", "random_page_cost"} {
-		before[name] = pgShow(t, h, name)
+		before[name] = h.PostgresSetting(t, name)
 	}
 
 	w := callModule(t, "postgres", postgresModuleArgs(h, pgVersionArg+fmt.Sprintf(`
@@ -122,13 +112,13 @@ func TestAccModulePostgres(t *testing.T) {
 		CPUNum      int    `json:"cpu_num"`
 		HDType      string `json:"hd_type"`
 	}
-	outputJSON(t, w, "sizing", &sizing)
+	w.OutputJSON("sizing", &sizing)
 	memory, cpus := hostSizing(t, h)
 	if sizing.TotalMemory != memory || sizing.CPUNum != cpus || (sizing.HDType != "ssd" && sizing.HDType != "hdd") {
 		t.Errorf("sizing = %+v, want total_memory %s and cpu_num %d from the host", sizing, memory, cpus)
 	}
 	var settings map[string]string
-	outputJSON(t, w, "settings", &settings)
+	w.OutputJSON("settings", &settings)
 	wantCost := map[string]string{"ssd": "1.1", "hdd": "4"}[sizing.HDType]
 	if settings["max_connections"] != "120" || settings["min_wal_size"] != "2GB" || settings["random_page_cost"] != wantCost {
 		t.Errorf("settings are not PGTune's for oltp, 120 connections, %s: %v", sizing.HDType, settings)
@@ -142,22 +132,22 @@ func TestAccModulePostgres(t *testing.T) {
 		"maintenance_work_mem": settings["maintenance_work_mem"],
 		"min_wal_size":         "2GB",
 	} {
-		if got := pgShow(t, h, name); got != want {
+		if got := h.PostgresSetting(t, name); got != want {
 			t.Errorf("SHOW %s = %s, want %s", name, got, want)
 		}
 	}
 	// What needs a restart waits for one.
 	var pending []string
-	outputJSON(t, w, "pending_restart", &pending)
-	if err := hasAll(pending, "shared_buffers", "max_connections"); err != nil {
+	w.OutputJSON("pending_restart", &pending)
+	if err := acctest.HasAll(pending, "shared_buffers", "max_connections"); err != nil {
 		t.Errorf("pending_restart: %v", err)
 	}
-	if got := pgShow(t, h, "max_connections"); got != before["max_connections"] {
+	if got := h.PostgresSetting(t, "max_connections"); got != before["max_connections"] {
 		t.Errorf("max_connections changed without a restart: %s", got)
 	}
 
 	var names []string
-	outputJSON(t, w, "index_names", &names)
+	w.OutputJSON("index_names", &names)
 	if !slices.Equal(names, []string{"mcpai_acc_mod_recent", "mcpai_acc_mod_score"}) {
 		t.Errorf("index_names = %q", names)
 	}
@@ -165,24 +155,24 @@ func TestAccModulePostgres(t *testing.T) {
 		"mcpai_acc_mod_recent": "CREATE INDEX mcpai_acc_mod_recent ON public." + table + " USING btree (tenant, created_at DESC)",
 		"mcpai_acc_mod_score":  "CREATE UNIQUE INDEX mcpai_acc_mod_score ON public." + table + " USING btree (score) WHERE (score > 10)",
 	} {
-		if err := wantIndex(t, h, name, def); err != nil {
+		if err := h.WantIndex(t, name, def); err != nil {
 			t.Error(err)
 		}
 	}
 
-	planEmpty(t, w)
+	w.PlanEmpty()
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
-	if got := pgAutoConf(t, h); got != "" {
+	if got := h.PostgresAutoConf(t); got != "" {
 		t.Errorf("postgresql.auto.conf after destroy:\n%s", got)
 	}
 	for name, want := range before {
-		if got := pgShow(t, h, name); got != want {
+		if got := h.PostgresSetting(t, name); got != want {
 			t.Errorf("after destroy %s = %s, want %s", name, got, want)
 		}
 	}
 	for _, name := range names {
-		if err := indexGone(t, h, name); err != nil {
+		if err := h.IndexGone(t, name); err != nil {
 			t.Error(err)
 		}
 	}
@@ -197,18 +187,18 @@ func TestAccModulePostgres_restart(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	h := serviceHost(t)
-	resetPostgres(t, h)
+	h.ResetPostgres(t)
 	t.Cleanup(func() {
 		// Whatever a failed run left pending goes with a restart.
-		resetPostgres(t, h)
+		h.ResetPostgres(t)
 		var pending bool
-		if err := pgConn(t, h).QueryRow(context.Background(), "SELECT bool_or(pending_restart) FROM pg_settings").Scan(&pending); err != nil || pending {
+		if err := h.Postgres(t).QueryRow(context.Background(), "SELECT bool_or(pending_restart) FROM pg_settings").Scan(&pending); err != nil || pending {
 			h.InHost(t, "pg_ctlcluster 15 main restart")
 		}
 	})
 	before := map[string]string{}
 	for _, name := range []string{"shared_buffers", "max_connections", "shared_preload_libraries", "max_worker_processes", "effective_io_concurrency"} {
-		before[name] = pgShow(t, h, name)
+		before[name] = h.PostgresSetting(t, name)
 	}
 
 	w := callModule(t, "postgres", postgresModuleArgs(h, pgVersionArg+`
@@ -236,24 +226,24 @@ func TestAccModulePostgres_restart(t *testing.T) {
 		"pg_stat_statements.max":   "5000",
 		"pg_stat_statements.track": "all",
 	} {
-		if got := pgShow(t, h, name); got != want {
+		if got := h.PostgresSetting(t, name); got != want {
 			t.Errorf("SHOW %s = %s, want %s", name, got, want)
 		}
 	}
 	var pending []string
-	outputJSON(t, w, "pending_restart", &pending)
+	w.OutputJSON("pending_restart", &pending)
 	if len(pending) != 0 {
 		t.Errorf("pending_restart after a restart = %q", pending)
 	}
 
-	planEmpty(t, w)
+	w.PlanEmpty()
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
-	if got := pgAutoConf(t, h); got != "" {
+	if got := h.PostgresAutoConf(t); got != "" {
 		t.Errorf("postgresql.auto.conf after destroy:\n%s", got)
 	}
 	for name, want := range before {
-		if got := pgShow(t, h, name); got != want {
+		if got := h.PostgresSetting(t, name); got != want {
 			t.Errorf("after destroy %s = %s, want %s", name, got, want)
 		}
 	}
@@ -288,7 +278,7 @@ func planRefusedAsProbe(t *testing.T, w *acctest.Workspace, h acctest.Host, want
 	t.Helper()
 	before := probes(t, h)
 	_, out := w.Run([]int{1}, append([]string{"plan"}, args...)...)
-	if !errorWords(want).MatchString(out) {
+	if !acctest.ErrorWords(want).MatchString(out) {
 		t.Errorf("plan output lacks %q:\n%s", want, out)
 	}
 	if n := probes(t, h) - before; n != 0 {
@@ -306,7 +296,7 @@ func TestAccModulePostgres_validation(t *testing.T) {
 		t.Skip("drives the terraform CLI")
 	}
 	h := serviceHost(t)
-	before := pgAutoConf(t, h)
+	before := h.PostgresAutoConf(t)
 	t.Run("through a variable", func(t *testing.T) {
 		w := callModuleAsProbe(t, "postgres", postgresModuleArgs(h, pgVersionArg+`db_type = var.db_type`))
 		if err := os.WriteFile(filepath.Join(w.Dir, "variables.tf"), []byte("variable \"db_type\" { type = string }\n"), 0o600); err != nil {
@@ -324,7 +314,7 @@ func TestAccModulePostgres_validation(t *testing.T) {
 			t.Errorf("a plan with good inputs made no SSH attempt on %s", h.Name)
 		}
 	})
-	if after := pgAutoConf(t, h); after != before {
+	if after := h.PostgresAutoConf(t); after != before {
 		t.Errorf("postgresql.auto.conf changed:\n%s\n%s", before, after)
 	}
 }

@@ -24,7 +24,7 @@ func redisModuleValues(t *testing.T, h acctest.Host) string {
 	t.Helper()
 	var b strings.Builder
 	for _, p := range redisModuleParams {
-		fmt.Fprintf(&b, "%s=%s\n", p, redisConfigGet(t, h, p))
+		fmt.Fprintf(&b, "%s=%s\n", p, h.RedisConfig(t, p))
 	}
 	return b.String()
 }
@@ -33,7 +33,7 @@ func redisModuleValues(t *testing.T, h acctest.Host) string {
 func checkRedis(t *testing.T, h acctest.Host, want map[string]string) {
 	t.Helper()
 	for p, v := range want {
-		if got := redisConfigGet(t, h, p); got != v {
+		if got := h.RedisConfig(t, p); got != v {
 			t.Errorf("%s = %q, want %q", p, got, v)
 		}
 	}
@@ -62,7 +62,7 @@ func TestAccModuleRedis(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
 	}
-	h := redisHost(t)
+	h := acctest.RedisHost(t)
 	before := redisModuleValues(t, h)
 	// CONFIG SET appendonly yes writes an AOF into Redis's dir; remove it
 	// afterwards if it was not there before.
@@ -107,7 +107,7 @@ func TestAccModuleRedis(t *testing.T) {
 			t.Errorf("previous_values[%s] = %q, want %q", p, got, v)
 		}
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	recallModule(t, w, "redis", redisArgs(h)+`  persistence = "aof"
   maxmemory   = "256mb"
@@ -115,7 +115,7 @@ func TestAccModuleRedis(t *testing.T) {
 	w.Run([]int{0}, "apply", "-auto-approve")
 	guide["maxmemory"], guide["save"], guide["appendonly"], guide["appendfsync"] = "268435456", "", "yes", "everysec"
 	checkRedis(t, h, guide)
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
@@ -131,7 +131,7 @@ func TestAccModuleRedis_sshTunnel(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
 	}
-	h := redisHost(t)
+	h := acctest.RedisHost(t)
 	before := redisModuleValues(t, h)
 	w := callModule(t, "redis", fmt.Sprintf(`  address            = "127.0.0.1:6379"
   password           = %q
@@ -154,7 +154,7 @@ func TestAccModuleRedis_sshTunnel(t *testing.T) {
 	if _, out := w.Run([]int{0}, "output", "-json", "settings"); strings.Contains(out, "lazyfree") {
 		t.Errorf("lazyfree = null still sets lazyfree parameters: %s", out)
 	}
-	planEmpty(t, w)
+	w.PlanEmpty()
 	w.Run([]int{0}, "destroy", "-auto-approve")
 	destroyed = true
 	if after := redisModuleValues(t, h); after != before {
@@ -169,8 +169,8 @@ func TestAccModuleRedis_validation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("drives the terraform CLI")
 	}
-	h := redisHost(t)
-	before := redisSnapshot(t, h)
+	h := acctest.RedisHost(t)
+	before := h.RedisSnapshot(t)
 	t.Run("secret in extra", func(t *testing.T) {
 		// maxmemory is left to be sized from the host, which is not read
 		// when an input is bad.
@@ -186,7 +186,7 @@ func TestAccModuleRedis_validation(t *testing.T) {
 			t.Errorf("apply output lacks %q:\n%s", want, out)
 		}
 	})
-	if after := redisSnapshot(t, h); after != before {
+	if after := h.RedisSnapshot(t); after != before {
 		t.Errorf("the server changed:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }

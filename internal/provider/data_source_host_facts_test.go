@@ -23,7 +23,7 @@ func TestAccHostFacts(t *testing.T) {
 	cpus, _ := strconv.ParseInt(want[0], 10, 64)
 	memKiB, _ := strconv.ParseInt(want[1], 10, 64)
 	// The sandbox host's dockerd, asked through its socket.
-	engine := dockerCLI(t, h, "info", "--format", "{{.ServerVersion}} {{.DefaultRuntime}}")
+	engine := h.Docker(t, "info", "--format", "{{.ServerVersion}} {{.DefaultRuntime}}")
 	addr := "data.mcpai_host_facts.this"
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,

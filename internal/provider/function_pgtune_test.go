@@ -1,8 +1,8 @@
 package provider
 
 import (
-	"regexp"
-	"strings"
+	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
+
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -36,15 +36,6 @@ func settingsExact(t *testing.T, in pgtune.Input) knownvalue.Check {
 		checks[k] = knownvalue.StringExact(v)
 	}
 	return knownvalue.MapExact(checks)
-}
-
-// errorWords matches an error message however Terraform wraps its lines.
-func errorWords(msg string) *regexp.Regexp {
-	words := strings.Fields(msg)
-	for i, w := range words {
-		words[i] = regexp.QuoteMeta(w)
-	}
-	return regexp.MustCompile(strings.Join(words, `\s+`))
 }
 
 func TestPgtuneFunction(t *testing.T) {
@@ -154,7 +145,7 @@ func TestPgtuneFunction_invalid(t *testing.T) {
 				ProtoV6ProviderFactories: testAccProviders,
 				Steps: []resource.TestStep{{
 					Config:      functionConfig(`output "x" { value = provider::mcpai::pgtune(` + tt.arg + `) }`),
-					ExpectError: errorWords(tt.want),
+					ExpectError: acctest.ErrorWords(tt.want),
 				}},
 			})
 		})

@@ -38,10 +38,10 @@ func holdHostLock(t *testing.T, h acctest.Host) func() {
 func TestAccHostLock_resourcesWait(t *testing.T) {
 	h := pgHost(t)
 	const file, table, index, container = "/tmp/mcpai-acc-lock.txt", "mcpai_acc_lock_table", "mcpai_acc_lock_idx", "mcpai-acc-lock"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	clearContainers(t, h, container)
 	h.InHost(t, "rm -f "+file)
-	workMem, redisTimeout := pgShow(t, h, "work_mem"), redisConfigGet(t, h, "timeout")
+	workMem, redisTimeout := h.PostgresSetting(t, "work_mem"), h.RedisConfig(t, "timeout")
 	short := `timeouts = { create = "6s" }`
 	ssh := fmt.Sprintf("ssh = { host = %q }", h.Address)
 	for _, tc := range []struct {
@@ -67,7 +67,7 @@ resource "mcpai_postgres_tuning" "test" {
   settings = { work_mem = "7MB" }
   %s
 }`, ssh, pgBlock(h, "127.0.0.1"), short), func() error {
-			if got := pgShow(t, h, "work_mem"); got != workMem {
+			if got := h.PostgresSetting(t, "work_mem"); got != workMem {
 				return fmt.Errorf("work_mem = %s, was %s", got, workMem)
 			}
 			return nil
@@ -90,7 +90,7 @@ resource "mcpai_redis_config" "test" {
   settings = { timeout = "123" }
   %s
 }`, ssh, h.RedisPassword, short), func() error {
-			if got := redisConfigGet(t, h, "timeout"); got != redisTimeout {
+			if got := h.RedisConfig(t, "timeout"); got != redisTimeout {
 				return fmt.Errorf("timeout = %s, was %s", got, redisTimeout)
 			}
 			return nil

@@ -63,7 +63,7 @@ func TestPostgresSSLModeDefault(t *testing.T) {
 func TestAccPostgres_plaintextRefusedByDefault(t *testing.T) {
 	h := pgHost(t)
 	const table, index = "mcpai_acc_tls", "mcpai_acc_tls_tenant"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	front, loggedIn := noTLSFront(t, fmt.Sprintf("%s:%d", h.Address, h.PostgresPort))
 	config := func(host string, port int, sslmode string) string {
 		return acctest.ProviderBlock(t) + fmt.Sprintf(`
@@ -79,8 +79,8 @@ resource "mcpai_postgres_index" "test" {
 		if n := loggedIn.Load(); n != 0 {
 			t.Errorf("%d connections went on to log in in plaintext", n)
 		}
-		if li := indexOnServer(t, h, index); li.oid != 0 {
-			t.Errorf("a refused connection changed the server: %s", li.definition)
+		if li := h.Index(t, index); li.OID != 0 {
+			t.Errorf("a refused connection changed the server: %s", li.Definition)
 		}
 	}
 	tfresource.Test(t, tfresource.TestCase{
@@ -96,7 +96,7 @@ resource "mcpai_postgres_index" "test" {
 				PreConfig: nothingSent,
 				Config:    config(front.IP.String(), front.Port, `, sslmode = "disable"`),
 				Check: func(*terraform.State) error {
-					if loggedIn.Load() == 0 || indexOnServer(t, h, index).oid == 0 {
+					if loggedIn.Load() == 0 || h.Index(t, index).OID == 0 {
 						return fmt.Errorf("sslmode = \"disable\" did not connect in plaintext and build the index")
 					}
 					return nil
@@ -106,7 +106,7 @@ resource "mcpai_postgres_index" "test" {
 				// The sandbox's server has TLS: the default connects.
 				Config: config(h.Address, h.PostgresPort, ""),
 				Check: func(*terraform.State) error {
-					if indexOnServer(t, h, index).oid == 0 {
+					if h.Index(t, index).OID == 0 {
 						return fmt.Errorf("no index %s after the apply over TLS", index)
 					}
 					return nil

@@ -34,8 +34,8 @@ resource "mcpai_container" "test" {
 // their replacements) from the host now and when the test ends, whatever a
 // failed run left.
 func clearContainers(t *testing.T, h acctest.Host, names ...string) acctest.Host {
-	removeContainers(t, h, names...)
-	t.Cleanup(func() { removeContainers(t, h, names...) })
+	h.RemoveContainers(t, names...)
+	t.Cleanup(func() { h.RemoveContainers(t, names...) })
 	return h
 }
 
@@ -43,10 +43,10 @@ func clearContainers(t *testing.T, h acctest.Host, names ...string) acctest.Host
 // the host's engine whether the container is gone.
 func noContainer(t *testing.T, h acctest.Host, name string) func(*terraform.State) error {
 	return func(*terraform.State) error {
-		if c, ok := containerOf(t, h, name); ok {
+		if c, ok := h.InspectContainer(t, name); ok {
 			return fmt.Errorf("container %s is on the host (%s)", name, c.State.Status)
 		}
-		return noLeftovers(t, h, name)
+		return h.NoLeftovers(t, name)
 	}
 }
 
@@ -80,7 +80,7 @@ func TestAccContainer_lifecycle(t *testing.T) {
 		var firstID string
 		// drift changes the container behind Terraform's back; the plan
 		// shows it and the apply puts the container back, running.
-		drift := func(what string, change func(), action plancheck.ResourceActionType, check func(c inspected) error) resource.TestStep {
+		drift := func(what string, change func(), action plancheck.ResourceActionType, check func(c acctest.Container) error) resource.TestStep {
 			planned := []plancheck.PlanCheck{plancheck.ExpectResourceAction(accContainerAddr, action)}
 			if action == plancheck.ResourceActionUpdate {
 				// The same container, shown going back to running.
@@ -91,7 +91,7 @@ func TestAccContainer_lifecycle(t *testing.T) {
 				PreConfig:        change,
 				Config:           cfg("production", "512m", "2", "always"),
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: planned},
-				Check: checkContainer(t, h, name, func(c inspected) error {
+				Check: checkContainer(t, h, name, func(c acctest.Container) error {
 					if !c.State.Running {
 						return fmt.Errorf("%s: not running after apply: %+v", what, c.State)
 					}
@@ -107,7 +107,7 @@ func TestAccContainer_lifecycle(t *testing.T) {
 		}
 		// update applies config, which changes the container in place or
 		// replaces it, as inPlace says.
-		update := func(config string, inPlace bool, check func(c inspected) error) resource.TestStep {
+		update := func(config string, inPlace bool, check func(c acctest.Container) error) resource.TestStep {
 			id := plancheck.ExpectUnknownValue(accContainerAddr, tfjsonpath.New("id"))
 			if inPlace {
 				id = plancheck.ExpectKnownValue(accContainerAddr, tfjsonpath.New("id"), knownvalue.NotNull())
@@ -115,12 +115,12 @@ func TestAccContainer_lifecycle(t *testing.T) {
 			return resource.TestStep{
 				Config:           config,
 				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(accContainerAddr, plancheck.ResourceActionUpdate), id}},
-				Check: checkContainer(t, h, name, func(c inspected) error {
+				Check: checkContainer(t, h, name, func(c acctest.Container) error {
 					if (c.ID == firstID) != inPlace || !c.State.Running {
 						return fmt.Errorf("in place: %v, but the container went from %s to %s (%s)", inPlace, firstID, c.ID, c.State.Status)
 					}
 					firstID = c.ID
-					if err := noLeftovers(t, h, name); err != nil {
+					if err := h.NoLeftovers(t, name); err != nil {
 						return err
 					}
 					return check(c)
@@ -141,15 +141,15 @@ func TestAccContainer_lifecycle(t *testing.T) {
 						statecheck.ExpectKnownValue(accContainerAddr, tfjsonpath.New("image_id"), knownvalue.StringRegexp(regexp.MustCompile(`^sha256:[0-9a-f]{64}$`))),
 					},
 					ConfigPlanChecks: resource.ConfigPlanChecks{PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()}},
-					Check: checkContainer(t, h, name, func(c inspected) error {
+					Check: checkContainer(t, h, name, func(c acctest.Container) error {
 						firstID = c.ID
-						if img, _ := dockerOutput(h, "inspect", "--format", "{{.Config.Image}}", name); img != acctest.ModelImageReady {
+						if img, _ := h.DockerOutput("inspect", "--format", "{{.Config.Image}}", name); img != acctest.ModelImageReady {
 							return fmt.Errorf("image %q", img)
 						}
 						if !slices.Equal(c.Config.Cmd, []string{"--host", "0.0.0.0", "--workers", "2"}) {
 							return fmt.Errorf("cmd %q", c.Config.Cmd)
 						}
-						if err := hasAll(c.Config.Env, "APP_ENV=staging", "DATABASE_PASSWORD=acc-secret"); err != nil {
+						if err := acctest.HasAll(c.Config.Env, "APP_ENV=staging", "DATABASE_PASSWORD=acc-secret"); err != nil {
 							return err
 						}
 						l := c.Config.Labels
@@ -167,26 +167,26 @@ func TestAccContainer_lifecycle(t *testing.T) {
 						if len(hc.Ulimits) != 1 || hc.Ulimits[0].Name != "nofile" || hc.Ulimits[0].Soft != 4096 || hc.Ulimits[0].Hard != 8192 {
 							return fmt.Errorf("ulimits %+v", hc.Ulimits)
 						}
-						if logOpt, _ := dockerOutput(h, "inspect", "--format", `{{index .HostConfig.LogConfig.Config "max-size"}}`, name); logOpt != "10m" {
+						if logOpt, _ := h.DockerOutput("inspect", "--format", `{{index .HostConfig.LogConfig.Config "max-size"}}`, name); logOpt != "10m" {
 							return fmt.Errorf("log max-size %q", logOpt)
 						}
 						// Ready means health_path answered, not just running.
-						if logs, _ := dockerOutput(h, "logs", name); !strings.Contains(logs, "modelserver: ready") {
+						if logs, _ := h.DockerOutput("logs", name); !strings.Contains(logs, "modelserver: ready") {
 							return fmt.Errorf("applied before the service was ready; its log:\n%s", logs)
 						}
 						return nil
 					}),
 				},
 				// Resources and the restart policy change in place.
-				update(cfg("staging", "512m", "2", "always"), true, func(c inspected) error {
+				update(cfg("staging", "512m", "2", "always"), true, func(c acctest.Container) error {
 					if c.HostConfig.Memory != 512<<20 || c.HostConfig.NanoCpus != 2e9 || c.HostConfig.RestartPolicy.Name != "always" {
 						return fmt.Errorf("host config %+v", c.HostConfig)
 					}
 					return nil
 				}),
 				// The environment is fixed at create: a new container.
-				update(cfg("production", "512m", "2", "always"), false, func(c inspected) error {
-					return hasAll(c.Config.Env, "APP_ENV=production", "DATABASE_PASSWORD=acc-secret")
+				update(cfg("production", "512m", "2", "always"), false, func(c acctest.Container) error {
+					return acctest.HasAll(c.Config.Env, "APP_ENV=production", "DATABASE_PASSWORD=acc-secret")
 				}),
 				{
 					// An import reads every variable into env (the secret
@@ -207,17 +207,17 @@ func TestAccContainer_lifecycle(t *testing.T) {
 						return nil
 					},
 				},
-				drift("stopped by hand: started again", func() { dockerCLI(t, h, "stop", "-t", "1", name) }, plancheck.ResourceActionUpdate,
+				drift("stopped by hand: started again", func() { h.Docker(t, "stop", "-t", "1", name) }, plancheck.ResourceActionUpdate,
 					nil),
 				drift("limits changed by hand (docker update): put back in place", func() {
-					dockerCLI(t, h, "update", "--memory", "300m", "--memory-swap", "600m", "--cpus", "1.5", name)
-				}, plancheck.ResourceActionUpdate, func(c inspected) error {
+					h.Docker(t, "update", "--memory", "300m", "--memory-swap", "600m", "--cpus", "1.5", name)
+				}, plancheck.ResourceActionUpdate, func(c acctest.Container) error {
 					if c.HostConfig.Memory != 512<<20 || c.HostConfig.NanoCpus != 2e9 {
 						return fmt.Errorf("limits after apply: memory %d, cpus %d", c.HostConfig.Memory, c.HostConfig.NanoCpus)
 					}
 					return nil
 				}),
-				drift("removed by hand: created again", func() { dockerCLI(t, h, "rm", "-f", name) }, plancheck.ResourceActionCreate,
+				drift("removed by hand: created again", func() { h.Docker(t, "rm", "-f", name) }, plancheck.ResourceActionCreate,
 					nil),
 			},
 		})
@@ -294,8 +294,8 @@ func TestAccContainer_readiness(t *testing.T) {
 func TestAccContainer_badInputs(t *testing.T) {
 	const name, squatter = "acc-container-bad", "acc-container-squatter"
 	h := clearContainers(t, dockerHosts(t)[0], name, squatter)
-	dockerCLI(t, h, "run", "-d", "--name", squatter, h.DockerImage)
-	squatterID := dockerCLI(t, h, "inspect", "--format", "{{.Id}}", squatter)
+	h.Docker(t, "run", "-d", "--name", squatter, h.DockerImage)
+	squatterID := h.Docker(t, "inspect", "--format", "{{.Id}}", squatter)
 	body := func(image, extra string) string {
 		return containerConfig(t, h, fmt.Sprintf("  name  = %q\n  image = %q\n%s", name, image, extra))
 	}
@@ -303,7 +303,7 @@ func TestAccContainer_badInputs(t *testing.T) {
 		if err := noContainer(t, h, name)(nil); err != nil {
 			t.Errorf("a refused input changed the host: %v", err)
 		}
-		c, ok := containerOf(t, h, squatter)
+		c, ok := h.InspectContainer(t, squatter)
 		if !ok || c.ID != squatterID || !c.State.Running {
 			t.Errorf("the unrelated container %s was touched: %+v", squatter, c)
 		}
@@ -385,7 +385,7 @@ resource "mcpai_gpu_model_runner" "test" {
 	want := map[string]string{}
 	record := func(names ...string) {
 		for _, n := range names {
-			c, ok := containerOf(t, h, n)
+			c, ok := h.InspectContainer(t, n)
 			if !ok {
 				t.Fatalf("no container %s", n)
 			}
@@ -394,7 +394,7 @@ resource "mcpai_gpu_model_runner" "test" {
 	}
 	kept := func() {
 		for n, id := range want {
-			if c, ok := containerOf(t, h, n); !ok || c.ID != id || !c.State.Running {
+			if c, ok := h.InspectContainer(t, n); !ok || c.ID != id || !c.State.Running {
 				t.Errorf("%s is not the container it was (%s) and running: %+v", n, id, c)
 			}
 		}
@@ -406,7 +406,7 @@ resource "mcpai_gpu_model_runner" "test" {
 		return resource.TestStep{
 			PreConfig: func() {
 				kept()
-				dockerCLI(t, h, "run", "-d", "--name", name+oldSuffix, "--label", modelrunner.LabelManagedBy+"=terraform-provider-mcpai", "--label", label, h.DockerImage)
+				h.Docker(t, "run", "-d", "--name", name+oldSuffix, "--label", modelrunner.LabelManagedBy+"=terraform-provider-mcpai", "--label", label, h.DockerImage)
 				record(name + oldSuffix)
 			},
 			Config:      config(generalImage, runnerImage, ""),
@@ -433,7 +433,7 @@ resource %q "adopt" {
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
 			for _, n := range []string{general, runner} {
-				if _, ok := containerOf(t, h, n); ok {
+				if _, ok := h.InspectContainer(t, n); ok {
 					return fmt.Errorf("destroy left %s", n)
 				}
 			}
@@ -449,18 +449,18 @@ resource %q "adopt" {
 				// Its own leftover is cleared; the other's stays.
 				PreConfig: func() {
 					kept()
-					dockerCLI(t, h, "rm", "-f", general+oldSuffix)
+					h.Docker(t, "rm", "-f", general+oldSuffix)
 					delete(want, general+oldSuffix)
-					dockerCLI(t, h, "run", "-d", "--name", general+oldSuffix, "--label", modelrunner.LabelManagedBy+"=terraform-provider-mcpai",
+					h.Docker(t, "run", "-d", "--name", general+oldSuffix, "--label", modelrunner.LabelManagedBy+"=terraform-provider-mcpai",
 						"--label", modelrunner.LabelKind+"="+modelrunner.KindGeneral, h.DockerImage)
 				},
 				Config: config(acctest.ModelImageHealthcheck, acctest.ModelImageReady, ""),
 				Check: func(*terraform.State) error {
-					c, ok := containerOf(t, h, general)
+					c, ok := h.InspectContainer(t, general)
 					if !ok || c.ID == want[general] || !c.State.Running {
 						return fmt.Errorf("%s not replaced and running: %+v", general, c)
 					}
-					if _, ok := containerOf(t, h, general+oldSuffix); ok {
+					if _, ok := h.InspectContainer(t, general+oldSuffix); ok {
 						return fmt.Errorf("the resource's own leftover %s is still there", general+oldSuffix)
 					}
 					delete(want, general)
@@ -470,7 +470,7 @@ resource %q "adopt" {
 			},
 		},
 	})
-	if _, ok := containerOf(t, h, runner+oldSuffix); !ok {
+	if _, ok := h.InspectContainer(t, runner+oldSuffix); !ok {
 		t.Errorf("the general container's leftover under the model runner's temporary name was removed")
 	}
 }
@@ -502,7 +502,7 @@ resource "mcpai_container" "test" {
 					statecheck.ExpectKnownValue(accContainerAddr, tfjsonpath.New("state"), knownvalue.StringExact("running")),
 					statecheck.ExpectKnownValue(accContainerAddr, tfjsonpath.New("docker_socket"), knownvalue.StringExact(defaultDockerSock)),
 				},
-				Check: checkContainer(t, h, name, func(c inspected) error {
+				Check: checkContainer(t, h, name, func(c acctest.Container) error {
 					if c.HostConfig.RestartPolicy.Name != "on-failure" || !slices.Equal(c.Config.Cmd, []string{":8080"}) {
 						return fmt.Errorf("restart policy %q, cmd %q", c.HostConfig.RestartPolicy.Name, c.Config.Cmd)
 					}

@@ -44,58 +44,6 @@ func forEachEngine(t *testing.T, f func(t *testing.T, h acctest.Host)) {
 	}
 }
 
-// dockerCLI runs the docker CLI against a host's daemon, through the
-// host's socket as the machine sees it.
-func dockerCLI(t *testing.T, h acctest.Host, args ...string) string {
-	t.Helper()
-	out, err := dockerCmd(h, args...).CombinedOutput()
-	if err != nil {
-		t.Fatalf("docker %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-	return strings.TrimSpace(string(out))
-}
-
-func dockerCmd(h acctest.Host, args ...string) *exec.Cmd {
-	return exec.Command("docker", append([]string{"-H", "unix://" + h.DockerSocket}, args...)...)
-}
-
-func dockerPid(t *testing.T, h acctest.Host) string {
-	t.Helper()
-	return h.InHost(t, "cat /var/run/docker.pid")
-}
-
-func daemonJSON(t *testing.T, h acctest.Host) (string, bool) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(h.DockerEtc, "daemon.json"))
-	if os.IsNotExist(err) {
-		return "", false
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data), true
-}
-
-// resetDocker makes a host's daemon run without a daemon.json, as the
-// sandbox starts it, whatever a failed test left.
-func resetDocker(t *testing.T, h acctest.Host) {
-	t.Helper()
-	if _, ok := daemonJSON(t, h); ok {
-		if err := os.Remove(filepath.Join(h.DockerEtc, "daemon.json")); err != nil {
-			t.Fatal(err)
-		}
-		h.InHost(t, "service docker restart >/dev/null 2>&1; for i in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 0.5; done")
-	}
-}
-
-// dockerState is what the tests compare before and after: the file and
-// the daemon answering.
-func dockerState(t *testing.T, h acctest.Host) string {
-	t.Helper()
-	content, ok := daemonJSON(t, h)
-	return fmt.Sprintf("file=%v %q driver=%s", ok, content, dockerCLI(t, h, "info", "--format", "{{.Driver}} {{.LoggingDriver}} {{.LiveRestoreEnabled}}"))
-}
-
 func dockerConfig(t *testing.T, h acctest.Host, extra, config string) string {
 	return acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_docker_daemon_config" "test" {
@@ -124,9 +72,9 @@ func guideDocker(driver string) string {
 
 func TestAccDockerDaemonConfig_lifecycle(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h acctest.Host) {
-		resetDocker(t, h)
-		t.Cleanup(func() { resetDocker(t, h) })
-		driver := dockerCLI(t, h, "info", "--format", "{{.Driver}}")
+		h.ResetDocker(t)
+		t.Cleanup(func() { h.ResetDocker(t) })
+		driver := h.Docker(t, "info", "--format", "{{.Driver}}")
 		guide := guideDocker(driver)
 		validation := "dockerd --validate"
 		if h.DockerEngine == "distribution" {
@@ -136,17 +84,17 @@ func TestAccDockerDaemonConfig_lifecycle(t *testing.T) {
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testAccProviders,
 			CheckDestroy: func(*terraform.State) error {
-				if content, ok := daemonJSON(t, h); ok {
+				if content, ok := h.DaemonJSON(t); ok {
 					return fmt.Errorf("destroy left daemon.json:\n%s", content)
 				}
-				if got := dockerCLI(t, h, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "false" {
+				if got := h.Docker(t, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "false" {
 					return fmt.Errorf("after destroy the daemon runs with live-restore %s", got)
 				}
 				return nil
 			},
 			Steps: []resource.TestStep{
 				{
-					PreConfig: func() { pidAfterApply = dockerPid(t, h) },
+					PreConfig: func() { pidAfterApply = h.DockerPid(t) },
 					Config:    dockerConfig(t, h, "", guide),
 					ConfigStateChecks: []statecheck.StateCheck{
 						statecheck.ExpectKnownValue(accDockerAddr, tfjsonpath.New("effective").AtMapKey("live_restore"), knownvalue.Bool(true)),
@@ -161,19 +109,19 @@ func TestAccDockerDaemonConfig_lifecycle(t *testing.T) {
 					},
 					Check: func(*terraform.State) error {
 						// Not every key can be reloaded: the daemon was restarted.
-						if got := dockerPid(t, h); got == pidAfterApply {
+						if got := h.DockerPid(t); got == pidAfterApply {
 							return fmt.Errorf("dockerd was not restarted (pid %s)", got)
 						}
-						content, _ := daemonJSON(t, h)
+						content, _ := h.DaemonJSON(t)
 						if !strings.Contains(content, "\n  \"live-restore\": true,\n") {
 							return fmt.Errorf("daemon.json is not the indented document:\n%s", content)
 						}
 						// The daemon really runs it: a container gets the ulimit.
-						out := dockerCLI(t, h, "run", "--rm", h.DockerImage, "-nofile")
+						out := h.Docker(t, "run", "--rm", h.DockerImage, "-nofile")
 						if out != "16384" {
 							return fmt.Errorf("container open-file limit %q", out)
 						}
-						pidAfterApply = dockerPid(t, h)
+						pidAfterApply = h.DockerPid(t)
 						return nil
 					},
 				},
@@ -187,7 +135,7 @@ func TestAccDockerDaemonConfig_lifecycle(t *testing.T) {
 				{
 					// An edited file is drift.
 					PreConfig: func() {
-						content, _ := daemonJSON(t, h)
+						content, _ := h.DaemonJSON(t)
 						edited := strings.Replace(content, `"max-file": "3"`, `"max-file": "9"`, 1)
 						if err := os.WriteFile(filepath.Join(h.DockerEtc, "daemon.json"), []byte(edited), 0o644); err != nil {
 							t.Fatal(err)
@@ -201,10 +149,10 @@ func TestAccDockerDaemonConfig_lifecycle(t *testing.T) {
 					// Correcting it (log-opts) needs a restart.
 					Config: dockerConfig(t, h, "", guide),
 					Check: func(*terraform.State) error {
-						if content, _ := daemonJSON(t, h); !strings.Contains(content, `"max-file": "3"`) {
+						if content, _ := h.DaemonJSON(t); !strings.Contains(content, `"max-file": "3"`) {
 							return fmt.Errorf("drift not corrected:\n%s", content)
 						}
-						pidAfterApply = dockerPid(t, h)
+						pidAfterApply = h.DockerPid(t)
 						return nil
 					},
 				},
@@ -216,10 +164,10 @@ func TestAccDockerDaemonConfig_lifecycle(t *testing.T) {
 						PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 					},
 					Check: func(*terraform.State) error {
-						if got := dockerPid(t, h); got != pidAfterApply {
+						if got := h.DockerPid(t); got != pidAfterApply {
 							return fmt.Errorf("a reload restarted dockerd: pid %s -> %s", pidAfterApply, got)
 						}
-						if got := dockerCLI(t, h, "info", "--format", "{{.Debug}}"); got != "true" {
+						if got := h.Docker(t, "info", "--format", "{{.Debug}}"); got != "true" {
 							return fmt.Errorf("debug after reload = %s", got)
 						}
 						return nil
@@ -243,8 +191,8 @@ func TestAccDockerDaemonConfig_lifecycle(t *testing.T) {
 // resource performs.
 func TestAccDockerDaemonConfig_liveRestore(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h acctest.Host) {
-		resetDocker(t, h)
-		t.Cleanup(func() { resetDocker(t, h) })
+		h.ResetDocker(t)
+		t.Cleanup(func() { h.ResetDocker(t) })
 		var container, containerPid string
 		t.Cleanup(func() {
 			if container != "" {
@@ -258,8 +206,8 @@ func TestAccDockerDaemonConfig_liveRestore(t *testing.T) {
 				{
 					Config: dockerConfig(t, h, "", base),
 					Check: func(*terraform.State) error {
-						container = dockerCLI(t, h, "run", "-d", h.DockerImage)
-						containerPid = dockerCLI(t, h, "inspect", "--format", "{{.State.Pid}}", container)
+						container = h.Docker(t, "run", "-d", h.DockerImage)
+						containerPid = h.Docker(t, "inspect", "--format", "{{.State.Pid}}", container)
 						return nil
 					},
 				},
@@ -267,7 +215,7 @@ func TestAccDockerDaemonConfig_liveRestore(t *testing.T) {
 					// log-opts cannot be reloaded: this restarts dockerd.
 					Config: dockerConfig(t, h, "", `{ "live-restore" = true, "log-opts" = { "max-size" = "20m" } }`),
 					Check: func(*terraform.State) error {
-						got := dockerCLI(t, h, "inspect", "--format", "{{.State.Running}} {{.State.Pid}}", container)
+						got := h.Docker(t, "inspect", "--format", "{{.State.Running}} {{.State.Pid}}", container)
 						if got != "true "+containerPid {
 							return fmt.Errorf("container after the restart: running/pid %q, was running with pid %s", got, containerPid)
 						}
@@ -281,8 +229,8 @@ func TestAccDockerDaemonConfig_liveRestore(t *testing.T) {
 
 func TestAccDockerDaemonConfig_badInputs(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h acctest.Host) {
-		resetDocker(t, h)
-		t.Cleanup(func() { resetDocker(t, h) })
+		h.ResetDocker(t)
+		t.Cleanup(func() { h.ResetDocker(t) })
 		misspelt := `unknown\s+configuration\s+directive|storage-drvier`
 		if h.DockerEngine == "distribution" {
 			misspelt = `"storage-drvier"\s+\(did\s+you\s+mean\s+"storage-driver"\?\)[\s\S]*Nothing\s+was\s+changed`
@@ -298,7 +246,7 @@ func TestAccDockerDaemonConfig_badInputs(t *testing.T) {
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
-				before, pid := dockerState(t, h), dockerPid(t, h)
+				before, pid := h.DockerState(t), h.DockerPid(t)
 				resource.Test(t, resource.TestCase{
 					ProtoV6ProviderFactories: testAccProviders,
 					Steps: []resource.TestStep{{
@@ -306,10 +254,10 @@ func TestAccDockerDaemonConfig_badInputs(t *testing.T) {
 						ExpectError: regexp.MustCompile(tc.want),
 					}},
 				})
-				if after := dockerState(t, h); after != before {
+				if after := h.DockerState(t); after != before {
 					t.Fatalf("the host changed:\nbefore: %s\nafter:  %s", before, after)
 				}
-				if got := dockerPid(t, h); got != pid {
+				if got := h.DockerPid(t); got != pid {
 					t.Fatalf("dockerd was restarted: pid %s -> %s", pid, got)
 				}
 			})
@@ -320,14 +268,14 @@ func TestAccDockerDaemonConfig_badInputs(t *testing.T) {
 // A key the service already passes as a flag is refused, naming both.
 func TestAccDockerDaemonConfig_flagConflict(t *testing.T) {
 	h := dockerHosts(t)[0]
-	resetDocker(t, h)
+	h.ResetDocker(t)
 	opts := filepath.Join(t.TempDir(), "docker-default")
 	if err := os.WriteFile(opts, []byte("DOCKER_OPTS=\"-H unix:///var/run/docker.sock\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	inHostMountNS(t, h, "mount --bind "+opts+" /etc/default/docker")
 	t.Cleanup(func() { inHostMountNS(t, h, "umount /etc/default/docker") })
-	before := dockerState(t, h)
+	before := h.DockerState(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
@@ -335,7 +283,7 @@ func TestAccDockerDaemonConfig_flagConflict(t *testing.T) {
 			ExpectError: regexp.MustCompile(`/etc/default/docker\s+\(DOCKER_OPTS\)[\s\S]*"hosts"\s+\(already\s+passed\s+as\s+"-H\s+unix:///var/run/docker.sock"\)[\s\S]*Nothing\s+was\s+changed`),
 		}},
 	})
-	if after := dockerState(t, h); after != before {
+	if after := h.DockerState(t); after != before {
 		t.Fatalf("the host changed:\nbefore: %s\nafter:  %s", before, after)
 	}
 }
@@ -345,22 +293,22 @@ func TestAccDockerDaemonConfig_flagConflict(t *testing.T) {
 // runs again, and the error quotes the daemon.
 func TestAccDockerDaemonConfig_rollback(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h acctest.Host) {
-		resetDocker(t, h)
-		t.Cleanup(func() { resetDocker(t, h) })
+		h.ResetDocker(t)
+		t.Cleanup(func() { h.ResetDocker(t) })
 		var before string
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testAccProviders,
 			Steps: []resource.TestStep{
 				{Config: dockerConfig(t, h, "", `{ "live-restore" = true }`)},
 				{
-					PreConfig:   func() { before = dockerState(t, h) },
+					PreConfig:   func() { before = h.DockerState(t) },
 					Config:      dockerConfig(t, h, "", `{ "live-restore" = true, "storage-driver" = "zfs" }`),
 					ExpectError: regexp.MustCompile(`After\s+the\s+restart,\s+dockerd\s+on\s+[\s\S]*(exited|was\s+not\s+healthy)[\s\S]*The\s+daemon\s+said:[\s\S]*(zfs|graphdriver)[\s\S]*was\s+put\s+back[\s\S]*dockerd\s+runs\s+again\s+on\s+the\s+old\s+file`),
 				},
 				{
 					Config: dockerConfig(t, h, "", `{ "live-restore" = true }`),
 					PreConfig: func() {
-						if after := dockerState(t, h); after != before {
+						if after := h.DockerState(t); after != before {
 							t.Fatalf("not rolled back:\nbefore: %s\nafter:  %s", before, after)
 						}
 					},
@@ -375,15 +323,15 @@ func TestAccDockerDaemonConfig_rollback(t *testing.T) {
 // a change on every plan; switching to auto applies it.
 func TestAccDockerDaemonConfig_restartNever(t *testing.T) {
 	h := dockerHosts(t)[0]
-	resetDocker(t, h)
-	t.Cleanup(func() { resetDocker(t, h) })
+	h.ResetDocker(t)
+	t.Cleanup(func() { h.ResetDocker(t) })
 	config := `{ "live-restore" = true }`
 	var pid string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
 			{
-				PreConfig: func() { pid = dockerPid(t, h) },
+				PreConfig: func() { pid = h.DockerPid(t) },
 				Config:    dockerConfig(t, h, `restart = "never"`, config),
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(accDockerAddr, tfjsonpath.New("pending_restart"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact("live-restore")})),
@@ -392,10 +340,10 @@ func TestAccDockerDaemonConfig_restartNever(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := dockerPid(t, h); got != pid {
+					if got := h.DockerPid(t); got != pid {
 						return fmt.Errorf("restart = never restarted dockerd")
 					}
-					if got := dockerCLI(t, h, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "false" {
+					if got := h.Docker(t, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "false" {
 						return fmt.Errorf("restart = never applied the file: live-restore %s", got)
 					}
 					return nil
@@ -434,8 +382,8 @@ func inHostMountNS(t *testing.T, h acctest.Host, script string) {
 func TestAccDockerDaemonConfig_fileRemoved(t *testing.T) {
 	hosts := dockerHosts(t)
 	h := hosts[len(hosts)-1]
-	resetDocker(t, h)
-	t.Cleanup(func() { resetDocker(t, h) })
+	h.ResetDocker(t)
+	t.Cleanup(func() { h.ResetDocker(t) })
 	config := dockerConfig(t, h, "", `{ "debug" = true }`)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -457,7 +405,7 @@ func TestAccDockerDaemonConfig_fileRemoved(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if content, ok := daemonJSON(t, h); !ok || !strings.Contains(content, `"debug": true`) {
+					if content, ok := h.DaemonJSON(t); !ok || !strings.Contains(content, `"debug": true`) {
 						return fmt.Errorf("daemon.json not written again: %q", content)
 					}
 					return nil
@@ -471,10 +419,10 @@ func TestAccDockerDaemonConfig_fileRemoved(t *testing.T) {
 // value in effect, not one waiting for a restart.
 func TestAccDockerDaemonConfig_symlinkedDataRoot(t *testing.T) {
 	h := dockerHosts(t)[0]
-	resetDocker(t, h)
+	h.ResetDocker(t)
 	h.InHost(t, "ln -sfn /var/lib/docker /var/lib/docker-link")
 	t.Cleanup(func() {
-		resetDocker(t, h)
+		h.ResetDocker(t)
 		h.InHost(t, "rm -f /var/lib/docker-link")
 	})
 	resource.Test(t, resource.TestCase{

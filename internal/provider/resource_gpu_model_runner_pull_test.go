@@ -50,11 +50,11 @@ func TestAccGPUModelRunner_pull(t *testing.T) {
 		user, password := "mcpai-puller", fmt.Sprintf("pw-%d", time.Now().UnixNano())
 
 		cleanup := func() {
-			removeContainers(t, h, name)
-			_, _ = dockerOutput(h, "rm", "-f", plain, private, pushWork)
+			h.RemoveContainers(t, name)
+			_, _ = h.DockerOutput("rm", "-f", plain, private, pushWork)
 			// Images of their own (pushAway): their base stays as
 			// acctest.ModelImageReady.
-			_, _ = dockerOutput(h, "rmi", ref, privateRef)
+			_, _ = h.DockerOutput("rmi", ref, privateRef)
 		}
 		cleanup()
 		t.Cleanup(cleanup)
@@ -87,7 +87,7 @@ func TestAccGPUModelRunner_pull(t *testing.T) {
 		}
 		gone := func(t *testing.T) resource.TestCheckFunc {
 			return func(*terraform.State) error {
-				if _, ok := containerOf(t, h, name); ok {
+				if _, ok := h.InspectContainer(t, name); ok {
 					return fmt.Errorf("container %s is still there", name)
 				}
 				return nil
@@ -116,10 +116,10 @@ func TestAccGPUModelRunner_pull(t *testing.T) {
 		startRegistry(t, h, private, port+1, "MCPAI_REGISTRY_USER="+user, "MCPAI_REGISTRY_PASSWORD="+password)
 		privateDigest := pushAway(t, h, privateRef, basicAuthConfig(t, port+1, user, password))
 		notPulled := func() {
-			if _, ok := containerOf(t, h, name); ok {
+			if _, ok := h.InspectContainer(t, name); ok {
 				t.Errorf("a refused pull created container %s", name)
 			}
-			if out, err := dockerOutput(h, "image", "inspect", privateRef); err == nil {
+			if out, err := h.DockerOutput("image", "inspect", privateRef); err == nil {
 				t.Errorf("a refused pull left image %s: %s", privateRef, out)
 			}
 		}
@@ -172,7 +172,7 @@ func TestAccGPUModelRunner_pull(t *testing.T) {
 			},
 		})
 		// Each refused pull met the registry's challenge.
-		if logs, _ := dockerOutput(h, "logs", private); !strings.Contains(logs, "401 UNAUTHORIZED") {
+		if logs, _ := h.DockerOutput("logs", private); !strings.Contains(logs, "401 UNAUTHORIZED") {
 			t.Errorf("registry %s refused nothing; its log:\n%s", private, logs)
 		}
 	})
@@ -187,10 +187,10 @@ func startRegistry(t *testing.T, h acctest.Host, name string, port int, env ...s
 	for _, e := range env {
 		args = append(args, "-e", e)
 	}
-	dockerCLI(t, h, append(args, acctest.RegistryImage)...)
+	h.Docker(t, append(args, acctest.RegistryImage)...)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		logs, _ := dockerOutput(h, "logs", name)
+		logs, _ := h.DockerOutput("logs", name)
 		if strings.Contains(logs, "registry: listening on") {
 			return
 		}
@@ -215,8 +215,8 @@ var pushedDigestRE = regexp.MustCompile(`digest: (sha256:[0-9a-f]{64})`)
 func pushAway(t *testing.T, h acctest.Host, ref, dockerConfig string) string {
 	t.Helper()
 	const work = pushWork
-	_, _ = dockerOutput(h, "rm", "-f", work)
-	dockerCLI(t, h, "create", "--name", work, acctest.ModelImageReady)
+	_, _ = h.DockerOutput("rm", "-f", work)
+	h.Docker(t, "create", "--name", work, acctest.ModelImageReady)
 	var layer bytes.Buffer
 	tw := tar.NewWriter(&layer)
 	nonce := fmt.Sprintf("%s %d\n", ref, time.Now().UnixNano())
@@ -229,15 +229,15 @@ func pushAway(t *testing.T, h acctest.Host, ref, dockerConfig string) string {
 	if err := tw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	cp := dockerCmd(h, "cp", "-", work+":/")
+	cp := h.DockerCommand("cp", "-", work+":/")
 	cp.Stdin = &layer
 	if out, err := cp.CombinedOutput(); err != nil {
 		t.Fatalf("docker cp into %s: %v: %s", work, err, out)
 	}
-	dockerCLI(t, h, "commit", work, ref)
-	dockerCLI(t, h, "rm", work)
+	h.Docker(t, "commit", work, ref)
+	h.Docker(t, "rm", work)
 
-	push := dockerCmd(h, "push", ref)
+	push := h.DockerCommand("push", ref)
 	if dockerConfig != "" {
 		push.Env = append(os.Environ(), "DOCKER_CONFIG="+dockerConfig)
 	}
@@ -249,8 +249,8 @@ func pushAway(t *testing.T, h acctest.Host, ref, dockerConfig string) string {
 	if m == nil {
 		t.Fatalf("docker push %s reported no digest: %s", ref, out)
 	}
-	dockerCLI(t, h, "rmi", ref)
-	if out, err := dockerOutput(h, "image", "inspect", ref); err == nil {
+	h.Docker(t, "rmi", ref)
+	if out, err := h.DockerOutput("image", "inspect", ref); err == nil {
 		t.Fatalf("the host still has %s after docker rmi: %s", ref, out)
 	}
 	return m[1]
@@ -291,7 +291,7 @@ func checkPulled(t *testing.T, h acctest.Host, name, ref, digest string) resourc
 			ID          string `json:"Id"`
 			RepoDigests []string
 		}
-		out, err := dockerOutput(h, "image", "inspect", ref)
+		out, err := h.DockerOutput("image", "inspect", ref)
 		if err != nil {
 			return fmt.Errorf("the host has no image %s after the apply: %w: %s", ref, err, out)
 		}
@@ -312,7 +312,7 @@ func checkPulled(t *testing.T, h acctest.Host, name, ref, digest string) resourc
 		if got := rs.Primary.Attributes["image_id"]; got != img[0].ID {
 			return fmt.Errorf("image_id = %q, want %s", got, img[0].ID)
 		}
-		c := dockerCLI(t, h, "inspect", "--type", "container", "--format", "{{.Config.Image}}|{{.Image}}|{{.State.Running}}", name)
+		c := h.Docker(t, "inspect", "--type", "container", "--format", "{{.Config.Image}}|{{.Image}}|{{.State.Running}}", name)
 		if c != ref+"|"+img[0].ID+"|true" {
 			return fmt.Errorf("container %s is %q (image|image id|running), want %s|%s|true", name, c, ref, img[0].ID)
 		}

@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
@@ -21,74 +20,6 @@ import (
 
 const accRunnerAddr = "mcpai_gpu_model_runner.test"
 
-// inspected is the part of docker inspect the tests look at.
-type inspected struct {
-	ID     string
-	Name   string
-	Config struct {
-		Cmd    []string
-		Env    []string
-		Labels map[string]string
-	}
-	State struct {
-		Status  string
-		Running bool
-		Health  *struct{ Status string }
-	}
-	HostConfig struct {
-		Memory            int64
-		MemoryReservation int64
-		NanoCpus          int64
-		CpusetCpus        string
-		ShmSize           int64
-		RestartPolicy     struct{ Name string }
-		Binds             []string
-		PortBindings      map[string][]struct{ HostIP, HostPort string }
-		Ulimits           []struct {
-			Name       string
-			Soft, Hard int64
-		}
-		DeviceRequests []struct {
-			Driver       string
-			Count        int
-			DeviceIDs    []string
-			Capabilities [][]string
-		}
-	}
-}
-
-// containerOf inspects a container by name; ok is false when there is none.
-func containerOf(t *testing.T, h acctest.Host, name string) (inspected, bool) {
-	t.Helper()
-	out, err := dockerOutput(h, "inspect", "--type", "container", name)
-	if err != nil {
-		if strings.Contains(out, "No such") {
-			return inspected{}, false
-		}
-		t.Fatalf("docker inspect %s: %v: %s", name, err, out)
-	}
-	var list []inspected
-	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 1 {
-		t.Fatalf("docker inspect %s: %v: %s", name, err, out)
-	}
-	return list[0], true
-}
-
-func dockerOutput(h acctest.Host, args ...string) (string, error) {
-	out, err := dockerCmd(h, args...).CombinedOutput()
-	return strings.TrimSpace(string(out)), err
-}
-
-// removeContainers removes test containers by name, whatever a failed run left.
-func removeContainers(t *testing.T, h acctest.Host, names ...string) {
-	t.Helper()
-	for _, n := range names {
-		for _, suffix := range []string{"", nextSuffix, oldSuffix} {
-			_, _ = dockerOutput(h, "rm", "-f", n+suffix)
-		}
-	}
-}
-
 func runnerConfig(t *testing.T, h acctest.Host, body string) string {
 	return acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_gpu_model_runner" "test" {
@@ -98,9 +29,9 @@ resource "mcpai_gpu_model_runner" "test" {
 `, h.Address, body)
 }
 
-func checkContainer(t *testing.T, h acctest.Host, name string, f func(c inspected) error) resource.TestCheckFunc {
+func checkContainer(t *testing.T, h acctest.Host, name string, f func(c acctest.Container) error) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		c, ok := containerOf(t, h, name)
+		c, ok := h.InspectContainer(t, name)
 		if !ok {
 			return fmt.Errorf("no container %s", name)
 		}
@@ -113,28 +44,9 @@ func checkContainer(t *testing.T, h acctest.Host, name string, f func(c inspecte
 func errorParts(parts ...string) *regexp.Regexp {
 	rs := make([]string, len(parts))
 	for i, p := range parts {
-		rs[i] = errorWords(p).String()
+		rs[i] = acctest.ErrorWords(p).String()
 	}
 	return regexp.MustCompile(`(?s)` + strings.Join(rs, `.*`))
-}
-
-func hasAll(have []string, want ...string) error {
-	for _, w := range want {
-		if !slices.Contains(have, w) {
-			return fmt.Errorf("%q not in %q", w, have)
-		}
-	}
-	return nil
-}
-
-// containsRun reports whether want appears in have as consecutive elements.
-func containsRun(have []string, want ...string) error {
-	for i := 0; i+len(want) <= len(have); i++ {
-		if slices.Equal(have[i:i+len(want)], want) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%q not in %q", want, have)
 }
 
 const vllmBody = `
@@ -167,8 +79,8 @@ const vllmBody = `
 func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h acctest.Host) {
 		const name = "mcpai-vllm"
-		removeContainers(t, h, name)
-		t.Cleanup(func() { removeContainers(t, h, name) })
+		h.RemoveContainers(t, name)
+		t.Cleanup(func() { h.RemoveContainers(t, name) })
 		cfg := func(memory, cpus, restart, dtype string) string {
 			return runnerConfig(t, h, fmt.Sprintf(vllmBody, acctest.ModelImageReady, memory, cpus, restart, dtype))
 		}
@@ -176,7 +88,7 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testAccProviders,
 			CheckDestroy: func(*terraform.State) error {
-				if _, ok := containerOf(t, h, name); ok {
+				if _, ok := h.InspectContainer(t, name); ok {
 					return fmt.Errorf("destroy left container %s", name)
 				}
 				return nil
@@ -191,14 +103,14 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 						statecheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("memory"), knownvalue.StringExact("256m")),
 					},
 					Check: resource.ComposeTestCheckFunc(
-						checkContainer(t, h, name, func(c inspected) error {
+						checkContainer(t, h, name, func(c acctest.Container) error {
 							firstID = c.ID
 							// The knobs as vLLM's flags, after the user's command.
-							if err := containsRun(c.Config.Cmd, "--model", "/models/llama", "--gpu-memory-utilization", "0.9", "--dtype", "bfloat16",
+							if err := acctest.ContainsRun(c.Config.Cmd, "--model", "/models/llama", "--gpu-memory-utilization", "0.9", "--dtype", "bfloat16",
 								"--quantization", "awq", "--max-num-seqs", "64", "--tensor-parallel-size", "1"); err != nil {
 								return err
 							}
-							if err := hasAll(c.Config.Env, "HF_HOME=/models/hf", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
+							if err := acctest.HasAll(c.Config.Env, "HF_HOME=/models/hf", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
 								"PYTORCH_CUDA_ALLOC_CONF=expandable_segments:True", "PYTHONMALLOC=malloc", "MALLOC_ARENA_MAX=2"); err != nil {
 								return err
 							}
@@ -209,7 +121,7 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 							if hc.Memory != 256<<20 || hc.NanoCpus != 1e9 || hc.ShmSize != 128<<20 || hc.RestartPolicy.Name != "unless-stopped" {
 								return fmt.Errorf("host config %+v", hc)
 							}
-							if err := hasAll(hc.Binds, "mcpai-model-cache:/models"); err != nil {
+							if err := acctest.HasAll(hc.Binds, "mcpai-model-cache:/models"); err != nil {
 								return err
 							}
 							if b := hc.PortBindings["8000/tcp"]; len(b) != 1 || b[0].HostPort != "18000" || b[0].HostIP != "127.0.0.1" {
@@ -219,7 +131,7 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 								return fmt.Errorf("ulimits %+v", hc.Ulimits)
 							}
 							// Ready means the server said so, not just running.
-							if logs, _ := dockerOutput(h, "logs", name); !strings.Contains(logs, "modelserver: ready") {
+							if logs, _ := h.DockerOutput("logs", name); !strings.Contains(logs, "modelserver: ready") {
 								return fmt.Errorf("applied before the server was ready; its log:\n%s", logs)
 							}
 							return nil
@@ -233,7 +145,7 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("id"), knownvalue.NotNull()),
 					}},
-					Check: checkContainer(t, h, name, func(c inspected) error {
+					Check: checkContainer(t, h, name, func(c acctest.Container) error {
 						if c.ID != firstID {
 							return fmt.Errorf("in-place update replaced the container: %s became %s", firstID, c.ID)
 						}
@@ -250,14 +162,14 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectUnknownValue(accRunnerAddr, tfjsonpath.New("id")),
 					}},
-					Check: checkContainer(t, h, name, func(c inspected) error {
+					Check: checkContainer(t, h, name, func(c acctest.Container) error {
 						if c.ID == firstID {
 							return fmt.Errorf("dtype change kept container %s", c.ID)
 						}
-						if _, ok := containerOf(t, h, name+oldSuffix); ok {
+						if _, ok := h.InspectContainer(t, name+oldSuffix); ok {
 							return fmt.Errorf("the replaced container was left as %s", name+oldSuffix)
 						}
-						return containsRun(c.Config.Cmd, "--dtype", "float16")
+						return acctest.ContainsRun(c.Config.Cmd, "--dtype", "float16")
 					}),
 				},
 				{
@@ -269,13 +181,13 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 				},
 				{
 					// Drift: stopped by hand, started again.
-					PreConfig: func() { dockerCLI(t, h, "stop", "-t", "1", name) },
+					PreConfig: func() { h.Docker(t, "stop", "-t", "1", name) },
 					Config:    cfg("512m", "2", "always", "float16"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("state"), knownvalue.StringExact("running")),
 					}},
-					Check: checkContainer(t, h, name, func(c inspected) error {
+					Check: checkContainer(t, h, name, func(c acctest.Container) error {
 						if !c.State.Running {
 							return fmt.Errorf("not running: %+v", c.State)
 						}
@@ -284,13 +196,13 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 				},
 				{
 					// Drift: paused by hand, unpaused.
-					PreConfig: func() { dockerCLI(t, h, "pause", name) },
+					PreConfig: func() { h.Docker(t, "pause", name) },
 					Config:    cfg("512m", "2", "always", "float16"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
 						plancheck.ExpectKnownValue(accRunnerAddr, tfjsonpath.New("state"), knownvalue.StringExact("running")),
 					}},
-					Check: checkContainer(t, h, name, func(c inspected) error {
+					Check: checkContainer(t, h, name, func(c acctest.Container) error {
 						if !c.State.Running || c.State.Status != "running" {
 							return fmt.Errorf("not running: %+v", c.State)
 						}
@@ -299,12 +211,12 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 				},
 				{
 					// Drift: changed by hand (docker update) is put back in place.
-					PreConfig: func() { dockerCLI(t, h, "update", "--memory", "300m", "--memory-swap", "600m", name) },
+					PreConfig: func() { h.Docker(t, "update", "--memory", "300m", "--memory-swap", "600m", name) },
 					Config:    cfg("512m", "2", "always", "float16"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionUpdate),
 					}},
-					Check: checkContainer(t, h, name, func(c inspected) error {
+					Check: checkContainer(t, h, name, func(c acctest.Container) error {
 						if c.HostConfig.Memory != 512<<20 {
 							return fmt.Errorf("memory %d after apply", c.HostConfig.Memory)
 						}
@@ -313,12 +225,12 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 				},
 				{
 					// Drift: removed by hand, created again.
-					PreConfig: func() { dockerCLI(t, h, "rm", "-f", name) },
+					PreConfig: func() { h.Docker(t, "rm", "-f", name) },
 					Config:    cfg("512m", "2", "always", "float16"),
 					ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
 						plancheck.ExpectResourceAction(accRunnerAddr, plancheck.ResourceActionCreate),
 					}},
-					Check: checkContainer(t, h, name, func(c inspected) error {
+					Check: checkContainer(t, h, name, func(c acctest.Container) error {
 						if !c.State.Running {
 							return fmt.Errorf("not running: %+v", c.State)
 						}
@@ -336,10 +248,10 @@ func TestAccGPUModelRunner_lifecycle(t *testing.T) {
 func TestAccGPUModelRunner_readiness(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h acctest.Host) {
 		const name = "mcpai-ready"
-		removeContainers(t, h, name)
-		t.Cleanup(func() { removeContainers(t, h, name) })
+		h.RemoveContainers(t, name)
+		t.Cleanup(func() { h.RemoveContainers(t, name) })
 		gone := func() {
-			if c, ok := containerOf(t, h, name); ok {
+			if c, ok := h.InspectContainer(t, name); ok {
 				t.Errorf("a failed start left container %s (%s)", name, c.State.Status)
 			}
 		}
@@ -398,8 +310,8 @@ func TestAccGPUModelRunner_readiness(t *testing.T) {
 func TestAccGPUModelRunner_servers(t *testing.T) {
 	h := dockerHosts(t)[len(dockerHosts(t))-1]
 	names := []string{"mcpai-tgi", "mcpai-triton", "mcpai-ollama", "mcpai-custom"}
-	removeContainers(t, h, names...)
-	t.Cleanup(func() { removeContainers(t, h, names...) })
+	h.RemoveContainers(t, names...)
+	t.Cleanup(func() { h.RemoveContainers(t, names...) })
 	config := acctest.ProviderBlock(t) + fmt.Sprintf(`
 locals { host = %q }
 resource "mcpai_gpu_model_runner" "tgi" {
@@ -453,24 +365,24 @@ resource "mcpai_gpu_model_runner" "custom" {
 		Steps: []resource.TestStep{{
 			Config: config,
 			Check: resource.ComposeTestCheckFunc(
-				checkContainer(t, h, "mcpai-tgi", func(c inspected) error {
-					if err := containsRun(c.Config.Cmd, "--model-id", "bigscience/bloom-560m", "--cuda-memory-fraction", "0.85", "--dtype", "bfloat16",
+				checkContainer(t, h, "mcpai-tgi", func(c acctest.Container) error {
+					if err := acctest.ContainsRun(c.Config.Cmd, "--model-id", "bigscience/bloom-560m", "--cuda-memory-fraction", "0.85", "--dtype", "bfloat16",
 						"--quantize", "gptq", "--max-batch-size", "32", "--num-shard", "2"); err != nil {
 						return err
 					}
-					return hasAll(c.Config.Env, "NVIDIA_TF32_OVERRIDE=0")
+					return acctest.HasAll(c.Config.Env, "NVIDIA_TF32_OVERRIDE=0")
 				}),
-				checkContainer(t, h, "mcpai-triton", func(c inspected) error {
+				checkContainer(t, h, "mcpai-triton", func(c acctest.Container) error {
 					if !slices.Equal(c.Config.Cmd, []string{"tritonserver", "--model-repository=/models"}) {
 						return fmt.Errorf("cmd %q", c.Config.Cmd)
 					}
-					return hasAll(c.Config.Env, "PYTORCH_CUDA_ALLOC_CONF=max_split_size_mb:512")
+					return acctest.HasAll(c.Config.Env, "PYTORCH_CUDA_ALLOC_CONF=max_split_size_mb:512")
 				}),
-				checkContainer(t, h, "mcpai-ollama", func(c inspected) error {
-					return hasAll(c.Config.Env, "OLLAMA_NUM_PARALLEL=4", "MALLOC_ARENA_MAX=2")
+				checkContainer(t, h, "mcpai-ollama", func(c acctest.Container) error {
+					return acctest.HasAll(c.Config.Env, "OLLAMA_NUM_PARALLEL=4", "MALLOC_ARENA_MAX=2")
 				}),
-				checkContainer(t, h, "mcpai-custom", func(c inspected) error {
-					return hasAll(c.Config.Env, "HF_TOKEN=hf_test_secret", "MCPAI_GPU_MEMORY_FRACTION=0.5", "MCPAI_ALLOW_TF32=true", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
+				checkContainer(t, h, "mcpai-custom", func(c acctest.Container) error {
+					return acctest.HasAll(c.Config.Env, "HF_TOKEN=hf_test_secret", "MCPAI_GPU_MEMORY_FRACTION=0.5", "MCPAI_ALLOW_TF32=true", "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE=1",
 						"MCPAI_TORCH_COMPILE_MODE=max-autotune", "MCPAI_MAX_BATCH_SIZE=8")
 				}),
 			),
@@ -492,8 +404,8 @@ func TestAccGPUModelRunner_gpus(t *testing.T) {
 		t.Fatal("no sandbox host has the mock NVIDIA stack; run scripts/sandbox.sh up 2")
 	}
 	const name = "mcpai-gpu"
-	removeContainers(t, h, name)
-	t.Cleanup(func() { removeContainers(t, h, name) })
+	h.RemoveContainers(t, name)
+	t.Cleanup(func() { h.RemoveContainers(t, name) })
 	cfg := func(gpus, driver string) string {
 		return runnerConfig(t, h, fmt.Sprintf(`
   name       = %q
@@ -503,24 +415,24 @@ func TestAccGPUModelRunner_gpus(t *testing.T) {
   gpu_driver = %q
 `, name, acctest.ModelImageReady, gpus, driver))
 	}
-	sawDevices := func(want string) func(inspected) error {
-		return func(c inspected) error {
-			logs, _ := dockerOutput(h, "logs", c.ID)
+	sawDevices := func(want string) func(acctest.Container) error {
+		return func(c acctest.Container) error {
+			logs, _ := h.DockerOutput("logs", c.ID)
 			if !strings.Contains(logs, "modelserver: NVIDIA_VISIBLE_DEVICES="+want+"\n") {
 				return fmt.Errorf("the container did not see NVIDIA_VISIBLE_DEVICES=%s:\n%s", want, logs)
 			}
 			return nil
 		}
 	}
-	hookRan := func(c inspected) error {
+	hookRan := func(c acctest.Container) error {
 		data, err := os.ReadFile(h.NVIDIAHookLog)
 		if err != nil || !strings.Contains(string(data), c.ID) {
 			return fmt.Errorf("the NVIDIA hook did not run for %s: %w\n%s", c.ID, err, data)
 		}
 		return nil
 	}
-	request := func(driver string, count int, ids []string, caps [][]string) func(inspected) error {
-		return func(c inspected) error {
+	request := func(driver string, count int, ids []string, caps [][]string) func(acctest.Container) error {
+		return func(c acctest.Container) error {
 			r := c.HostConfig.DeviceRequests
 			if len(r) != 1 || r[0].Driver != driver || r[0].Count != count || !slices.Equal(r[0].DeviceIDs, ids) || fmt.Sprint(r[0].Capabilities) != fmt.Sprint(caps) {
 				return fmt.Errorf("engine stored device requests %+v", r)
@@ -528,8 +440,8 @@ func TestAccGPUModelRunner_gpus(t *testing.T) {
 			return nil
 		}
 	}
-	all := func(fs ...func(inspected) error) func(inspected) error {
-		return func(c inspected) error {
+	all := func(fs ...func(acctest.Container) error) func(acctest.Container) error {
+		return func(c acctest.Container) error {
 			for _, f := range fs {
 				if err := f(c); err != nil {
 					return err
@@ -586,7 +498,7 @@ func TestAccGPUModelRunner_noGPURuntime(t *testing.T) {
 			continue
 		}
 		const name = "mcpai-nogpu"
-		removeContainers(t, h, name)
+		h.RemoveContainers(t, name)
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testAccProviders,
 			Steps: []resource.TestStep{
@@ -611,7 +523,7 @@ func TestAccGPUModelRunner_noGPURuntime(t *testing.T) {
 				},
 			},
 		})
-		if _, ok := containerOf(t, h, name); ok {
+		if _, ok := h.InspectContainer(t, name); ok {
 			t.Errorf("a refused GPU request created container %s", name)
 		}
 	}
@@ -622,10 +534,10 @@ func TestAccGPUModelRunner_noGPURuntime(t *testing.T) {
 func TestAccGPUModelRunner_badInputs(t *testing.T) {
 	h := dockerHosts(t)[0]
 	const name, squatter = "mcpai-bad", "mcpai-squatter"
-	removeContainers(t, h, name, squatter)
-	t.Cleanup(func() { removeContainers(t, h, name, squatter) })
-	dockerCLI(t, h, "run", "-d", "--name", squatter, h.DockerImage)
-	squatterID := dockerCLI(t, h, "inspect", "--format", "{{.Id}}", squatter)
+	h.RemoveContainers(t, name, squatter)
+	t.Cleanup(func() { h.RemoveContainers(t, name, squatter) })
+	h.Docker(t, "run", "-d", "--name", squatter, h.DockerImage)
+	squatterID := h.Docker(t, "inspect", "--format", "{{.Id}}", squatter)
 	body := func(extra string) string {
 		return runnerConfig(t, h, fmt.Sprintf(`
   name   = %q
@@ -634,10 +546,10 @@ func TestAccGPUModelRunner_badInputs(t *testing.T) {
 `, name, acctest.ModelImageReady, extra))
 	}
 	nothingChanged := func() {
-		if c, ok := containerOf(t, h, name); ok {
+		if c, ok := h.InspectContainer(t, name); ok {
 			t.Errorf("a refused input created container %s (%s)", name, c.State.Status)
 		}
-		c, ok := containerOf(t, h, squatter)
+		c, ok := h.InspectContainer(t, squatter)
 		if !ok || c.ID != squatterID || !c.State.Running {
 			t.Errorf("the unrelated container %s was touched: %+v", squatter, c)
 		}
@@ -722,8 +634,8 @@ func TestAccGPUModelRunner_badInputs(t *testing.T) {
 func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 	h := dockerHosts(t)[len(dockerHosts(t))-1]
 	const name = "mcpai-roll"
-	removeContainers(t, h, name)
-	t.Cleanup(func() { removeContainers(t, h, name) })
+	h.RemoveContainers(t, name)
+	t.Cleanup(func() { h.RemoveContainers(t, name) })
 	cfg := func(image, strategy, timeout string) string {
 		return runnerConfig(t, h, fmt.Sprintf(`
   name     = %q
@@ -741,11 +653,11 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 	}
 	var id string
 	same := func() error {
-		c, ok := containerOf(t, h, name)
+		c, ok := h.InspectContainer(t, name)
 		if !ok || c.ID != id || !c.State.Running {
 			return fmt.Errorf("the old container is not back as %s and running: %+v", name, c)
 		}
-		return noLeftovers(t, h, name)
+		return h.NoLeftovers(t, name)
 	}
 	failed := func(config string, want *regexp.Regexp) resource.TestStep {
 		return resource.TestStep{Config: config, ExpectError: want}
@@ -768,7 +680,7 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				Config: cfg(acctest.ModelImageReady, strategyRecreate, "20s"),
-				Check: checkContainer(t, h, name, func(c inspected) error {
+				Check: checkContainer(t, h, name, func(c acctest.Container) error {
 					id = c.ID
 					return nil
 				}),
@@ -778,7 +690,7 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 			kept(cfg(acctest.ModelImageReady, strategyRecreate, "20s")),
 			{
 				Config: cfg(acctest.ModelImageReady, strategyStartFirst, "20s"),
-				Check: checkContainer(t, h, name, func(c inspected) error {
+				Check: checkContainer(t, h, name, func(c acctest.Container) error {
 					id = c.ID
 					return nil
 				}),
@@ -789,26 +701,15 @@ func TestAccGPUModelRunner_updateRollback(t *testing.T) {
 			{
 				// start_first: the new one is ready before the old one goes.
 				Config: cfg(acctest.ModelImageHealthcheck, strategyStartFirst, "20s"),
-				Check: checkContainer(t, h, name, func(c inspected) error {
+				Check: checkContainer(t, h, name, func(c acctest.Container) error {
 					if c.ID == id {
 						return fmt.Errorf("image change kept the container")
 					}
-					return noLeftovers(t, h, name)
+					return h.NoLeftovers(t, name)
 				}),
 			},
 		},
 	})
-}
-
-// noLeftovers checks that a replacement left no container under its
-// temporary names.
-func noLeftovers(t *testing.T, h acctest.Host, name string) error {
-	for _, s := range []string{nextSuffix, oldSuffix} {
-		if _, ok := containerOf(t, h, name+s); ok {
-			return fmt.Errorf("left %s", name+s)
-		}
-	}
-	return nil
 }
 
 // TestAccGPUModelRunner_dockerHost reaches the engine through docker_host
@@ -817,8 +718,8 @@ func noLeftovers(t *testing.T, h acctest.Host, name string) error {
 func TestAccGPUModelRunner_dockerHost(t *testing.T) {
 	h := dockerHosts(t)[0]
 	const name = "mcpai-direct"
-	removeContainers(t, h, name)
-	t.Cleanup(func() { removeContainers(t, h, name) })
+	h.RemoveContainers(t, name)
+	t.Cleanup(func() { h.RemoveContainers(t, name) })
 	url := "unix://" + h.DockerSocket
 	config := acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_gpu_model_runner" "test" {
@@ -831,7 +732,7 @@ resource "mcpai_gpu_model_runner" "test" {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if _, ok := containerOf(t, h, name); ok {
+			if _, ok := h.InspectContainer(t, name); ok {
 				return fmt.Errorf("destroy left %s", name)
 			}
 			return nil
@@ -861,8 +762,8 @@ resource "mcpai_gpu_model_runner" "test" {
 func TestAccGPUModelRunner_startFirstFallback(t *testing.T) {
 	h := dockerHosts(t)[len(dockerHosts(t))-1]
 	const name = "mcpai-fallback"
-	removeContainers(t, h, name)
-	t.Cleanup(func() { removeContainers(t, h, name) })
+	h.RemoveContainers(t, name)
+	t.Cleanup(func() { h.RemoveContainers(t, name) })
 	config := func(image string) string {
 		return runnerConfig(t, h, fmt.Sprintf(`
   name            = %q
@@ -875,7 +776,7 @@ func TestAccGPUModelRunner_startFirstFallback(t *testing.T) {
 	w := acctest.NewWorkspace(t, config(acctest.ModelImageReady))
 	w.Run([]int{0}, "apply", "-auto-approve")
 	t.Cleanup(func() { w.Run([]int{0}, "destroy", "-auto-approve") })
-	first, _ := containerOf(t, h, name)
+	first, _ := h.InspectContainer(t, name)
 	if err := os.WriteFile(w.Dir+"/main.tf", []byte(config(acctest.ModelImageHealthcheck)), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -884,7 +785,7 @@ func TestAccGPUModelRunner_startFirstFallback(t *testing.T) {
 		"both containers would publish host port 18200/tcp").MatchString(out) {
 		t.Errorf("no fallback warning in:\n%s", out)
 	}
-	c, ok := containerOf(t, h, name)
+	c, ok := h.InspectContainer(t, name)
 	if !ok || c.ID == first.ID || !c.State.Running {
 		t.Fatalf("not replaced and running: %+v", c)
 	}

@@ -3,7 +3,6 @@ package provider
 import (
 	"fmt"
 	"regexp"
-	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -17,13 +16,6 @@ import (
 )
 
 const accFileAddr = "mcpai_host_file.test"
-
-// fileOnHost is a file's content, mode and owner as the host shows them,
-// or "absent".
-func fileOnHost(t *testing.T, h acctest.Host, p string) string {
-	t.Helper()
-	return h.InHost(t, `if [ -e '`+p+`' ]; then stat -c '%a %U:%G' '`+p+`'; cat '`+p+`'; else echo absent; fi`)
-}
 
 func hostFileConfig(t *testing.T, h acctest.Host, body string) string {
 	return acctest.ProviderBlock(t) + fmt.Sprintf(`
@@ -44,7 +36,7 @@ func TestAccHostFile_lifecycle(t *testing.T) {
 	p := dir + "/dynamic.yml"
 	h.InHost(t, "rm -rf "+dir+" && mkdir -p "+dir+" && printf 'site: own\\n' >"+p+" && chmod 640 "+p+" && chown mcpai:root "+p)
 	t.Cleanup(func() { h.InHost(t, "rm -rf "+dir) })
-	before := fileOnHost(t, h, p)
+	before := h.FileState(t, p)
 	cfg := func(content, mode, extra string) string {
 		return hostFileConfig(t, h, fmt.Sprintf(`  path    = %q
   content = %q
@@ -56,7 +48,7 @@ func TestAccHostFile_lifecycle(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if got := fileOnHost(t, h, p); got != before {
+			if got := h.FileState(t, p); got != before {
 				return fmt.Errorf("destroy left %q, want the file found before, %q", got, before)
 			}
 			return nil
@@ -65,7 +57,7 @@ func TestAccHostFile_lifecycle(t *testing.T) {
 			{
 				Config: cfg("http:\n  routers: {}\n", "0600", ""),
 				Check: func(*terraform.State) error {
-					if got := fileOnHost(t, h, p); got != "600 mcpai:mcpai\nhttp:\n  routers: {}" {
+					if got := h.FileState(t, p); got != "600 mcpai:mcpai\nhttp:\n  routers: {}" {
 						return fmt.Errorf("on the host: %q", got)
 					}
 					return nil
@@ -83,7 +75,7 @@ func TestAccHostFile_lifecycle(t *testing.T) {
 					plancheck.ExpectResourceAction(accFileAddr, plancheck.ResourceActionUpdate),
 				}},
 				Check: func(*terraform.State) error {
-					if got := fileOnHost(t, h, p); got != "600 mcpai:mcpai\nhttp:\n  routers: {}" {
+					if got := h.FileState(t, p); got != "600 mcpai:mcpai\nhttp:\n  routers: {}" {
 						return fmt.Errorf("after drift: %q", got)
 					}
 					return nil
@@ -105,13 +97,13 @@ func TestAccHostFile_lifecycle(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					if got := fileOnHost(t, h, p); got != "600 mcpai:mcpai\nhttp:\n  routers: {}" {
+					if got := h.FileState(t, p); got != "600 mcpai:mcpai\nhttp:\n  routers: {}" {
 						t.Errorf("a refused change touched the file: %q", got)
 					}
 				},
 				Config: cfg("http:\n  services: {}\n", "0640", `  validate_command = ["grep", "-q", "^http:", "{}"]`),
 				Check: func(*terraform.State) error {
-					if got := fileOnHost(t, h, p); got != "640 mcpai:mcpai\nhttp:\n  services: {}" {
+					if got := h.FileState(t, p); got != "640 mcpai:mcpai\nhttp:\n  services: {}" {
 						return fmt.Errorf("after a validated change: %q", got)
 					}
 					return nil
@@ -136,9 +128,9 @@ func TestAccHostFile_badInputs(t *testing.T) {
 	p := dir + "/x.conf"
 	h.InHost(t, "rm -rf "+dir+" && mkdir -p "+dir+" && echo keep >"+p)
 	t.Cleanup(func() { h.InHost(t, "rm -rf "+dir) })
-	before := fileOnHost(t, h, p)
+	before := h.FileState(t, p)
 	same := func() {
-		if got := fileOnHost(t, h, p); got != before {
+		if got := h.FileState(t, p); got != before {
 			t.Errorf("a refused input changed %s: %q", p, got)
 		}
 	}
@@ -200,25 +192,6 @@ func testRefusals(t *testing.T, unchanged func(), steps ...resource.TestStep) {
 	})
 }
 
-// dirsOnHost is each folder's mode, owner and type as the host shows them,
-// "absent" for one that is not there.
-func dirsOnHost(t *testing.T, h acctest.Host, dirs ...string) string {
-	t.Helper()
-	var out []string
-	for _, d := range dirs {
-		out = append(out, h.InHost(t, `if [ -e '`+d+`' ]; then stat -c '%a %U:%G %F' '`+d+`'; else echo absent; fi`))
-	}
-	return strings.Join(out, "\n")
-}
-
-// removeOnHost removes paths from h now and after the test.
-func removeOnHost(t *testing.T, h acctest.Host, paths ...string) {
-	t.Helper()
-	rm := "rm -rf -- " + strings.Join(paths, " ")
-	h.InHost(t, rm)
-	t.Cleanup(func() { h.InHost(t, rm) })
-}
-
 // createDirsConfig is a file at p holding content, with create_directories.
 func createDirsConfig(t *testing.T, h acctest.Host, p, content string) string {
 	return hostFileConfig(t, h, fmt.Sprintf(`  path               = %q
@@ -235,14 +208,14 @@ func TestAccHostFile_createDirectories(t *testing.T) {
 	base := "/etc/mcpai-acc-dirs-create"
 	sub := base + "/traefik"
 	p := sub + "/mcpai.yml"
-	removeOnHost(t, h, base)
+	h.RemovePaths(t, base)
 	cfg := createDirsConfig(t, h, p, "http:\n  routers: {}\n")
 	created := []string{base, sub}
 	onHost := func(*terraform.State) error {
-		if got := dirsOnHost(t, h, created...); got != "755 root:root directory\n755 root:root directory" {
+		if got := h.DirsState(t, created...); got != "755 root:root directory\n755 root:root directory" {
 			return fmt.Errorf("the folders on the host: %q", got)
 		}
-		if got := fileOnHost(t, h, p); got != "644 root:root\nhttp:\n  routers: {}" {
+		if got := h.FileState(t, p); got != "644 root:root\nhttp:\n  routers: {}" {
 			return fmt.Errorf("the file on the host: %q", got)
 		}
 		return nil
@@ -252,7 +225,7 @@ func TestAccHostFile_createDirectories(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if got := dirsOnHost(t, h, base); got != "absent" {
+			if got := h.DirsState(t, base); got != "absent" {
 				return fmt.Errorf("destroy left %s: %q", base, got)
 			}
 			return nil
@@ -260,7 +233,7 @@ func TestAccHostFile_createDirectories(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
-					if got := dirsOnHost(t, h, base); got != "absent" {
+					if got := h.DirsState(t, base); got != "absent" {
 						t.Fatalf("%s is there before the test: %q", base, got)
 					}
 				},
@@ -317,9 +290,9 @@ func TestAccHostFile_createDirectoriesRefused(t *testing.T) {
 	h := acctest.FirstHost(t)
 	base := "/etc/mcpai-acc-dirs-refused"
 	p := base + "/rules/mcpai.yml"
-	removeOnHost(t, h, base, "/etc/mcpai-acc-dirs-blocked")
+	h.RemovePaths(t, base, "/etc/mcpai-acc-dirs-blocked")
 	noFolder := func() {
-		if got := dirsOnHost(t, h, base); got != "absent" {
+		if got := h.DirsState(t, base); got != "absent" {
 			t.Errorf("a refused create left %s: %q", base, got)
 		}
 	}
@@ -355,10 +328,10 @@ func TestAccHostFile_createDirectoriesForeignFile(t *testing.T) {
 	base := "/etc/mcpai-acc-dirs-foreign"
 	sub := base + "/file_sd"
 	p := sub + "/mcpai.json"
-	removeOnHost(t, h, base)
+	h.RemovePaths(t, base)
 	w := acctest.NewWorkspace(t, createDirsConfig(t, h, p, "[]\n"))
 	w.Run([]int{0}, "apply", "-auto-approve")
-	if got := dirsOnHost(t, h, base, sub); got != "755 root:root directory\n755 root:root directory" {
+	if got := h.DirsState(t, base, sub); got != "755 root:root directory\n755 root:root directory" {
 		t.Fatalf("after apply: %q", got)
 	}
 	h.InHost(t, "echo '[]' >"+sub+"/other.json")

@@ -22,78 +22,6 @@ import (
 
 const accKernelAddr = "mcpai_host_kernel.test"
 
-// guardTHP records the machine's transparent huge page modes and puts them
-// back when the test ends, whatever happens in it: every sandbox host
-// shares this one kernel.
-func guardTHP(t *testing.T) (enabled, defrag string) {
-	t.Helper()
-	read := func(p string) string {
-		data, err := os.ReadFile(p)
-		if err != nil {
-			t.Skipf("no transparent huge pages here: %v", err)
-		}
-		active, _, err := kernel.ParseSelector(string(data))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return active
-	}
-	enabled, defrag = read(kernel.THPEnabledPath), read(kernel.THPDefragPath)
-	t.Cleanup(func() {
-		for p, v := range map[string]string{kernel.THPEnabledPath: enabled, kernel.THPDefragPath: defrag} {
-			if err := os.WriteFile(p, []byte(v), 0o644); err != nil {
-				t.Errorf("restoring %s to %s: %v", p, v, err)
-			}
-		}
-	})
-	return enabled, defrag
-}
-
-// machineTHP is the active THP mode of the machine's kernel.
-func machineTHP(t *testing.T, p string) string {
-	t.Helper()
-	data, err := os.ReadFile(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	active, _, err := kernel.ParseSelector(string(data))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return active
-}
-
-// kernelSnapshotOf is everything these tests could change on a host: THP,
-// the CPUs' governors and the three private folders' files.
-func kernelSnapshotOf(t *testing.T, h acctest.Host) string {
-	t.Helper()
-	return h.InHost(t, `cat /sys/kernel/mm/transparent_hugepage/enabled /sys/kernel/mm/transparent_hugepage/defrag
-for f in /sys/devices/system/cpu/cpu*/cpufreq/scaling_governor; do [ -e "$f" ] && echo "$f $(cat "$f")"; done
-for d in /etc/tmpfiles.d /etc/security/limits.d /etc/systemd/system.conf.d; do
-  for f in "$d"/*; do [ -e "$f" ] && echo "$f $(md5sum < "$f")"; done
-done
-ls /tmp/mcpai-pwned 2>&1; true`)
-}
-
-// hostFile reads one of a sandbox host's private /etc files from the
-// machine; "" when it does not exist.
-func hostFile(t *testing.T, h acctest.Host, p string) string {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(h.EtcDir, strings.TrimPrefix(p, "/etc/")))
-	if os.IsNotExist(err) {
-		return ""
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
-func governorOf(t *testing.T, h acctest.Host, cpu int) string {
-	t.Helper()
-	return h.InHost(t, "cat "+kernel.GovernorPath(cpu))
-}
-
 // cpufreqHost is the sandbox host with an (emulated) cpufreq driver.
 func cpufreqHost(t *testing.T) acctest.Host {
 	t.Helper()
@@ -129,16 +57,16 @@ const fullKernelBody = `
 
 func TestAccHostKernel_lifecycle(t *testing.T) {
 	h := cpufreqHost(t)
-	origEnabled, origDefrag := guardTHP(t)
+	origEnabled, origDefrag := acctest.GuardTHP(t)
 	if origEnabled == "never" || origDefrag == "never" {
 		t.Skip("the machine's THP is already never; the test could not see a change")
 	}
-	before := kernelSnapshotOf(t, h)
-	gov0 := governorOf(t, h, 0)
+	before := h.KernelSnapshot(t)
+	gov0 := h.Governor(t, 0)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
+		CheckDestroy:             sameAs(t, h.KernelSnapshot, before),
 		Steps: []resource.TestStep{
 			{
 				Config: kernelConfig(t, h, fullKernelBody),
@@ -148,7 +76,7 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 						kernel.THPEnabledPath:  knownvalue.StringExact(origEnabled),
 						kernel.THPDefragPath:   knownvalue.StringExact(origDefrag),
 						kernel.GovernorPath(0): knownvalue.StringExact(gov0),
-						kernel.GovernorPath(1): knownvalue.StringExact(governorOf(t, h, 1)),
+						kernel.GovernorPath(1): knownvalue.StringExact(h.Governor(t, 1)),
 					})),
 					statecheck.ExpectKnownValue(accKernelAddr, tfjsonpath.New("previous_files"), knownvalue.MapSizeExact(0)),
 				},
@@ -156,11 +84,11 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := machineTHP(t, kernel.THPEnabledPath) + "/" + machineTHP(t, kernel.THPDefragPath); got != "never/never" {
+					if got := acctest.MachineTHP(t, kernel.THPEnabledPath) + "/" + acctest.MachineTHP(t, kernel.THPDefragPath); got != "never/never" {
 						return fmt.Errorf("live THP enabled/defrag = %s", got)
 					}
 					for cpu := range 2 {
-						if got := governorOf(t, h, cpu); got != "performance" {
+						if got := h.Governor(t, cpu); got != "performance" {
 							return fmt.Errorf("cpu%d governor = %q", cpu, got)
 						}
 					}
@@ -176,7 +104,7 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 							"[Manager]\nDefaultLimitNOFILE=8192:16384\nDefaultLimitNPROC=4096:65536\n",
 					}
 					for p, w := range want {
-						if got := hostFile(t, h, p); got != w {
+						if got := h.EtcFile(t, p); got != w {
 							return fmt.Errorf("%s holds:\n%s\nwant:\n%s", p, got, w)
 						}
 					}
@@ -194,10 +122,10 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 					}
 					h.InHost(t, "printf powersave > "+kernel.GovernorPath(0))
 					h.InHost(t, "systemd-tmpfiles --create "+kernel.TmpfilesFile)
-					if got := machineTHP(t, kernel.THPEnabledPath); got != "never" {
+					if got := acctest.MachineTHP(t, kernel.THPEnabledPath); got != "never" {
 						return fmt.Errorf("after systemd-tmpfiles, THP enabled = %s", got)
 					}
-					if got := governorOf(t, h, 0); got != "performance" {
+					if got := h.Governor(t, 0); got != "performance" {
 						return fmt.Errorf("after systemd-tmpfiles, cpu0 governor = %q", got)
 					}
 					return nil
@@ -219,7 +147,7 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := machineTHP(t, kernel.THPEnabledPath); got != "never" {
+					if got := acctest.MachineTHP(t, kernel.THPEnabledPath); got != "never" {
 						return fmt.Errorf("drift not corrected: THP enabled = %s", got)
 					}
 					return nil
@@ -237,10 +165,10 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := governorOf(t, h, 1); got != "performance" {
+					if got := h.Governor(t, 1); got != "performance" {
 						return fmt.Errorf("cpu1 governor drift not corrected: %q", got)
 					}
-					if strings.Contains(hostFile(t, h, kernel.TmpfilesFile), "always") {
+					if strings.Contains(h.EtcFile(t, kernel.TmpfilesFile), "always") {
 						return fmt.Errorf("edited tmpfiles file not rewritten")
 					}
 					return nil
@@ -264,16 +192,16 @@ func TestAccHostKernel_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := machineTHP(t, kernel.THPDefragPath); got != origDefrag {
+					if got := acctest.MachineTHP(t, kernel.THPDefragPath); got != origDefrag {
 						return fmt.Errorf("dropped defrag not restored: %s, want %s", got, origDefrag)
 					}
-					if got := hostFile(t, h, kernel.LimitsFile); !strings.Contains(got, "nofile 16384") || strings.Contains(got, "nproc") {
+					if got := h.EtcFile(t, kernel.LimitsFile); !strings.Contains(got, "nofile 16384") || strings.Contains(got, "nproc") {
 						return fmt.Errorf("limits file after dropping nproc:\n%s", got)
 					}
-					if got := hostFile(t, h, kernel.SystemdFile); strings.Contains(got, "NPROC") {
+					if got := h.EtcFile(t, kernel.SystemdFile); strings.Contains(got, "NPROC") {
 						return fmt.Errorf("systemd drop-in after dropping nproc:\n%s", got)
 					}
-					if got := hostFile(t, h, kernel.TmpfilesFile); strings.Contains(got, "defrag") {
+					if got := h.EtcFile(t, kernel.TmpfilesFile); strings.Contains(got, "defrag") {
 						return fmt.Errorf("tmpfiles after dropping defrag:\n%s", got)
 					}
 					return nil
@@ -299,15 +227,15 @@ func TestAccHostKernel_noCPUFreq(t *testing.T) {
 	if h.CPUFreq != "none" {
 		t.Skipf("%s has cpufreq", h.Name)
 	}
-	origEnabled, _ := guardTHP(t)
-	before := kernelSnapshotOf(t, h)
+	origEnabled, _ := acctest.GuardTHP(t)
+	before := h.KernelSnapshot(t)
 	body := `
   cpu_governor                 = "performance"
   transparent_hugepage_enabled = "never"
 `
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
+		CheckDestroy:             sameAs(t, h.KernelSnapshot, before),
 		Steps: []resource.TestStep{
 			{
 				Config:      kernelConfig(t, h, body),
@@ -315,7 +243,7 @@ func TestAccHostKernel_noCPUFreq(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					if after := kernelSnapshotOf(t, h); after != before {
+					if after := h.KernelSnapshot(t); after != before {
 						t.Fatalf("the failed apply changed the host:\n%s", after)
 					}
 				},
@@ -330,10 +258,10 @@ func TestAccHostKernel_noCPUFreq(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := machineTHP(t, kernel.THPEnabledPath); got != "never" {
+					if got := acctest.MachineTHP(t, kernel.THPEnabledPath); got != "never" {
 						return fmt.Errorf("THP enabled = %s", got)
 					}
-					if got := hostFile(t, h, kernel.TmpfilesFile); !strings.Contains(got, "cpufreq/scaling_governor - - - - performance") {
+					if got := h.EtcFile(t, kernel.TmpfilesFile); !strings.Contains(got, "cpufreq/scaling_governor - - - - performance") {
 						return fmt.Errorf("the boot-time governor line is missing:\n%s", got)
 					}
 					return nil
@@ -349,7 +277,7 @@ func TestAccHostKernel_noCPUFreq(t *testing.T) {
 // rolled back.
 func TestAccHostKernel_rollback(t *testing.T) {
 	h := cpufreqHost(t)
-	guardTHP(t)
+	acctest.GuardTHP(t)
 	pid, err := os.ReadFile(filepath.Join(filepath.Dir(h.SSHDLog), "sshd.pid"))
 	if err != nil {
 		t.Fatal(err)
@@ -364,7 +292,7 @@ func TestAccHostKernel_rollback(t *testing.T) {
 	gov1 := kernel.GovernorPath(1)
 	inHostNS("mount --bind " + gov1 + " " + gov1 + " && mount -o remount,bind,ro " + gov1)
 	t.Cleanup(func() { inHostNS("umount " + gov1) })
-	before := kernelSnapshotOf(t, h)
+	before := h.KernelSnapshot(t)
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -373,7 +301,7 @@ func TestAccHostKernel_rollback(t *testing.T) {
 			ExpectError: regexp.MustCompile(`Writing\s+"performance"\s+to\s+/sys/devices/system/cpu/cpu1/cpufreq/scaling_governor\s+failed:[\s\S]*Read-only\s+file\s+system[\s\S]*put\s+back`),
 		}},
 	})
-	if after := kernelSnapshotOf(t, h); after != before {
+	if after := h.KernelSnapshot(t); after != before {
 		t.Fatalf("not rolled back:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
@@ -389,8 +317,8 @@ func TestAccHostKernel_cmdlineWarning(t *testing.T) {
 	if h.Name == "" {
 		t.Fatal("no sandbox host boots with transparent_hugepage=; run scripts/sandbox.sh up 2")
 	}
-	guardTHP(t)
-	before := kernelSnapshotOf(t, h)
+	acctest.GuardTHP(t)
+	before := h.KernelSnapshot(t)
 	w := acctest.NewWorkspace(t, kernelConfig(t, h, `  transparent_hugepage_enabled = "never"`))
 	_, out := w.Run([]int{0}, "apply", "-auto-approve")
 	want := regexp.MustCompile(`Warning: THP Is Also Set on the Kernel Command Line[\s\S]*booted\s+with\s+transparent_hugepage=never`)
@@ -398,14 +326,14 @@ func TestAccHostKernel_cmdlineWarning(t *testing.T) {
 		t.Errorf("no warning about the boot parameter:\n%s", out)
 	}
 	w.Run([]int{0}, "destroy", "-auto-approve")
-	if after := kernelSnapshotOf(t, h); after != before {
+	if after := h.KernelSnapshot(t); after != before {
 		t.Fatalf("destroy did not restore the host:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 }
 
 func TestAccHostKernel_badInputs(t *testing.T) {
 	h := cpufreqHost(t)
-	guardTHP(t)
+	acctest.GuardTHP(t)
 	cases := []struct {
 		name, body string
 		want       string
@@ -428,12 +356,12 @@ func TestAccHostKernel_badInputs(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			want := regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`))
-			before := kernelSnapshotOf(t, h)
+			before := h.KernelSnapshot(t)
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProviders,
 				Steps:                    []resource.TestStep{{Config: kernelConfig(t, h, tc.body), ExpectError: want}},
 			})
-			if after := kernelSnapshotOf(t, h); after != before {
+			if after := h.KernelSnapshot(t); after != before {
 				t.Fatalf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
@@ -444,11 +372,11 @@ func TestAccHostKernel_badInputs(t *testing.T) {
 // and put back on destroy; a foreign tmpfiles file is never touched.
 func TestAccHostKernel_sudoAndPreexistingFile(t *testing.T) {
 	h := cpufreqHost(t)
-	guardTHP(t)
+	acctest.GuardTHP(t)
 	const theirs = "# the site limits\n*  soft  nofile  4096\n"
 	h.InHost(t, "printf '"+theirs+"' > "+kernel.LimitsFile)
 	t.Cleanup(func() { h.InHost(t, "rm -f "+kernel.LimitsFile) })
-	before := kernelSnapshotOf(t, h)
+	before := h.KernelSnapshot(t)
 	config := acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_host_kernel" "test" {
   ssh          = { host = %q, user = %q, sudo = true }
@@ -458,7 +386,7 @@ resource "mcpai_host_kernel" "test" {
 `, h.Address, h.SudoUser)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
+		CheckDestroy:             sameAs(t, h.KernelSnapshot, before),
 		Steps: []resource.TestStep{{
 			Config: config,
 			ConfigStateChecks: []statecheck.StateCheck{
@@ -470,13 +398,13 @@ resource "mcpai_host_kernel" "test" {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(*terraform.State) error {
-				if got := governorOf(t, h, 1); got != "powersave" {
+				if got := h.Governor(t, 1); got != "powersave" {
 					return fmt.Errorf("cpu1 governor through sudo = %q", got)
 				}
-				if got := hostFile(t, h, kernel.LimitsFile); !strings.Contains(got, "hard nofile 8192") {
+				if got := h.EtcFile(t, kernel.LimitsFile); !strings.Contains(got, "hard nofile 8192") {
 					return fmt.Errorf("limits file:\n%s", got)
 				}
-				if got := hostFile(t, h, kernel.TmpfilesFile); !strings.Contains(got, "powersave") {
+				if got := h.EtcFile(t, kernel.TmpfilesFile); !strings.Contains(got, "powersave") {
 					return fmt.Errorf("tmpfiles file:\n%s", got)
 				}
 				return nil
@@ -490,14 +418,14 @@ resource "mcpai_host_kernel" "test" {
 // them, and import refuses a host where none of the files is its own.
 func TestAccHostKernel_foreignFilesLeftAlone(t *testing.T) {
 	h := acctest.FirstHost(t)
-	guardTHP(t)
+	acctest.GuardTHP(t)
 	h.InHost(t, "printf '* soft nofile 4096\\n* hard nofile 8192\\n' > "+kernel.LimitsFile+
 		" && printf '[Manager]\\nDefaultLimitNOFILE=4096\\n' > "+kernel.SystemdFile)
 	t.Cleanup(func() { h.InHost(t, "rm -f "+kernel.LimitsFile+" "+kernel.SystemdFile) })
-	before := kernelSnapshotOf(t, h)
+	before := h.KernelSnapshot(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
+		CheckDestroy:             sameAs(t, h.KernelSnapshot, before),
 		Steps: []resource.TestStep{
 			{
 				Config:        kernelConfig(t, h, `  transparent_hugepage_enabled = "never"`),
@@ -516,7 +444,7 @@ func TestAccHostKernel_foreignFilesLeftAlone(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := hostFile(t, h, kernel.LimitsFile); got != "* soft nofile 4096\n* hard nofile 8192\n" {
+					if got := h.EtcFile(t, kernel.LimitsFile); got != "* soft nofile 4096\n* hard nofile 8192\n" {
 						return fmt.Errorf("the site's limits file changed:\n%s", got)
 					}
 					return nil

@@ -21,43 +21,22 @@ const (
 	accSysctlAddr = "mcpai_host_sysctl.test"
 )
 
-// accKeys are the network keys the tests change; inside a sandbox host they
-// belong to its network namespace, so the machine's own are untouched.
-var accKeys = []string{"net.core.somaxconn", "net.ipv4.tcp_fin_timeout", "net.ipv4.tcp_rmem", "net.ipv4.tcp_keepalive_time"}
-
-// hostSnapshot is everything the tests could change on a host: the live
-// values of accKeys, the sysctl.d folder, the provider's ledger, and a
-// marker an injection would create.
-func hostSnapshot(t *testing.T, h acctest.Host) string {
-	t.Helper()
-	var cmd strings.Builder
-	for _, k := range accKeys {
-		fmt.Fprintf(&cmd, "echo %s=$(cat /proc/sys/%s); ", k, strings.ReplaceAll(k, ".", "/"))
-	}
-	cmd.WriteString("cd /etc/sysctl.d && for f in $(ls -A); do echo $f $(md5sum < $f); done; ls /tmp/mcpai-pwned 2>&1; ls -A /var/lib/mcpai/ledger 2>/dev/null; true")
-	return h.InHost(t, cmd.String())
-}
-
 // restoredTo is a CheckDestroy that asks the host whether it is exactly as
 // the snapshot taken before the test.
 func restoredTo(t *testing.T, h acctest.Host, before string) resource.TestCheckFunc {
-	return sameAs(t, h, hostSnapshot, before)
+	return sameAs(t, h.SysctlSnapshot, before)
 }
 
-// sameAs is a check that takes a snapshot of the host again and compares
-// it with one taken before.
-func sameAs(t *testing.T, h acctest.Host, snapshot func(*testing.T, acctest.Host) string, before string) resource.TestCheckFunc {
+// sameAs is a check that takes a snapshot of the host again (snapshot is
+// a bound method such as h.KernelSnapshot) and compares it with one taken
+// before.
+func sameAs(t *testing.T, snapshot func(testing.TB) string, before string) resource.TestCheckFunc {
 	return func(*terraform.State) error {
-		if after := snapshot(t, h); after != before {
+		if after := snapshot(t); after != before {
 			return fmt.Errorf("the host is not as before:\nbefore:\n%s\nafter:\n%s", before, after)
 		}
 		return nil
 	}
-}
-
-func liveValue(t *testing.T, h acctest.Host, key string) string {
-	t.Helper()
-	return strings.Join(strings.Fields(h.InHost(t, "cat /proc/sys/"+strings.ReplaceAll(key, ".", "/"))), " ")
 }
 
 func sysctlConfig(t *testing.T, h acctest.Host, settings string) string {
@@ -74,8 +53,8 @@ resource "mcpai_host_sysctl" "test" {
 
 func TestAccHostSysctl_lifecycle(t *testing.T) {
 	h := acctest.FirstHost(t)
-	before := hostSnapshot(t, h)
-	origKeepalive := liveValue(t, h, "net.ipv4.tcp_keepalive_time")
+	before := h.SysctlSnapshot(t)
+	origKeepalive := h.Sysctl(t, "net.ipv4.tcp_keepalive_time")
 
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -96,10 +75,10 @@ func TestAccHostSysctl_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := liveValue(t, h, "net.ipv4.tcp_rmem"); got != "4096 87380 16777216" {
+					if got := h.Sysctl(t, "net.ipv4.tcp_rmem"); got != "4096 87380 16777216" {
 						return fmt.Errorf("live tcp_rmem = %q", got)
 					}
-					if got := liveValue(t, h, "net.core.somaxconn"); got != "4097" {
+					if got := h.Sysctl(t, "net.core.somaxconn"); got != "4097" {
 						return fmt.Errorf("live somaxconn = %q", got)
 					}
 					want := "# Managed by Terraform (mcpai_host_sysctl). Manual changes are reverted on the next apply.\nnet.core.somaxconn = 4097\nnet.ipv4.tcp_keepalive_time = 601\nnet.ipv4.tcp_rmem = 4096 87380 16777216"
@@ -124,7 +103,7 @@ func TestAccHostSysctl_lifecycle(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(accSysctlAddr, plancheck.ResourceActionUpdate)},
 				},
 				Check: func(*terraform.State) error {
-					if got := liveValue(t, h, "net.core.somaxconn"); got != "4097" {
+					if got := h.Sysctl(t, "net.core.somaxconn"); got != "4097" {
 						return fmt.Errorf("drift not corrected: somaxconn = %q", got)
 					}
 					return nil
@@ -150,10 +129,10 @@ func TestAccHostSysctl_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := liveValue(t, h, "net.ipv4.tcp_keepalive_time"); got != origKeepalive {
+					if got := h.Sysctl(t, "net.ipv4.tcp_keepalive_time"); got != origKeepalive {
 						return fmt.Errorf("dropped key not restored: tcp_keepalive_time = %q, want %q", got, origKeepalive)
 					}
-					if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "17" {
+					if got := h.Sysctl(t, "net.ipv4.tcp_fin_timeout"); got != "17" {
 						return fmt.Errorf("added key: tcp_fin_timeout = %q", got)
 					}
 					if strings.Contains(h.InHost(t, "cat "+accSysctlFile), "keepalive") {
@@ -180,7 +159,7 @@ func TestAccHostSysctl_restoresPreexistingFile(t *testing.T) {
 	h := acctest.FirstHost(t)
 	h.InHost(t, "printf 'net.core.somaxconn = 4096\\n' > "+accSysctlFile)
 	t.Cleanup(func() { h.InHost(t, "rm -f "+accSysctlFile) })
-	before := hostSnapshot(t, h)
+	before := h.SysctlSnapshot(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             restoredTo(t, h, before),
@@ -195,7 +174,7 @@ func TestAccHostSysctl_restoresPreexistingFile(t *testing.T) {
 
 func TestAccHostSysctl_sudo(t *testing.T) {
 	h := acctest.FirstHost(t)
-	before := hostSnapshot(t, h)
+	before := h.SysctlSnapshot(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             restoredTo(t, h, before),
@@ -207,7 +186,7 @@ resource "mcpai_host_sysctl" "test" {
   settings = { "net.ipv4.tcp_fin_timeout" = "23" }
 }`, h.Address, h.SudoUser, accSysctlFile),
 			Check: func(*terraform.State) error {
-				if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "23" {
+				if got := h.Sysctl(t, "net.ipv4.tcp_fin_timeout"); got != "23" {
 					return fmt.Errorf("tcp_fin_timeout = %q", got)
 				}
 				if got := h.InHost(t, "stat -c %U:%a "+accSysctlFile); got != "root:644" {
@@ -256,12 +235,12 @@ resource "mcpai_host_sysctl" "test" {
 		t.Run(tc.name, func(t *testing.T) {
 			// Terraform wraps long messages: a space may become a newline.
 			want := regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`))
-			before := hostSnapshot(t, h)
+			before := h.SysctlSnapshot(t)
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProviders,
 				Steps:                    []resource.TestStep{{Config: tc.config, ExpectError: want}},
 			})
-			if after := hostSnapshot(t, h); after != before {
+			if after := h.SysctlSnapshot(t); after != before {
 				t.Fatalf("the host changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
@@ -273,7 +252,7 @@ resource "mcpai_host_sysctl" "test" {
 func TestAccHostSysctl_moveHost(t *testing.T) {
 	hosts := acctest.Hosts(t)
 	h1, h2 := hosts[0], hosts[1]
-	before1, before2 := hostSnapshot(t, h1), hostSnapshot(t, h2)
+	before1, before2 := h1.SysctlSnapshot(t), h2.SysctlSnapshot(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(s *terraform.State) error {
@@ -293,7 +272,7 @@ func TestAccHostSysctl_moveHost(t *testing.T) {
 					if err := restoredTo(t, h1, before1)(s); err != nil {
 						return err
 					}
-					if got := liveValue(t, h2, "net.ipv4.tcp_fin_timeout"); got != "27" {
+					if got := h2.Sysctl(t, "net.ipv4.tcp_fin_timeout"); got != "27" {
 						return fmt.Errorf("second host: tcp_fin_timeout = %s", got)
 					}
 					return nil
@@ -306,7 +285,7 @@ func TestAccHostSysctl_moveHost(t *testing.T) {
 // A value known only after apply (here from terraform_data) plans fine.
 func TestAccHostSysctl_unknownValue(t *testing.T) {
 	h := acctest.FirstHost(t)
-	before := hostSnapshot(t, h)
+	before := h.SysctlSnapshot(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             restoredTo(t, h, before),
@@ -324,7 +303,7 @@ resource "mcpai_host_sysctl" "test" {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(*terraform.State) error {
-				if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "29" {
+				if got := h.Sysctl(t, "net.ipv4.tcp_fin_timeout"); got != "29" {
 					return fmt.Errorf("tcp_fin_timeout = %s", got)
 				}
 				return nil

@@ -27,7 +27,7 @@ func loadTarget(t *testing.T, h acctest.Host, name string, port int) string {
 		t.Fatalf("%s has no Locust image in hosts.json: run scripts/sandbox.sh up 2", h.Name)
 	}
 	clearContainers(t, h, name)
-	dockerCLI(t, h, "run", "-d", "--name", name, "--network", "host", acctest.DemoAPIImage,
+	h.Docker(t, "run", "-d", "--name", name, "--network", "host", acctest.DemoAPIImage,
 		"uvicorn", "main:app", "--host", "127.0.0.1", "--port", strconv.Itoa(port), "--no-access-log")
 	return fmt.Sprintf("http://127.0.0.1:%d", port)
 }
@@ -45,7 +45,7 @@ resource "mcpai_load_test" "test" {
 // noLoadContainer: no container with the load-test label is on the host.
 func noLoadContainer(t *testing.T, h acctest.Host) func(*terraform.State) error {
 	return func(*terraform.State) error {
-		if out := dockerCLI(t, h, "ps", "-a", "--filter", "label="+loadTestLabel, "--format", "{{.Names}}"); out != "" {
+		if out := h.Docker(t, "ps", "-a", "--filter", "label="+loadTestLabel, "--format", "{{.Names}}"); out != "" {
 			return fmt.Errorf("load containers left on the host: %s", out)
 		}
 		return nil
@@ -180,8 +180,8 @@ func TestAccLoadTest_badInputs(t *testing.T) {
 	// removed by the next run; a current one of another run is not.
 	stale, current := "mcpai-load-stale0000", "mcpai-load-current00"
 	clearContainers(t, h, stale, current)
-	dockerCLI(t, h, "create", "--name", stale, "--label", loadTestLabel+"=stale", "--label", loadTestDeadlineLabel+"=2026-01-01T00:00:00Z", h.DockerImage)
-	dockerCLI(t, h, "create", "--name", current, "--label", loadTestLabel+"=current", "--label",
+	h.Docker(t, "create", "--name", stale, "--label", loadTestLabel+"=stale", "--label", loadTestDeadlineLabel+"=2026-01-01T00:00:00Z", h.DockerImage)
+	h.Docker(t, "create", "--name", current, "--label", loadTestLabel+"=current", "--label",
 		loadTestDeadlineLabel+"="+time.Now().Add(time.Hour).UTC().Format(time.RFC3339), h.DockerImage)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -213,7 +213,7 @@ func TestAccLoadTest_badInputs(t *testing.T) {
 				// current one stays.
 				Config: cfg("2", "2s", ok, ""),
 				Check: func(*terraform.State) error {
-					names := dockerCLI(t, h, "ps", "-a", "--filter", "label="+loadTestLabel, "--format", "{{.Names}}")
+					names := h.Docker(t, "ps", "-a", "--filter", "label="+loadTestLabel, "--format", "{{.Names}}")
 					if names != current {
 						return fmt.Errorf("load containers after the run: %q, want only %s", names, current)
 					}

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -96,29 +95,6 @@ func TestPostgresIndexImportObject(t *testing.T) {
 	}
 }
 
-// indexTable makes a table for one test, with rows: tenant and created_at
-// for a composite key, score with nulls, dup with duplicates. It is dropped,
-// with its indexes, when the test ends.
-func indexTable(t *testing.T, h acctest.Host, table string) {
-	t.Helper()
-	conn := pgConn(t, h)
-	ident := pgx.Identifier{table}.Sanitize()
-	for _, q := range []string{
-		"DROP TABLE IF EXISTS " + ident,
-		"CREATE TABLE " + ident + " (id bigint PRIMARY KEY, tenant int NOT NULL, created_at timestamptz NOT NULL, score int, label text, dup int, tags text[])",
-		"INSERT INTO " + ident + ` SELECT g, g % 7, now() - g * interval '1 minute', CASE WHEN g % 5 = 0 THEN NULL ELSE g END,
-		   CASE WHEN g % 11 = 0 THEN NULL ELSE 'label ' || g END, g % 3, ARRAY['t' || (g % 4)] FROM generate_series(1, 500) AS g`,
-		"ANALYZE " + ident,
-	} {
-		pgExec(t, conn, q)
-	}
-	t.Cleanup(func() {
-		if _, err := conn.Exec(context.Background(), "DROP TABLE IF EXISTS "+ident); err != nil {
-			t.Errorf("dropping %s: %v", ident, err)
-		}
-	})
-}
-
 func pgExec(t *testing.T, conn *pgx.Conn, q string) {
 	t.Helper()
 	if _, err := conn.Exec(context.Background(), q); err != nil {
@@ -126,56 +102,28 @@ func pgExec(t *testing.T, conn *pgx.Conn, q string) {
 	}
 }
 
-// liveIndex is the server's own view of an index: oid 0 when there is none.
-type liveIndex struct {
-	oid        uint32
-	valid      bool
-	definition string
-}
-
-func indexOnServer(t *testing.T, h acctest.Host, name string) liveIndex {
-	t.Helper()
-	var li liveIndex
-	err := pgConn(t, h).QueryRow(context.Background(), `SELECT c.oid, i.indisvalid, pg_get_indexdef(c.oid)
-		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_index i ON i.indexrelid = c.oid
-		WHERE n.nspname = 'public' AND c.relname = $1`, name).Scan(&li.oid, &li.valid, &li.definition)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		t.Fatal(err)
-	}
-	return li
-}
-
 // makeInvalidIndex leaves what a failed concurrent build leaves: an invalid
 // index named name (a unique build over duplicates fails late).
 func makeInvalidIndex(t *testing.T, h acctest.Host, table, name string) {
 	t.Helper()
 	q := fmt.Sprintf("CREATE UNIQUE INDEX CONCURRENTLY %s ON %s (dup)", pgx.Identifier{name}.Sanitize(), pgx.Identifier{table}.Sanitize())
-	if _, err := pgConn(t, h).Exec(context.Background(), q); err == nil {
+	if _, err := h.Postgres(t).Exec(context.Background(), q); err == nil {
 		t.Fatalf("%s succeeded; it should fail on duplicates", q)
 	}
-	if li := indexOnServer(t, h, name); li.oid == 0 || li.valid {
+	if li := h.Index(t, name); li.OID == 0 || li.Valid {
 		t.Fatalf("after the failed build %s is %+v, want an invalid index", name, li)
 	}
 }
 
 // indexGone is a CheckDestroy that asks the server.
 func indexGone(t *testing.T, h acctest.Host, name string) tfresource.TestCheckFunc {
-	return func(*terraform.State) error {
-		if li := indexOnServer(t, h, name); li.oid != 0 {
-			return fmt.Errorf("index %s is still there after destroy: %s", name, li.definition)
-		}
-		return nil
-	}
+	return func(*terraform.State) error { return h.IndexGone(t, name) }
 }
 
+// wantIndex is a check that asks the server for a valid index name as
+// definition.
 func wantIndex(t *testing.T, h acctest.Host, name, definition string) tfresource.TestCheckFunc {
-	return func(*terraform.State) error {
-		li := indexOnServer(t, h, name)
-		if li.oid == 0 || !li.valid || li.definition != definition {
-			return fmt.Errorf("index %s on the server is %+v, want a valid %s", name, li, definition)
-		}
-		return nil
-	}
+	return func(*terraform.State) error { return h.WantIndex(t, name, definition) }
 }
 
 func indexConfig(t *testing.T, h acctest.Host, body string) string {
@@ -190,7 +138,7 @@ resource "mcpai_postgres_index" "test" {
 func TestAccPostgresIndex_lifecycle(t *testing.T) {
 	h := pgHost(t)
 	const table, name = "mcpai_acc_index_events", "mcpai_acc_recent"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	body := func(where string) string {
 		return fmt.Sprintf(`  name  = %q
   table = %q
@@ -229,7 +177,7 @@ func TestAccPostgresIndex_lifecycle(t *testing.T) {
 					if err := wantIndex(t, h, name, def)(s); err != nil {
 						return err
 					}
-					oid = indexOnServer(t, h, name).oid
+					oid = h.Index(t, name).OID
 					return nil
 				},
 			},
@@ -242,7 +190,7 @@ func TestAccPostgresIndex_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := indexOnServer(t, h, name).oid; got != oid {
+					if got := h.Index(t, name).OID; got != oid {
 						return fmt.Errorf("the index was rebuilt (oid %d, was %d)", got, oid)
 					}
 					return nil
@@ -250,7 +198,7 @@ func TestAccPostgresIndex_lifecycle(t *testing.T) {
 			},
 			{
 				// An index dropped behind Terraform's back is drift.
-				PreConfig:          func() { pgExec(t, pgConn(t, h), "DROP INDEX "+name) },
+				PreConfig:          func() { pgExec(t, h.Postgres(t), "DROP INDEX "+name) },
 				Config:             indexConfig(t, h, body("(score > 0) and (label is not null)")),
 				PlanOnly:           true,
 				ExpectNonEmptyPlan: true,
@@ -266,7 +214,7 @@ func TestAccPostgresIndex_lifecycle(t *testing.T) {
 			{
 				// Another index under the name: the plan replaces it.
 				PreConfig: func() {
-					conn := pgConn(t, h)
+					conn := h.Postgres(t)
 					pgExec(t, conn, "DROP INDEX "+name)
 					pgExec(t, conn, "CREATE INDEX "+name+" ON "+table+" (score)")
 				},
@@ -314,7 +262,7 @@ func TestAccPostgresIndex_lifecycle(t *testing.T) {
 func TestAccPostgresIndex_ssh(t *testing.T) {
 	h := pgHost(t)
 	const table, name = "mcpai_acc_index_tags", "mcpai_acc_tags"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             indexGone(t, h, name),
@@ -346,7 +294,7 @@ resource "mcpai_postgres_index" "test" {
 func TestAccPostgresIndex_invalidRebuilt(t *testing.T) {
 	h := pgHost(t)
 	const table, name = "mcpai_acc_index_invalid", "mcpai_acc_rebuilt"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	makeInvalidIndex(t, h, table, name)
 	def := "CREATE INDEX " + name + " ON public." + table + " USING btree (tenant)"
 	config := indexConfig(t, h, fmt.Sprintf("  name = %q\n  table = %q\n  columns = [{ name = \"tenant\" }]", name, table))
@@ -363,7 +311,7 @@ func TestAccPostgresIndex_invalidRebuilt(t *testing.T) {
 			},
 			{
 				PreConfig: func() {
-					pgExec(t, pgConn(t, h), "DROP INDEX "+name)
+					pgExec(t, h.Postgres(t), "DROP INDEX "+name)
 					makeInvalidIndex(t, h, table, name)
 				},
 				Config: config,
@@ -382,7 +330,7 @@ func TestAccPostgresIndex_invalidRebuilt(t *testing.T) {
 func TestAccPostgresIndex_failedBuild(t *testing.T) {
 	h := pgHost(t)
 	const table, name = "mcpai_acc_index_failed", "mcpai_acc_failed"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []tfresource.TestStep{{
@@ -390,7 +338,7 @@ func TestAccPostgresIndex_failedBuild(t *testing.T) {
 			ExpectError: regexp.MustCompile(`Unable\s+to\s+Create\s+PostgreSQL\s+Index[\s\S]*could\s+not\s+create\s+unique\s+index[\s\S]*is\s+duplicated[\s\S]*23505[\s\S]*Nothing\s+was\s+left\s+behind[\s\S]*set\s+unique\s+=\s+false`),
 		}},
 	})
-	if li := indexOnServer(t, h, name); li.oid != 0 {
+	if li := h.Index(t, name); li.OID != 0 {
 		t.Fatalf("the failed build left %+v", li)
 	}
 }
@@ -401,8 +349,8 @@ func TestAccPostgresIndex_failedBuild(t *testing.T) {
 func TestAccPostgresIndex_timeout(t *testing.T) {
 	h := pgHost(t)
 	const table, name = "mcpai_acc_index_timeout", "mcpai_acc_timeout"
-	indexTable(t, h, table)
-	writer, err := pgConn(t, h).Begin(context.Background())
+	h.CreateIndexTable(t, table)
+	writer, err := h.Postgres(t).Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +368,7 @@ func TestAccPostgresIndex_timeout(t *testing.T) {
 			ExpectError: regexp.MustCompile(`canceling\s+statement\s+due\s+to\s+user\s+request[\s\S]*Nothing\s+was\s+left\s+behind[\s\S]*ran\s+out\s+of\s+time`),
 		}},
 	})
-	if li := indexOnServer(t, h, name); li.oid != 0 {
+	if li := h.Index(t, name); li.OID != 0 {
 		t.Fatalf("the cancelled build left %+v", li)
 	}
 }
@@ -431,7 +379,7 @@ func TestAccPostgresIndex_injection(t *testing.T) {
 	h := pgHost(t)
 	const table = "mcpai_acc_index_inject"
 	name := `x"; DROP TABLE ` + table + `; --`
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             indexGone(t, h, name),
@@ -448,7 +396,7 @@ func TestAccPostgresIndex_injection(t *testing.T) {
 					return err
 				}
 				var n int
-				if err := pgConn(t, h).QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 500 {
+				if err := h.Postgres(t).QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 500 {
 					return fmt.Errorf("the table did not survive: %d rows, %w", n, err)
 				}
 				return nil
@@ -462,9 +410,9 @@ func TestAccPostgresIndex_injection(t *testing.T) {
 func TestAccPostgresIndex_existing(t *testing.T) {
 	h := pgHost(t)
 	const table, name = "mcpai_acc_index_existing", "mcpai_acc_existing"
-	indexTable(t, h, table)
-	pgExec(t, pgConn(t, h), "CREATE INDEX "+name+" ON "+table+" (tenant, score DESC) WHERE score > 0")
-	oid := indexOnServer(t, h, name).oid
+	h.CreateIndexTable(t, table)
+	pgExec(t, h.Postgres(t), "CREATE INDEX "+name+" ON "+table+" (tenant, score DESC) WHERE score > 0")
+	oid := h.Index(t, name).OID
 	// nulls = "last" makes it another index: DESC sorts nulls first.
 	tfresource.Test(t, tfresource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -473,7 +421,7 @@ func TestAccPostgresIndex_existing(t *testing.T) {
 			ExpectError: regexp.MustCompile(`already\s+exists[\s\S]*another\s+definition[\s\S]*USING\s+btree\s+\(tenant,\s+score\s+DESC\)\s+WHERE\s+\(score\s+>\s+0\)[\s\S]*"score"\s+DESC\s+NULLS\s+LAST\)\s+WHERE\s+\(score\s+>\s+0\)[\s\S]*Import\s+it`),
 		}},
 	})
-	if got := indexOnServer(t, h, name).oid; got != oid {
+	if got := h.Index(t, name).OID; got != oid {
 		t.Fatalf("the existing index was touched (oid %d, was %d)", got, oid)
 	}
 	// The same, now: adopted, not rebuilt.
@@ -486,7 +434,7 @@ func TestAccPostgresIndex_existing(t *testing.T) {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(*terraform.State) error {
-				if got := indexOnServer(t, h, name).oid; got != oid {
+				if got := h.Index(t, name).OID; got != oid {
 					return fmt.Errorf("the index was rebuilt (oid %d, was %d)", got, oid)
 				}
 				return nil
@@ -500,7 +448,7 @@ func TestAccPostgresIndex_existing(t *testing.T) {
 func TestAccPostgresIndex_badInputs(t *testing.T) {
 	h := pgHost(t)
 	const table, name = "mcpai_acc_index_bad", "mcpai_acc_bad"
-	indexTable(t, h, table)
+	h.CreateIndexTable(t, table)
 	with := func(attrs string) string {
 		return indexConfig(t, h, fmt.Sprintf("  name = %q\n  table = %q\n%s", name, table, attrs))
 	}
@@ -531,11 +479,11 @@ func TestAccPostgresIndex_badInputs(t *testing.T) {
 					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
 				}},
 			})
-			if li := indexOnServer(t, h, name); li.oid != 0 {
+			if li := h.Index(t, name); li.OID != 0 {
 				t.Fatalf("an index was left: %+v", li)
 			}
 			var n int
-			if err := pgConn(t, h).QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 500 {
+			if err := h.Postgres(t).QueryRow(context.Background(), "SELECT count(*) FROM "+table).Scan(&n); err != nil || n != 500 {
 				t.Fatalf("the table changed: %d rows, %v", n, err)
 			}
 		})

@@ -15,7 +15,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	"github.com/jackc/pgx/v5"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
@@ -30,59 +29,6 @@ func pgHost(t *testing.T) acctest.Host {
 		t.Fatal("the sandbox hosts run no PostgreSQL; run scripts/sandbox.sh up 2")
 	}
 	return h
-}
-
-// pgConn connects straight to a sandbox host's server, as the tests'
-// independent view of it.
-func pgConn(t *testing.T, h acctest.Host) *pgx.Conn {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(fmt.Sprintf("postgres://%s@%s:%d/%s?sslmode=disable", h.PostgresUser, h.Address, h.PostgresPort, h.PostgresDatabase))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Password = h.PostgresPassword
-	conn, err := pgx.ConnectConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close(context.Background()) }) //nolint:errcheck // test cleanup
-	return conn
-}
-
-func pgShow(t *testing.T, h acctest.Host, name string) string {
-	t.Helper()
-	var v string
-	if err := pgConn(t, h).QueryRow(context.Background(), "SELECT current_setting($1)", name).Scan(&v); err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-// pgAutoConf is what postgresql.auto.conf sets, as the server reads it.
-func pgAutoConf(t *testing.T, h acctest.Host) string {
-	t.Helper()
-	rows, err := pgConn(t, h).Query(context.Background(),
-		"SELECT name || '=' || setting FROM pg_file_settings WHERE sourcefile LIKE '%/postgresql.auto.conf' ORDER BY seqno")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		t.Fatal(err)
-	}
-	return strings.Join(lines, "\n")
-}
-
-// resetPostgres empties postgresql.auto.conf and reloads, whatever a test
-// left; a pending shared_buffers needs the restart the sandbox does on up.
-func resetPostgres(t *testing.T, h acctest.Host) {
-	t.Helper()
-	conn := pgConn(t, h)
-	for _, q := range []string{"ALTER SYSTEM RESET ALL", "SELECT pg_reload_conf()"} {
-		if _, err := conn.Exec(context.Background(), q); err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func pgBlock(h acctest.Host, host string) string {
@@ -112,16 +58,16 @@ const pgGuideSettings = `
 
 func TestAccPostgresTuning_lifecycle(t *testing.T) {
 	h := pgHost(t)
-	resetPostgres(t, h)
-	t.Cleanup(func() { resetPostgres(t, h) })
-	defaultWorkMem := pgShow(t, h, "work_mem")
+	h.ResetPostgres(t)
+	t.Cleanup(func() { h.ResetPostgres(t) })
+	defaultWorkMem := h.PostgresSetting(t, "work_mem")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if got := pgAutoConf(t, h); got != "" {
+			if got := h.PostgresAutoConf(t); got != "" {
 				return fmt.Errorf("destroy left postgresql.auto.conf setting:\n%s", got)
 			}
-			if got := pgShow(t, h, "work_mem"); got != defaultWorkMem {
+			if got := h.PostgresSetting(t, "work_mem"); got != defaultWorkMem {
 				return fmt.Errorf("work_mem after destroy = %s, want %s", got, defaultWorkMem)
 			}
 			return nil
@@ -141,7 +87,7 @@ func TestAccPostgresTuning_lifecycle(t *testing.T) {
 				},
 				Check: func(*terraform.State) error {
 					for name, want := range map[string]string{"work_mem": "64MB", "maintenance_work_mem": "512MB", "random_page_cost": "1.1", "effective_io_concurrency": "200"} {
-						if got := pgShow(t, h, name); got != want {
+						if got := h.PostgresSetting(t, name); got != want {
 							return fmt.Errorf("SHOW %s = %s, want %s", name, got, want)
 						}
 					}
@@ -153,7 +99,7 @@ func TestAccPostgresTuning_lifecycle(t *testing.T) {
 				// server, and the apply keeps it as it is.
 				Config: pgTuningConfig(t, h, "", strings.NewReplacer(`"64MB"`, `"65536kB"`, `"15min"`, `"900s"`).Replace(pgGuideSettings)),
 				Check: func(*terraform.State) error {
-					if got := pgShow(t, h, "work_mem"); got != "64MB" {
+					if got := h.PostgresSetting(t, "work_mem"); got != "64MB" {
 						return fmt.Errorf("work_mem = %s", got)
 					}
 					return nil
@@ -165,7 +111,7 @@ func TestAccPostgresTuning_lifecycle(t *testing.T) {
 			{
 				// An ALTER SYSTEM behind Terraform's back is drift.
 				PreConfig: func() {
-					conn := pgConn(t, h)
+					conn := h.Postgres(t)
 					for _, q := range []string{"ALTER SYSTEM SET work_mem = '8MB'", "SELECT pg_reload_conf()"} {
 						if _, err := conn.Exec(context.Background(), q); err != nil {
 							t.Fatal(err)
@@ -177,7 +123,7 @@ func TestAccPostgresTuning_lifecycle(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(accPgAddr, plancheck.ResourceActionUpdate)},
 				},
 				Check: func(*terraform.State) error {
-					if got := pgShow(t, h, "work_mem"); got != "64MB" {
+					if got := h.PostgresSetting(t, "work_mem"); got != "64MB" {
 						return fmt.Errorf("drift not corrected: work_mem = %s", got)
 					}
 					return nil
@@ -187,7 +133,7 @@ func TestAccPostgresTuning_lifecycle(t *testing.T) {
 				// Dropping a setting resets it.
 				Config: pgTuningConfig(t, h, "", strings.Replace(pgGuideSettings, `work_mem                 = "64MB"`, "", 1)),
 				Check: func(*terraform.State) error {
-					if got := pgShow(t, h, "work_mem"); got != defaultWorkMem {
+					if got := h.PostgresSetting(t, "work_mem"); got != defaultWorkMem {
 						return fmt.Errorf("dropped work_mem = %s, want the default %s", got, defaultWorkMem)
 					}
 					return nil
@@ -214,19 +160,19 @@ func TestAccPostgresTuning_lifecycle(t *testing.T) {
 // destroy, not reset.
 func TestAccPostgresTuning_restoresPrevious(t *testing.T) {
 	h := pgHost(t)
-	resetPostgres(t, h)
-	t.Cleanup(func() { resetPostgres(t, h) })
-	conn := pgConn(t, h)
+	h.ResetPostgres(t)
+	t.Cleanup(func() { h.ResetPostgres(t) })
+	conn := h.Postgres(t)
 	for _, q := range []string{"ALTER SYSTEM SET work_mem = '12MB'", "SELECT pg_reload_conf()"} {
 		if _, err := conn.Exec(context.Background(), q); err != nil {
 			t.Fatal(err)
 		}
 	}
-	before := pgAutoConf(t, h)
+	before := h.PostgresAutoConf(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if got := pgAutoConf(t, h); got != before {
+			if got := h.PostgresAutoConf(t); got != before {
 				return fmt.Errorf("postgresql.auto.conf after destroy:\n%s\nwant:\n%s", got, before)
 			}
 			return nil
@@ -249,8 +195,8 @@ func TestAccPostgresTuning_restoresPrevious(t *testing.T) {
 // a restart; one the host cannot run with is rolled back.
 func TestAccPostgresTuning_restart(t *testing.T) {
 	h := pgHost(t)
-	resetPostgres(t, h)
-	t.Cleanup(func() { resetPostgres(t, h) })
+	h.ResetPostgres(t)
+	t.Cleanup(func() { h.ResetPostgres(t) })
 	config := func(sharedBuffers string) string {
 		return acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_postgres_tuning" "test" {
@@ -275,10 +221,10 @@ resource "mcpai_postgres_tuning" "test" {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := pgShow(t, h, "shared_buffers"); got != "192MB" {
+					if got := h.PostgresSetting(t, "shared_buffers"); got != "192MB" {
 						return fmt.Errorf("shared_buffers after the restart = %s", got)
 					}
-					before = pgAutoConf(t, h)
+					before = h.PostgresAutoConf(t)
 					return nil
 				},
 			},
@@ -290,12 +236,12 @@ resource "mcpai_postgres_tuning" "test" {
 			},
 			{
 				PreConfig: func() {
-					if got := pgShow(t, h, "shared_buffers"); got != "192MB" {
+					if got := h.PostgresSetting(t, "shared_buffers"); got != "192MB" {
 						t.Fatalf("after the rollback shared_buffers = %s, want 192MB", got)
 					}
 					// ALTER SYSTEM moves the line it sets to the end, and the
 					// rollback puts the value back in that place.
-					if got := pgAutoConf(t, h); sortedLines(got) != sortedLines(before) {
+					if got := h.PostgresAutoConf(t); sortedLines(got) != sortedLines(before) {
 						t.Fatalf("postgresql.auto.conf after the rollback:\n%s\nwant:\n%s", got, before)
 					}
 				},
@@ -307,7 +253,7 @@ resource "mcpai_postgres_tuning" "test" {
 		},
 	})
 	// The sandbox's default, so later tests start from it.
-	if _, err := pgConn(t, h).Exec(context.Background(), "ALTER SYSTEM RESET ALL"); err != nil {
+	if _, err := h.Postgres(t).Exec(context.Background(), "ALTER SYSTEM RESET ALL"); err != nil {
 		t.Fatal(err)
 	}
 	h.InHost(t, "pg_ctlcluster 15 main restart")
@@ -315,9 +261,9 @@ resource "mcpai_postgres_tuning" "test" {
 
 func TestAccPostgresTuning_badInputs(t *testing.T) {
 	h := pgHost(t)
-	resetPostgres(t, h)
-	t.Cleanup(func() { resetPostgres(t, h) })
-	conn := pgConn(t, h)
+	h.ResetPostgres(t)
+	t.Cleanup(func() { h.ResetPostgres(t) })
+	conn := h.Postgres(t)
 	if _, err := conn.Exec(context.Background(), "CREATE TABLE IF NOT EXISTS mcpai_canary (id int)"); err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +281,7 @@ func TestAccPostgresTuning_badInputs(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := pgAutoConf(t, h)
+			before := h.PostgresAutoConf(t)
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProviders,
 				Steps: []resource.TestStep{{
@@ -343,7 +289,7 @@ func TestAccPostgresTuning_badInputs(t *testing.T) {
 					ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`)),
 				}},
 			})
-			if after := pgAutoConf(t, h); after != before {
+			if after := h.PostgresAutoConf(t); after != before {
 				t.Fatalf("postgresql.auto.conf changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
@@ -369,7 +315,7 @@ func TestAccPostgresTuning_badInputs(t *testing.T) {
 			Config: pgTuningConfig(t, h, "", `application_name = "x'; DROP TABLE mcpai_canary; --"`),
 			Check: func(*terraform.State) error {
 				var n int
-				if err := pgConn(t, h).QueryRow(context.Background(), "SELECT count(*) FROM mcpai_canary").Scan(&n); err != nil {
+				if err := h.Postgres(t).QueryRow(context.Background(), "SELECT count(*) FROM mcpai_canary").Scan(&n); err != nil {
 					return fmt.Errorf("the canary table is gone: %w", err)
 				}
 				return nil
@@ -382,12 +328,12 @@ func TestAccPostgresTuning_badInputs(t *testing.T) {
 // (a restart), then create the extension; destroy unloads it again.
 func TestAccPostgresTuning_pgStatStatements(t *testing.T) {
 	h := pgHost(t)
-	resetPostgres(t, h)
-	t.Cleanup(func() { resetPostgres(t, h) })
+	h.ResetPostgres(t)
+	t.Cleanup(func() { h.ResetPostgres(t) })
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if got := pgShow(t, h, "shared_preload_libraries"); got != "" {
+			if got := h.PostgresSetting(t, "shared_preload_libraries"); got != "" {
 				return fmt.Errorf("after destroy shared_preload_libraries = %q", got)
 			}
 			return nil
@@ -411,13 +357,13 @@ resource "mcpai_postgres_tuning" "test" {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(*terraform.State) error {
-				if got := pgShow(t, h, "pg_stat_statements.max"); got != "5000" {
+				if got := h.PostgresSetting(t, "pg_stat_statements.max"); got != "5000" {
 					return fmt.Errorf("pg_stat_statements.max = %s", got)
 				}
-				if got := pgShow(t, h, "shared_preload_libraries"); got != "pg_stat_statements, auto_explain" {
+				if got := h.PostgresSetting(t, "shared_preload_libraries"); got != "pg_stat_statements, auto_explain" {
 					return fmt.Errorf("shared_preload_libraries = %q", got)
 				}
-				conn := pgConn(t, h)
+				conn := h.Postgres(t)
 				if _, err := conn.Exec(context.Background(), "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"); err != nil {
 					return err
 				}
@@ -445,8 +391,8 @@ func sortedLines(s string) string {
 // the restart command itself) stays in postgresql.auto.conf.
 func TestAccPostgresTuning_rollbackKeepsOthers(t *testing.T) {
 	h := pgHost(t)
-	resetPostgres(t, h)
-	t.Cleanup(func() { resetPostgres(t, h) })
+	h.ResetPostgres(t)
+	t.Cleanup(func() { h.ResetPostgres(t) })
 	// "Another run" connects over TCP, as one without ssh would, then the
 	// cluster is restarted. In the rollback the server is down: psql fails
 	// and the restart starts it.
@@ -474,10 +420,10 @@ resource "mcpai_postgres_tuning" "test" {
 			{
 				PreConfig: func() {
 					want := "shared_buffers=192MB\nwork_mem=32MB\nlog_min_duration_statement=1234"
-					if got := pgAutoConf(t, h); sortedLines(got) != sortedLines(want) {
+					if got := h.PostgresAutoConf(t); sortedLines(got) != sortedLines(want) {
 						t.Fatalf("postgresql.auto.conf after the rollback:\n%s\nwant:\n%s", got, want)
 					}
-					if got := pgShow(t, h, "shared_buffers"); got != "192MB" {
+					if got := h.PostgresSetting(t, "shared_buffers"); got != "192MB" {
 						t.Fatalf("after the rollback shared_buffers = %s, want 192MB", got)
 					}
 				},
@@ -486,7 +432,7 @@ resource "mcpai_postgres_tuning" "test" {
 			},
 		},
 	})
-	if _, err := pgConn(t, h).Exec(context.Background(), "ALTER SYSTEM RESET ALL"); err != nil {
+	if _, err := h.Postgres(t).Exec(context.Background(), "ALTER SYSTEM RESET ALL"); err != nil {
 		t.Fatal(err)
 	}
 	h.InHost(t, "pg_ctlcluster 15 main restart")

@@ -2,7 +2,6 @@ package provider
 
 import (
 	"context"
-	"crypto/md5" //nolint:gosec // a fingerprint for comparison, not security
 	"fmt"
 	"os"
 	"regexp"
@@ -15,62 +14,11 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/acctest"
 )
 
 const accRedisAddr = "mcpai_redis_config.test"
-
-// redisParams are the parameters the tests change.
-var redisParams = []string{"maxmemory", "maxmemory-policy", "save", "tcp-keepalive", "timeout", "tcp-backlog"}
-
-func redisHost(t *testing.T) acctest.Host {
-	t.Helper()
-	h := acctest.FirstHost(t)
-	if h.RedisAddress == "" {
-		t.Fatal("the sandbox hosts run no Redis; run scripts/sandbox.sh up 2")
-	}
-	return h
-}
-
-// redisCLI is the tests' own client of a sandbox host's Redis.
-func redisCLI(t *testing.T, h acctest.Host) *redis.Client {
-	t.Helper()
-	c := redis.NewClient(&redis.Options{Addr: h.RedisAddress, Password: h.RedisPassword, Protocol: 2, DisableIdentity: true})
-	t.Cleanup(func() { _ = c.Close() })
-	return c
-}
-
-// redisSnapshot is what the tests could change: the parameters' live
-// values and the config file.
-func redisSnapshot(t *testing.T, h acctest.Host) string {
-	t.Helper()
-	c := redisCLI(t, h)
-	var b strings.Builder
-	for _, p := range redisParams {
-		v, err := c.ConfigGet(context.Background(), p).Result()
-		if err != nil {
-			t.Fatal(err)
-		}
-		fmt.Fprintf(&b, "%s=%s\n", p, v[p])
-	}
-	data, err := os.ReadFile(h.RedisConf)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fmt.Fprintf(&b, "conf %x\n", md5.Sum(data)) //nolint:gosec // fingerprint only
-	return b.String()
-}
-
-func redisConfigGet(t *testing.T, h acctest.Host, p string) string {
-	t.Helper()
-	v, err := redisCLI(t, h).ConfigGet(context.Background(), p).Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v[p]
-}
 
 func redisBlock(h acctest.Host) string {
 	return fmt.Sprintf(`{ address = %q, password = %q }`, h.RedisAddress, h.RedisPassword)
@@ -96,11 +44,11 @@ const redisGuide = `
     timeout            = "300"`
 
 func TestAccRedisConfig_lifecycle(t *testing.T) {
-	h := redisHost(t)
-	before := redisSnapshot(t, h)
+	h := acctest.RedisHost(t)
+	before := h.RedisSnapshot(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             sameAs(t, h, redisSnapshotValues, redisValuesOf(before)),
+		CheckDestroy:             sameAs(t, redisSnapshotValues(h), redisValuesOf(before)),
 		Steps: []resource.TestStep{
 			{
 				Config: redisConfig(t, redisBlock(h), "", redisGuide),
@@ -112,7 +60,7 @@ func TestAccRedisConfig_lifecycle(t *testing.T) {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := redisConfigGet(t, h, "save"); got != "900 1 300 10 60 10000" {
+					if got := h.RedisConfig(t, "save"); got != "900 1 300 10 60 10000" {
 						return fmt.Errorf("live save = %q", got)
 					}
 					// Persisted: CONFIG REWRITE wrote them into the file.
@@ -138,7 +86,7 @@ func TestAccRedisConfig_lifecycle(t *testing.T) {
 			{
 				// An out-of-band CONFIG SET is drift.
 				PreConfig: func() {
-					if err := redisCLI(t, h).ConfigSet(context.Background(), "timeout", "100").Err(); err != nil {
+					if err := h.Redis(t).ConfigSet(context.Background(), "timeout", "100").Err(); err != nil {
 						t.Fatal(err)
 					}
 				},
@@ -147,7 +95,7 @@ func TestAccRedisConfig_lifecycle(t *testing.T) {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(accRedisAddr, plancheck.ResourceActionUpdate)},
 				},
 				Check: func(*terraform.State) error {
-					if got := redisConfigGet(t, h, "timeout"); got != "300" {
+					if got := h.RedisConfig(t, "timeout"); got != "300" {
 						return fmt.Errorf("drift not corrected: timeout = %s", got)
 					}
 					return nil
@@ -167,10 +115,10 @@ func TestAccRedisConfig_lifecycle(t *testing.T) {
 	})
 }
 
-// redisSnapshotValues is the live-value part of a snapshot: destroy puts
-// values back, and CONFIG REWRITE may reformat the file.
-func redisSnapshotValues(t *testing.T, h acctest.Host) string {
-	return redisValuesOf(redisSnapshot(t, h))
+// redisSnapshotValues takes the live-value part of h's snapshot: destroy
+// puts values back, and CONFIG REWRITE may reformat the file.
+func redisSnapshotValues(h acctest.Host) func(testing.TB) string {
+	return func(t testing.TB) string { return redisValuesOf(h.RedisSnapshot(t)) }
 }
 
 func redisValuesOf(snapshot string) string {
@@ -187,8 +135,8 @@ func redisValuesOf(snapshot string) string {
 // tcp-backlog cannot change while Redis runs: refused without SSH, applied
 // by a restart with it.
 func TestAccRedisConfig_immutable(t *testing.T) {
-	h := redisHost(t)
-	before := redisSnapshot(t, h)
+	h := acctest.RedisHost(t)
+	before := h.RedisSnapshot(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
@@ -196,7 +144,7 @@ func TestAccRedisConfig_immutable(t *testing.T) {
 			ExpectError: regexp.MustCompile(`tcp-backlog\s+cannot\s+be\s+changed\s+while\s+Redis\s+runs[\s\S]*restart\s+=\s+"allowed"[\s\S]*Nothing\s+was\s+changed`),
 		}},
 	})
-	if after := redisSnapshot(t, h); after != before {
+	if after := h.RedisSnapshot(t); after != before {
 		t.Fatalf("the refused apply changed Redis:\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 	withSSH := redisConfig(t, fmt.Sprintf(`{ address = "127.0.0.1:6379", password = %q }`, h.RedisPassword),
@@ -205,7 +153,7 @@ func TestAccRedisConfig_immutable(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if got := redisConfigGet(t, h, "tcp-backlog"); got != "511" {
+			if got := h.RedisConfig(t, "tcp-backlog"); got != "511" {
 				return fmt.Errorf("after destroy tcp-backlog = %s", got)
 			}
 			return nil
@@ -216,7 +164,7 @@ func TestAccRedisConfig_immutable(t *testing.T) {
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(*terraform.State) error {
-				if got := redisConfigGet(t, h, "tcp-backlog"); got != "1024" {
+				if got := h.RedisConfig(t, "tcp-backlog"); got != "1024" {
 					return fmt.Errorf("tcp-backlog after the restart = %s", got)
 				}
 				data, err := os.ReadFile(h.RedisConf)
@@ -233,7 +181,7 @@ func TestAccRedisConfig_immutable(t *testing.T) {
 }
 
 func TestAccRedisConfig_badInputs(t *testing.T) {
-	h := redisHost(t)
+	h := acctest.RedisHost(t)
 	noconfig := fmt.Sprintf(`{ address = %q, username = %q, password = %q }`, h.RedisAddress, h.RedisNoconfigUser, h.RedisNoconfigPassword)
 	cases := []struct {
 		name, config, want string
@@ -248,12 +196,12 @@ func TestAccRedisConfig_badInputs(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			before := redisSnapshot(t, h)
+			before := h.RedisSnapshot(t)
 			resource.Test(t, resource.TestCase{
 				ProtoV6ProviderFactories: testAccProviders,
 				Steps:                    []resource.TestStep{{Config: tc.config, ExpectError: regexp.MustCompile(strings.ReplaceAll(tc.want, " ", `\s+`))}},
 			})
-			if after := redisSnapshot(t, h); after != before {
+			if after := h.RedisSnapshot(t); after != before {
 				t.Fatalf("Redis changed:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 		})
@@ -270,19 +218,19 @@ func TestAccRedisConfig_badInputs(t *testing.T) {
 
 // Over TLS, verified against the sandbox's CA.
 func TestAccRedisConfig_tls(t *testing.T) {
-	h := redisHost(t)
-	before := redisValuesOf(redisSnapshot(t, h))
+	h := acctest.RedisHost(t)
+	before := redisValuesOf(h.RedisSnapshot(t))
 	tlsObj := fmt.Sprintf(`{ address = %q, password = %q, tls = { ca_cert = file(%q) } }`, h.RedisTLSAddress, h.RedisPassword, h.RedisCACert)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             sameAs(t, h, redisSnapshotValues, before),
+		CheckDestroy:             sameAs(t, redisSnapshotValues(h), before),
 		Steps: []resource.TestStep{{
 			Config: redisConfig(t, tlsObj, "", `tcp-keepalive = "59"`),
 			ConfigPlanChecks: resource.ConfigPlanChecks{
 				PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 			},
 			Check: func(*terraform.State) error {
-				if got := redisConfigGet(t, h, "tcp-keepalive"); got != "59" {
+				if got := h.RedisConfig(t, "tcp-keepalive"); got != "59" {
 					return fmt.Errorf("tcp-keepalive over TLS = %s", got)
 				}
 				return nil

@@ -50,7 +50,7 @@ func TestAccStackExample(t *testing.T) {
 	// The VM host gets the kernel-wide settings; h1 and h2 share the
 	// machine's kernel, which the example leaves alone.
 	hosts = append(hosts, acctest.VMAt(t, 0).Host)
-	removeContainers(t, app, "mcpai-model-runner", "mcpai-api-1", "mcpai-api-2", "mcpai-api-traefik")
+	app.RemoveContainers(t, "mcpai-model-runner", "mcpai-api-1", "mcpai-api-2", "mcpai-api-traefik")
 	before := probe(t, hosts)
 	// The API's table in the data host's database (the app creates it).
 	t.Cleanup(func() {
@@ -80,11 +80,11 @@ func TestAccStackExample(t *testing.T) {
 	var pg map[string]struct {
 		Settings map[string]string `json:"settings"`
 	}
-	outputJSON(t, w, "postgres", &pg)
+	w.OutputJSON("postgres", &pg)
 	var redisOut map[string]struct {
 		Maxmemory string `json:"maxmemory"`
 	}
-	outputJSON(t, w, "redis", &redisOut)
+	w.OutputJSON("redis", &redisOut)
 	mb, err := strconv.ParseInt(strings.TrimSuffix(redisOut["data"].Maxmemory, "mb"), 10, 64)
 	if err != nil {
 		t.Fatalf("redis maxmemory output %q: %v", redisOut["data"].Maxmemory, err)
@@ -154,7 +154,7 @@ func TestAccStackExample(t *testing.T) {
 	checkStackMonitoring(t, app)
 	checkStackPooling(t, app)
 	checkStackLoadTest(t, w, app)
-	planEmpty(t, w)
+	w.PlanEmpty()
 
 	// A change by hand is drift: plan shows it and apply puts it back.
 	db.InHost(t, "echo 1024 > /proc/sys/net/core/somaxconn")
@@ -228,7 +228,7 @@ func checkStackAPI(t *testing.T, app acctest.Host) {
 		if want := `http_requests_total{method="GET",path="/status/{code}",status="200"} 2.0`; !strings.Contains(metrics, want) {
 			t.Errorf("%s's /metrics lacks %s (Traefik balances 4 requests over 2 replicas):\n%s", name, want, metrics)
 		}
-		cmd := dockerCLI(t, app, "inspect", "--format", "{{json .Config.Cmd}}", name)
+		cmd := app.Docker(t, "inspect", "--format", "{{json .Config.Cmd}}", name)
 		if want := `"--workers","1","--loop","uvloop","--http","httptools","--no-access-log"`; !strings.Contains(cmd, want) {
 			t.Errorf("%s runs %s, want %s", name, cmd, want)
 		}
@@ -303,13 +303,13 @@ func checkStackMonitoring(t *testing.T, app acctest.Host) {
 // way), and PgBouncer pools in transaction mode.
 func checkStackPooling(t *testing.T, app acctest.Host) {
 	t.Helper()
-	env := dockerCLI(t, app, "inspect", "--format", "{{json .Config.Env}}", "mcpai-api-1")
+	env := app.Docker(t, "inspect", "--format", "{{json .Config.Env}}", "mcpai-api-1")
 	for _, want := range []string{"DATABASE_HOST=" + app.Address, "DATABASE_PORT=6432", "API_DB_POOL_SIZE=5"} {
 		if !strings.Contains(env, `"`+want+`"`) {
 			t.Errorf("mcpai-api-1's environment lacks %s: %s", want, env)
 		}
 	}
-	if state := dockerCLI(t, app, "inspect", "--format", "{{.State.Status}} {{.Config.User}} {{json .Config.Cmd}}", "mcpai-pgbouncer"); !strings.HasPrefix(state, "running") {
+	if state := app.Docker(t, "inspect", "--format", "{{.State.Status}} {{.Config.User}} {{json .Config.Cmd}}", "mcpai-pgbouncer"); !strings.HasPrefix(state, "running") {
 		t.Errorf("PgBouncer: %s", state)
 	}
 	ini := app.InHost(t, "cat /etc/mcpai-pgbouncer/pgbouncer.ini")
@@ -332,7 +332,7 @@ func checkStackLoadTest(t *testing.T, w *acctest.Workspace, app acctest.Host) {
 			RPS          float64 `json:"rps"`
 		}
 	}
-	outputJSON(t, w, "load_test", &lt)
+	w.OutputJSON("load_test", &lt)
 	if lt.Host != "app" || lt.Target != "http://"+app.Address+":80" {
 		t.Errorf("load test ran on %q against %q, want app against Traefik on %s:80", lt.Host, lt.Target, app.Address)
 	}
@@ -341,7 +341,7 @@ func checkStackLoadTest(t *testing.T, w *acctest.Workspace, app acctest.Host) {
 	if r := lt.Results; r.Requests < 500 || r.FailureRatio > 0.05 || r.P50 <= 0 || r.RPS <= 0 {
 		t.Errorf("load test results: %+v", r)
 	}
-	if out := dockerCLI(t, app, "ps", "-a", "--filter", "label="+loadTestLabel, "--format", "{{.Names}}"); out != "" {
+	if out := app.Docker(t, "ps", "-a", "--filter", "label="+loadTestLabel, "--format", "{{.Names}}"); out != "" {
 		t.Errorf("load containers left: %s", out)
 	}
 }

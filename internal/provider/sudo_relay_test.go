@@ -38,9 +38,9 @@ func socketClosedToSudoUser(t *testing.T, h acctest.Host) {
 func TestAccSudoRelay_dockerDaemonConfig(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, h acctest.Host) {
 		socketClosedToSudoUser(t, h)
-		resetDocker(t, h)
-		t.Cleanup(func() { resetDocker(t, h) })
-		driver := dockerCLI(t, h, "info", "--format", "{{.Driver}}")
+		h.ResetDocker(t)
+		t.Cleanup(func() { h.ResetDocker(t) })
+		driver := h.Docker(t, "info", "--format", "{{.Driver}}")
 		config := acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_docker_daemon_config" "test" {
   ssh    = %s
@@ -50,10 +50,10 @@ resource "mcpai_docker_daemon_config" "test" {
 		resource.Test(t, resource.TestCase{
 			ProtoV6ProviderFactories: testAccProviders,
 			CheckDestroy: func(*terraform.State) error {
-				if content, ok := daemonJSON(t, h); ok {
+				if content, ok := h.DaemonJSON(t); ok {
 					return fmt.Errorf("destroy left daemon.json:\n%s", content)
 				}
-				if got := dockerCLI(t, h, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "false" {
+				if got := h.Docker(t, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "false" {
 					return fmt.Errorf("after destroy the daemon runs with live-restore %s", got)
 				}
 				return nil
@@ -70,7 +70,7 @@ resource "mcpai_docker_daemon_config" "test" {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if got := dockerCLI(t, h, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "true" {
+					if got := h.Docker(t, "info", "--format", "{{.LiveRestoreEnabled}}"); got != "true" {
 						return fmt.Errorf("the daemon runs with live-restore %s", got)
 					}
 					return nil
@@ -106,7 +106,7 @@ resource "mcpai_container" "test" {
 					PostApplyPostRefresh: []plancheck.PlanCheck{plancheck.ExpectEmptyPlan()},
 				},
 				Check: func(*terraform.State) error {
-					if c, ok := containerOf(t, h, name); !ok || c.State.Status != "running" {
+					if c, ok := h.InspectContainer(t, name); !ok || c.State.Status != "running" {
 						return fmt.Errorf("container %s is not running on the host", name)
 					}
 					return nil
@@ -119,7 +119,7 @@ resource "mcpai_container" "test" {
 func TestAccSudoRelay_hostFacts(t *testing.T) {
 	h := acctest.FirstHost(t)
 	socketClosedToSudoUser(t, h)
-	version := dockerCLI(t, h, "info", "--format", "{{.ServerVersion}}")
+	version := h.Docker(t, "info", "--format", "{{.ServerVersion}}")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{

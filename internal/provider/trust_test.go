@@ -51,7 +51,7 @@ func TestAccTrust_importedSysctlFileSurvivesDestroy(t *testing.T) {
 	t.Cleanup(func() { h.InHost(t, "echo "+orig+" | base64 -d > /etc/sysctl.conf") })
 	h.InHost(t, "cat > /etc/sysctl.conf <<'EOF'\n"+siteSysctlConf+"EOF")
 	want := h.InHost(t, "md5sum < /etc/sysctl.conf")
-	keepalive := liveValue(t, h, "net.ipv4.tcp_keepalive_time")
+	keepalive := h.Sysctl(t, "net.ipv4.tcp_keepalive_time")
 	config := acctest.ProviderBlock(t) + fmt.Sprintf(`
 resource "mcpai_host_sysctl" "test" {
   ssh      = { host = %q }
@@ -64,7 +64,7 @@ resource "mcpai_host_sysctl" "test" {
 			if got := h.InHost(t, "md5sum < /etc/sysctl.conf 2>&1"); got != want {
 				return fmt.Errorf("destroy changed or removed /etc/sysctl.conf: %s", h.InHost(t, "cat /etc/sysctl.conf 2>&1"))
 			}
-			if got := liveValue(t, h, "net.ipv4.tcp_keepalive_time"); got != keepalive {
+			if got := h.Sysctl(t, "net.ipv4.tcp_keepalive_time"); got != keepalive {
 				return fmt.Errorf("tcp_keepalive_time = %s, want %s as at import", got, keepalive)
 			}
 			return nil
@@ -84,9 +84,9 @@ resource "mcpai_host_sysctl" "test" {
 // after the second apply puts back the host's own.
 func TestAccTrust_lostStateRestoresHostValues(t *testing.T) {
 	h := acctest.FirstHost(t)
-	before := hostSnapshot(t, h)
+	before := h.SysctlSnapshot(t)
 	config := sysctlConfig(t, h, `"net.ipv4.tcp_fin_timeout" = "17"`)
-	own := liveValue(t, h, "net.ipv4.tcp_fin_timeout")
+	own := h.Sysctl(t, "net.ipv4.tcp_fin_timeout")
 	if own == "17" {
 		t.Fatalf("the host already has tcp_fin_timeout 17")
 	}
@@ -103,7 +103,7 @@ removed {
   lifecycle { destroy = false }
 }`,
 				Check: func(*terraform.State) error {
-					if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != "17" {
+					if got := h.Sysctl(t, "net.ipv4.tcp_fin_timeout"); got != "17" {
 						return fmt.Errorf("forgetting the resource changed the host: %s", got)
 					}
 					return nil
@@ -127,7 +127,7 @@ removed {
 // live values still go back), with nothing lost.
 func TestAccTrust_editedSysctlFileSurvivesDestroy(t *testing.T) {
 	h := acctest.FirstHost(t)
-	own := liveValue(t, h, "net.ipv4.tcp_fin_timeout")
+	own := h.Sysctl(t, "net.ipv4.tcp_fin_timeout")
 	t.Cleanup(func() { h.InHost(t, "rm -f "+accSysctlFile) })
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -135,7 +135,7 @@ func TestAccTrust_editedSysctlFileSurvivesDestroy(t *testing.T) {
 			if got := h.InHost(t, "tail -n1 "+accSysctlFile+" 2>&1"); got != "# a colleague's note" {
 				return fmt.Errorf("the edited file was not left in place: %s", got)
 			}
-			if got := liveValue(t, h, "net.ipv4.tcp_fin_timeout"); got != own {
+			if got := h.Sysctl(t, "net.ipv4.tcp_fin_timeout"); got != own {
 				return fmt.Errorf("tcp_fin_timeout = %s, want %s", got, own)
 			}
 			if got := ledgerListing(t, h); got != "" {
@@ -159,7 +159,7 @@ func TestAccTrust_editedSysctlFileSurvivesDestroy(t *testing.T) {
 // destroy: the rest is restored.
 func TestAccTrust_vanishedKeyDoesNotBlockDestroy(t *testing.T) {
 	h := acctest.FirstHost(t)
-	before := hostSnapshot(t, h)
+	before := h.SysctlSnapshot(t)
 	h.InHost(t, "ip link add mcpaivan0 type bridge")
 	t.Cleanup(func() { h.InHost(t, "ip link del mcpaivan0 2>/dev/null; true") })
 	resource.Test(t, resource.TestCase{
@@ -248,18 +248,18 @@ resource "mcpai_host_file" "keys" {
 // removes its files.
 func TestAccTrust_lostStateRestoresKernelValues(t *testing.T) {
 	h := cpufreqHost(t)
-	guardTHP(t)
-	before := kernelSnapshotOf(t, h)
-	gov := governorOf(t, h, 0)
+	acctest.GuardTHP(t)
+	before := h.KernelSnapshot(t)
+	gov := h.Governor(t, 0)
 	body := `
   cpu_governor                 = "performance"
   transparent_hugepage_enabled = "never"`
-	if gov == "performance" || machineTHP(t, kernel.THPEnabledPath) == "never" {
+	if gov == "performance" || acctest.MachineTHP(t, kernel.THPEnabledPath) == "never" {
 		t.Fatalf("the host already has the values this test sets")
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             sameAs(t, h, kernelSnapshotOf, before),
+		CheckDestroy:             sameAs(t, h.KernelSnapshot, before),
 		Steps: []resource.TestStep{
 			{Config: kernelConfig(t, h, body)},
 			{Config: acctest.ProviderBlock(t) + `
@@ -283,13 +283,13 @@ removed {
 // leaves it byte for byte.
 func TestAccTrust_dockerDaemonConfigLostStateAndImport(t *testing.T) {
 	h := dockerHosts(t)[0]
-	resetDocker(t, h)
-	t.Cleanup(func() { resetDocker(t, h) })
-	before := dockerState(t, h)
+	h.ResetDocker(t)
+	t.Cleanup(func() { h.ResetDocker(t) })
+	before := h.DockerState(t)
 	config := dockerConfig(t, h, "", `{ "live-restore" = true }`)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		CheckDestroy:             func(*terraform.State) error { return sameAs(t, h, dockerState, before)(nil) },
+		CheckDestroy:             func(*terraform.State) error { return sameAs(t, h.DockerState, before)(nil) },
 		Steps: []resource.TestStep{
 			{Config: config},
 			{Config: acctest.ProviderBlock(t) + `
@@ -311,7 +311,7 @@ removed {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy: func(*terraform.State) error {
-			if got, ok := daemonJSON(t, h); !ok || got != site {
+			if got, ok := h.DaemonJSON(t); !ok || got != site {
 				return fmt.Errorf("destroy after import changed daemon.json: %v %q", ok, got)
 			}
 			return nil
