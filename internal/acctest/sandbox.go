@@ -1,5 +1,7 @@
 // Package acctest gives tests the sandbox hosts that `make sandbox` starts:
-// their addresses, keys and host keys, read from .sandbox/hosts.json.
+// their addresses, keys and host keys, read from .sandbox/hosts.json, and
+// the checks the tests make on them behind the provider's back (Host's
+// methods in checks*.go), shared by the resource and the module tests.
 package acctest
 
 import (
