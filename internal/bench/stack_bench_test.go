@@ -121,7 +121,8 @@ func timedPlans(b *testing.B, w *acctest.Workspace, hosts []acctest.Host) {
 }
 
 // BenchmarkStackPlan: a `terraform plan` of examples/stack (the whole
-// stack: every layer on the two sandbox hosts) that finds nothing to do.
+// stack: every layer on the two sandbox hosts, the host layer on the VM
+// host) that finds nothing to do.
 func BenchmarkStackPlan(b *testing.B) {
 	hosts := acctest.Hosts(b)
 	if len(hosts) < 2 {
