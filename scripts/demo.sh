@@ -59,6 +59,12 @@ section() { printf '\n=== %s\n' "$*"; }
 
 if [[ ${1:-} == destroy ]]; then
   if [[ -f $EXAMPLE/terraform.tfstate ]]; then
+    # The state has resources on the VM host: destroy needs it up and running.
+    if [[ ! -f $SB/vms.json ]]; then
+      echo "The demo's state has resources on the VM host, which is down: run \`make vm\`, then \`make demo-destroy\`." >&2
+      exit 1
+    fi
+    scripts/vm.sh resume
     section "terraform destroy: every layer puts back what it found"
     tf destroy destroy -auto-approve -input=false
     grep -E 'Destroy complete' "$SB/demo-destroy.log"

@@ -786,7 +786,9 @@ setsid /usr/bin/docker-init -s -- /usr/sbin/sshd -D -f "$d/sshd_config" -E "$d/s
 
 build_sandboxctl() {
   command -v go >/dev/null || die "go is needed to build $REPO/tools/sandboxctl"
-  (cd "$REPO" && go build -o "$SANDBOXCTL" ./tools/sandboxctl) || die "building tools/sandboxctl failed"
+  # -buildvcs=false: root building in another user's clone, git refuses to
+  # tell the version ("dubious ownership"), which would fail the build.
+  (cd "$REPO" && CGO_ENABLED=0 GOFLAGS=-buildvcs=false go build -o "$SANDBOXCTL" ./tools/sandboxctl) || die "building tools/sandboxctl failed"
 }
 
 # sandboxctl <command> [flags] on host $1's docker.sock.

@@ -51,14 +51,19 @@ func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "sandbox: "+format+"\n", args...)
 }
 
-// maxRun bounds any one command, so that an engine that stops answering
-// fails `up` instead of hanging it (a build or a cold `contexts` takes
-// seconds to minutes).
+// maxRun bounds any one command that speaks to an engine, so that an
+// engine that stops answering fails `up` instead of hanging it (a build
+// takes seconds to minutes). `contexts` compiles Go programs, which can take
+// many minutes cold on two busy cores and does not hang like an engine: it
+// has no bound.
 const maxRun = 10 * time.Minute
 
 func run(ctx context.Context, cmd string, args []string) error {
-	ctx, cancel := context.WithTimeout(ctx, maxRun)
-	defer cancel()
+	if cmd != "contexts" {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, maxRun)
+		defer cancel()
+	}
 	fs := flag.NewFlagSet("sandboxctl "+cmd, flag.ContinueOnError)
 	socket := fs.String("socket", "", "the machine-side path of the host's docker.sock")
 	dir := fs.String("dir", "", "the sandbox folder (<repo>/.sandbox)")
