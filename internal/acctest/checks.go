@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/mcpai/terraform-provider-mcpai/internal/kernel"
+	"github.com/mcpai/terraform-provider-mcpai/internal/remote"
 )
 
 // ErrorWords matches an error message however Terraform wraps its lines.
@@ -67,7 +68,7 @@ func (h Host) DirsState(t testing.TB, dirs ...string) string {
 // RemovePaths removes paths from h now and again when the test ends.
 func (h Host) RemovePaths(t testing.TB, paths ...string) {
 	t.Helper()
-	rm := "rm -rf -- " + strings.Join(paths, " ")
+	rm := remote.QuoteArgs(append([]string{"rm", "-rf", "--"}, paths...))
 	h.InHost(t, rm)
 	t.Cleanup(func() { h.InHost(t, rm) })
 }
